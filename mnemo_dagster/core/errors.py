@@ -1,0 +1,58 @@
+"""Errors raised by mnemo's core, each carrying the context a user needs to act on it.
+
+Hierarchy::
+
+    MnemoError                 base of everything mnemo raises on purpose
+    ├── FileError              one source file could not be indexed (path, detail)
+    │   ├── FileVanishedError  the file disappeared between scan and read
+    │   ├── DecodeError        the file is not valid UTF-8
+    │   └── ParseError         tree-sitter could not parse it (path, language, detail)
+    ├── ConfigError            a setting is missing or invalid
+    ├── ModelMismatchError     the index was built with another embedding model
+    └── StoreError             the database is unreachable or in an unexpected state
+
+A ``FileError`` never fails a batch: the file is recorded as ``failed`` with ``str(error)``.
+"""
+
+from __future__ import annotations
+
+
+class MnemoError(Exception):
+    """Base class for every error mnemo raises on purpose."""
+
+
+class FileError(MnemoError):
+    """One source file could not be indexed; the message says why in plain words."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+class FileVanishedError(FileError):
+    """The file was deleted or moved after the scan that planned it."""
+
+
+class DecodeError(FileError):
+    """The file is not valid UTF-8 text."""
+
+
+class ParseError(FileError):
+    """The parser failed on the file."""
+
+    def __init__(self, path: str, language: str, detail: str) -> None:
+        super().__init__(path, f"{language} parse failed: {detail}")
+        self.language = language
+
+
+class ConfigError(MnemoError):
+    """A setting is missing or has an invalid value."""
+
+
+class ModelMismatchError(MnemoError):
+    """The stored index was embedded with a different model or dimension."""
+
+
+class StoreError(MnemoError):
+    """The database is unreachable or not in the expected state."""
