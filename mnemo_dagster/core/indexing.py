@@ -1,0 +1,202 @@
+"""Index one batch of files: read, parse, chunk, embed (reusing known embeddings) and write.
+
+This is all the ``code_chunks`` asset does. A problem with one file (gone, binary, not UTF-8) is
+recorded on that file and never fails the batch; a problem with the database or the model raises,
+so the step is retried, and because each file's rows are replaced in one transaction a retry never
+duplicates or half-writes anything.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnemo_dagster.core.batching import split_batch_key
+from mnemo_dagster.core.chunking import parse_file
+from mnemo_dagster.core.discovery import content_hash, sniff
+from mnemo_dagster.core.embedding import Embedder
+from mnemo_dagster.core.errors import FileError, StoreError
+from mnemo_dagster.core.languages import language_for
+from mnemo_dagster.core.models import ParsedFile
+from mnemo_dagster.core.store.database import ChunkRow, IndexStore, StoredFile
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What indexing one batch did."""
+
+    batch_key: str
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    files_skipped: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    encode_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) for every file that failed or was skipped in this batch."""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def qualified_name(path: str, symbol_path: str | None) -> str:
+    """``path::Dotted.path`` for a symbol, the bare path for module-level code (DESIGN.md contract)."""
+    return f"{path}::{symbol_path}" if symbol_path else path
+
+
+def embedding_text(path: str, symbol_path: str | None, content: str) -> str:
+    """What the model sees for a chunk: where it is, then its code."""
+    return f"{qualified_name(path, symbol_path)}\n{content}"
+
+
+def chunk_metadata(parsed: ParsedFile) -> list[dict[str, Any]]:
+    """Per chunk, the symbols defined and the references made inside it (by line)."""
+    starts = [chunk.start_line for chunk in parsed.chunks]
+    per_chunk: list[dict[str, Any]] = [{"symbols": [], "references": []} for _ in parsed.chunks]
+
+    def owner(line: int) -> int:
+        return max(bisect.bisect_right(starts, line) - 1, 0)
+
+    for symbol in parsed.symbols:
+        per_chunk[owner(symbol.start_line)]["symbols"].append(
+            {"name": symbol.name, "path": symbol.path, "kind": symbol.kind,
+             "start_line": symbol.start_line, "end_line": symbol.end_line}
+        )
+    for ref in parsed.references:
+        entry: dict[str, Any] = {"kind": ref.kind, "name": ref.name, "source": ref.source, "line": ref.line}
+        if ref.module is not None:
+            entry["module"] = ref.module
+        if ref.alias is not None:
+            entry["alias"] = ref.alias
+        per_chunk[owner(ref.line)]["references"].append(entry)
+    return per_chunk
+
+
+def _needs_work(root: Path, stored: StoredFile) -> bool:
+    if stored.status in ("pending", "failed") or stored.indexed_hash != stored.content_hash:
+        return True
+    if stored.status == "skipped":
+        return False
+    try:
+        stat = (root / stored.path).stat()
+    except OSError:
+        return True
+    return (stat.st_size, stat.st_mtime_ns) != (stored.size_bytes, stored.mtime_ns)
+
+
+def index_batch(
+    store: IndexStore,
+    embedder: Embedder,
+    key: str,
+    *,
+    max_file_bytes: int = 1024 * 1024,
+    log: Callable[[str], None] = lambda message: None,
+) -> BatchReport:
+    """Index the files of batch ``key``; return counts for the run's metadata."""
+    started = time.perf_counter()
+    repository, _ = split_batch_key(key)
+    root_path = store.repository_root(repository)
+    if root_path is None:
+        raise StoreError(f"batch {key}: repository {repository!r} is not registered")
+    root = Path(root_path)
+    report = BatchReport(batch_key=key)
+    stored = store.stored_files(repository, batch_key=key)
+
+    parsed: list[tuple[ParsedFile, str]] = []
+    for path in sorted(stored):
+        file = stored[path]
+        if not _needs_work(root, file):
+            report.files_unchanged += 1
+            continue
+        outcome = _read_and_parse(root, path, max_file_bytes)
+        if isinstance(outcome, tuple):
+            status, reason = outcome
+            store.mark_file(repository, path, status, reason)
+            report.failures.append((path, reason))
+            if status == "failed":
+                report.files_failed += 1
+            else:
+                report.files_skipped += 1
+            continue
+        parsed.append(outcome)
+    log(f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, {len(report.failures)} not indexable")
+
+    texts = [
+        embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
+    ]
+    hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+    known = store.reusable_embeddings(hashes)
+    todo = [i for i, h in enumerate(hashes) if h not in known]
+    encode_started = time.perf_counter()
+    fresh = embedder.encode([texts[i] for i in todo])
+    report.encode_seconds = time.perf_counter() - encode_started
+    vectors: list[Any] = [known.get(h) for h in hashes]
+    for row, i in enumerate(todo):
+        vectors[i] = fresh[row]
+    report.embedded, report.reused = len(todo), len(hashes) - len(todo)
+
+    position = 0
+    for pf, file_hash in parsed:
+        rows = [
+            ChunkRow(
+                kind=chunk.kind,
+                name=chunk.name,
+                qualified_name=qualified_name(pf.path, chunk.symbol_path),
+                start_line=chunk.start_line,
+                end_line=chunk.end_line,
+                content=chunk.content,
+                content_hash=hashes[position + n],
+                embedding=vectors[position + n],
+                metadata=meta,
+            )
+            for n, (chunk, meta) in enumerate(zip(pf.chunks, chunk_metadata(pf), strict=True))
+        ]
+        position += len(rows)
+        warning = "; ".join(pf.warnings) or None
+        store.write_file(repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows,
+                         warning=warning)
+        if warning:
+            report.warnings.append((pf.path, warning))
+        report.files_indexed += 1
+        report.chunks += len(rows)
+
+    report.seconds = time.perf_counter() - started
+    report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return report
+
+
+def _read_and_parse(root: Path, path: str, max_file_bytes: int) -> tuple[ParsedFile, str] | tuple[str, str]:
+    """The parsed file and its hash, or (status, reason) when it cannot be indexed."""
+    spec = language_for(path)
+    if spec is None:
+        return "skipped", "not a recognised source file type"
+    try:
+        data = (root / path).read_bytes()
+    except FileNotFoundError:
+        return "failed", "file vanished after the scan (deleted or moved)"
+    except OSError as exc:
+        return "failed", f"could not read the file: {exc.strerror or exc}"
+    if not data.strip():
+        return "skipped", "empty file"
+    if len(data) > max_file_bytes:
+        return "skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
+    reason = sniff(data)
+    if reason:
+        return "skipped", reason
+    try:
+        return parse_file(path, data, spec.name), content_hash(data)
+    except FileError as exc:
+        return "failed", exc.detail
+    except (RecursionError, ValueError) as exc:
+        return "failed", f"{spec.name} parser failed: {exc}"

