@@ -402,9 +402,13 @@ class IndexStore:
         repository: str,
         nodes: Sequence[Mapping[str, Any]],
         edges: Sequence[tuple[str, str, str, int]],
+        stats: dict[str, Any],
     ) -> dict[str, int]:
         """Replace the repository's nodes and edges; return qualified name -> node id."""
         with self.begin() as conn:
+            conn.execute(
+                repositories.update().where(repositories.c.name == repository).values(graph_stats=stats)
+            )
             conn.execute(graph_nodes.delete().where(graph_nodes.c.repository == repository))
             ids: dict[str, int] = {}
             for part in _slices(list(nodes), 5000):
@@ -423,6 +427,7 @@ class IndexStore:
         return ids
 
     def replace_metrics(self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]) -> None:
+        """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
         with self.begin() as conn:
             conn.execute(graph_metrics.delete().where(graph_metrics.c.repository == repository))
             if rows:
@@ -430,18 +435,32 @@ class IndexStore:
             conn.execute(
                 repositories.update()
                 .where(repositories.c.name == repository)
-                .values(graph_built_at=now(), graph_stats=stats)
+                .values(graph_built_at=now(), graph_stats=repositories.c.graph_stats.concat(stats))
             )
 
-    def node_ids(self, repository: str) -> dict[str, int]:
+    def graph_rows(self, repository: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        """The stored nodes, edges (with qualified names) and graph summary of ``repository``."""
+        source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
         with self.begin() as conn:
-            return dict(
-                conn.execute(
-                    sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id).where(
-                        graph_nodes.c.repository == repository
-                    )
-                ).all()
-            )
+            nodes = conn.execute(
+                sa.select(
+                    graph_nodes.c.id, graph_nodes.c.qualified_name, graph_nodes.c.name, graph_nodes.c.kind,
+                    graph_nodes.c.file_path, graph_nodes.c.start_line, graph_nodes.c.end_line,
+                    graph_nodes.c.language,
+                )
+                .where(graph_nodes.c.repository == repository)
+                .order_by(graph_nodes.c.qualified_name)
+            ).all()
+            edges = conn.execute(
+                sa.select(source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight)
+                .join(source, source.c.id == graph_edges.c.source_id)
+                .join(target, target.c.id == graph_edges.c.target_id)
+                .where(graph_edges.c.repository == repository)
+            ).all()
+            stats = conn.execute(
+                sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+        return nodes, edges, stats or {}
 
 
 def _slices(items: Sequence[Any], size: int = 1000) -> Iterator[Sequence[Any]]:

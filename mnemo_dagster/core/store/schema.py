@@ -98,6 +98,7 @@ graph_nodes = Table(
     Column("file_path", Text, nullable=False),
     Column("start_line", Integer, nullable=False),
     Column("end_line", Integer, nullable=False),
+    Column("language", Text),
     UniqueConstraint("repository", "qualified_name"),
 )
 

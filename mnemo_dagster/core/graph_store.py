@@ -1,0 +1,103 @@
+"""Build the symbol graph from what ``code_chunks`` stored, and persist it and its metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import groupby
+from typing import Any
+
+from mnemo_dagster.core.graph import (
+    CodeGraph,
+    FileSymbols,
+    GraphEdge,
+    GraphNode,
+    ResolutionStats,
+    build_graph,
+    compute_metrics,
+)
+from mnemo_dagster.core.models import Reference, Symbol
+from mnemo_dagster.core.store.database import IndexStore
+
+TOP_PAGERANK = 10
+
+
+def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[FileSymbols]:
+    """Regroup per-chunk symbol metadata (rows ordered by file) into one record per file."""
+    for path, group in groupby(rows, key=lambda row: row[0]):
+        symbols: list[Symbol] = []
+        references: list[Reference] = []
+        language = ""
+        for _, language, meta in group:
+            symbols += [Symbol(**s) for s in meta.get("symbols", ())]
+            references += [Reference(**r) for r in meta.get("references", ())]
+        yield FileSymbols(path, language, tuple(symbols), tuple(references))
+
+
+def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
+    """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
+    graph = build_graph(files_from_chunks(store.chunk_symbols(repository)))
+    nodes = [
+        {
+            "qualified_name": n.qualified_name,
+            "name": n.name,
+            "kind": n.kind,
+            "file_path": n.file_path,
+            "start_line": n.start_line,
+            "end_line": n.end_line,
+            "language": n.language,
+        }
+        for n in graph.nodes
+    ]
+    edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
+    stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
+    store.replace_graph(repository, nodes, edges, stats)
+    by_kind: dict[str, int] = {}
+    for e in graph.edges:
+        by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
+    return {"nodes": len(nodes), "edges": len(edges), **by_kind, **graph.stats.as_dict()}
+
+
+def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str, int]]:
+    """The graph as ``graph_nodes``/``graph_edges`` hold it, and qualified name -> node id."""
+    node_rows, edge_rows, stats = store.graph_rows(repository)
+    resolution = stats.get("resolution") or dict.fromkeys(ResolutionStats.__slots__, 0)
+    graph = CodeGraph(
+        nodes=[GraphNode(qn, name, kind, path, start, end, lang or "") for _, qn, name, kind, path, start, end, lang
+               in node_rows],
+        edges=sorted(GraphEdge(s, t, k, w) for s, t, k, w in edge_rows),
+        stats=ResolutionStats(**resolution),
+    )
+    return graph, {row[1]: row[0] for row in node_rows}
+
+
+def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
+    """Compute and store ``graph_metrics`` of ``repository``; return a summary for the UI."""
+    graph, ids = load_graph(store, repository)
+    metrics = compute_metrics(graph)
+    rows = [
+        {
+            "node_id": ids[qn],
+            "pagerank": m.pagerank,
+            "in_degree": m.in_degree,
+            "out_degree": m.out_degree,
+            "betweenness": m.betweenness,
+            "community": m.community,
+            "afferent": m.afferent,
+            "efferent": m.efferent,
+            "instability": m.instability,
+        }
+        for qn, m in metrics.nodes.items()
+    ]
+    top = [(m.qualified_name, m.pagerank) for m in metrics.top(TOP_PAGERANK, kinds=("class", "function", "method"))]
+    summary = {
+        "nodes": len(rows),
+        "import_cycles": metrics.import_cycle_count,
+        "communities": metrics.community_count,
+        "betweenness_sampled": metrics.betweenness_sampled,
+        "top_pagerank": top,
+    }
+    store.replace_metrics(
+        repository, rows, {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items()
+                                                                           if k != "nodes"}}
+    )
+    return summary
