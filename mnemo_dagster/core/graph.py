@@ -241,6 +241,9 @@ class _Resolver:
     def __init__(self, files: dict[str, FileSymbols]) -> None:
         self.files: dict[str, _FileIndex] = {}
         self.global_by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
+        """(language family, bare name) -> qualified names of all definitions."""
+        self.global_classes: dict[tuple[str, str], list[str]] = defaultdict(list)
+        """The same for class-like definitions only (base-class candidates)."""
         self.node_kind: dict[str, str] = {}
         self.py_modules: dict[str, str] = {}
         """Python dotted module name (from the repository root) -> file path."""
@@ -259,6 +262,8 @@ class _Resolver:
                 qualified = f"{path}::{dotted}"
                 self.node_kind[qualified] = symbol.kind
                 self.global_by_name[(family, symbol.name)].append(qualified)
+                if symbol.kind in _CLASS_LIKE:
+                    self.global_classes[(family, symbol.name)].append(qualified)
             self.files[path] = _FileIndex(path, record.language, family, symbols, dict(by_name))
             self.node_kind[path] = "module"
             self._index_module_path(path, family)
@@ -489,7 +494,11 @@ class _Resolver:
         if len(local) == 1:
             return local, False
         # (4) anywhere in the repository (same language family), when there are few enough.
-        candidates = [q for q in self.global_by_name.get((file.family, name), ()) if accept(q)]
+        index = self.global_classes if class_like else self.global_by_name
+        everywhere = index.get((file.family, name), ())
+        if len(everywhere) > max_global + 1:  # too many even if one of them is the source itself
+            return [], True
+        candidates = [q for q in everywhere if accept(q)]
         if 0 < len(candidates) <= max_global:
             return candidates, False
         return [], len(candidates) > max_global

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from mnemo_dagster.defs.definitions import defs, get_graph_job, get_index_batches_job
+
+
+def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"code_chunks", "graph_nodes", "graph_metrics"}
+    assert get_index_batches_job().partitions_def is not None
+    assert get_index_batches_job().partitions_def.name == "file_batches"  # type: ignore[attr-defined]
+    assert {node.name for node in get_graph_job().nodes_in_topological_order} == {"graph_nodes", "graph_metrics"}
+
+
+def test_core_never_imports_dagster() -> None:
+    code = (
+        "import importlib, pkgutil, sys, mnemo_dagster.core as core\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'mnemo_dagster.core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n == 'dagster' or n.startswith('dagster.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

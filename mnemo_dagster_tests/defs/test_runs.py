@@ -1,0 +1,103 @@
+"""Runs of the real jobs through a real instance, with the multiprocess executor."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+from dagster import DagsterEventType, DagsterInstance, RunsFilter, execute_job, reconstructable
+
+from mnemo_dagster.core.batching import BatchLimits
+from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.defs.definitions import get_index_batches_job
+from mnemo_dagster.defs.launch import run_batches, run_graph, sync_partitions
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
+
+
+def test_partitions_run_in_their_own_processes_then_the_graph(
+    instance: DagsterInstance, default_store: IndexStore
+) -> None:
+    plan = plan_pass(default_store, "runs", SAMPLE, max_file_bytes=1 << 20, limits=BatchLimits(max_files=3))
+    assert len(plan.to_run) >= 2
+    sync_partitions(instance, plan.batches)
+    outcomes = run_batches(instance, "runs", plan.to_run)
+    assert all(o.success for o in outcomes), [o.errors for o in outcomes]
+    for outcome in outcomes:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run is not None and run.tags["dagster/partition"] == outcome.partition
+        workers = instance.all_logs(outcome.run_id, of_type=DagsterEventType.STEP_WORKER_STARTED)
+        assert len(workers) == 1  # the step ran in a subprocess of the multiprocess executor
+    indexed = sum(o.metadata["code_chunks"]["files_indexed"] for o in outcomes)
+    assert indexed == sum(1 for f in default_store.stored_files("runs").values() if f.status == "indexed")
+    assert indexed >= 7
+
+    graph = run_graph(instance, ["runs"])
+    assert graph.success, graph.errors
+    assert graph.metadata["graph_nodes"]["nodes"] > 10
+    assert "shop/checkout.py::Checkout.place_order" in str(graph.metadata["graph_metrics"]["top_pagerank"]) or (
+        "parse_price" in str(graph.metadata["graph_metrics"]["top_pagerank"])
+    )
+    with default_store.begin() as conn:
+        edges = set(
+            conn.execute(
+                sa.text(
+                    "SELECT s.qualified_name, t.qualified_name, e.kind FROM graph_edges e "
+                    "JOIN graph_nodes s ON s.id = e.source_id JOIN graph_nodes t ON t.id = e.target_id "
+                    "WHERE e.repository = 'runs'"
+                )
+            ).all()
+        )
+    assert ("shop/checkout.py", "shop/models.py", "imports") in edges
+    assert ("shop/checkout.py::Checkout.place_order", "shop/checkout.py::parse_price", "calls") in edges
+    assert ("shop/checkout.py::Checkout.place_order", "shop/checkout.py::Checkout.validate", "calls") in edges
+    assert ("shop/models.py::Product", "shop/models.py::Base", "inherits") in edges
+    assert ("web/cart.ts::Cart.totalLabel", "web/format.ts::formatCents", "calls") in edges
+
+
+def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
+    tmp_path: Path, instance: DagsterInstance, urls: DatabaseUrls, embedder: SentenceTransformerEmbedder
+) -> None:
+    name = f"late_{uuid.uuid4().hex[:8]}"
+    url = urls.index.replace("/mnemo?", f"/{name}?")
+    (tmp_path / "app.py").write_text("def late_function():\n    return 42\n")
+    token = uuid.uuid4().hex
+
+    def bring_the_database_up() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(RunsFilter(tags={"test/token": token}))
+            if runs and instance.all_logs(runs[0].run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY):
+                break
+            time.sleep(0.2)
+        with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        store = IndexStore(url)
+        store.ensure_schema(embedder.model_name, embedder.dimension)
+        plan_pass(store, "late", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits())
+        store.dispose()
+
+    sync_partitions(instance, ["late__0001"])
+    helper = threading.Thread(target=bring_the_database_up)
+    helper.start()
+    result = execute_job(
+        reconstructable(get_index_batches_job),
+        instance,
+        run_config={"resources": {"index_database": {"config": {"url": url}}}},
+        tags={"dagster/partition": "late__0001", "test/token": token},
+    )
+    helper.join()
+    assert result.success
+    retries = instance.all_logs(result.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)
+    assert len(retries) >= 1
+    assert "unreachable" in str(retries[0].dagster_event.event_specific_data)  # type: ignore[union-attr]
+    store = IndexStore(url)
+    assert store.stored_files("late")["app.py"].status == "indexed"
+    store.dispose()

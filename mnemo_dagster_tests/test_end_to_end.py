@@ -1,0 +1,66 @@
+"""The `mnemo` command as a user runs it: index a repository, search it, read its status."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SAMPLE = Path(__file__).parent / "fixtures" / "sample_repo"
+
+
+def mnemo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    env.pop("DAGSTER_HOME", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "mnemo_dagster.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"mnemo {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    target = tmp_path / "shop-repo"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
+    summary: dict[str, Any] = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
+    assert summary["repository"] == "e2e"
+    assert summary["batches"] == {"total": 1, "run": 1, "failed": 0}
+    assert summary["files"]["indexed"] == 8  # 5 python, 2 typescript, README.md; .gitignore'd log left out
+    assert summary["files"]["failed"] == 0 and summary["files"]["deleted"] == 0
+    assert summary["chunks"]["total"] == summary["chunks"]["embedded"] > 10
+    assert summary["graph"]["nodes"] > 10 and summary["graph"]["edges"] > 10
+
+    hits = json.loads(mnemo("search", "retry an operation with exponential backoff", "--repo", "e2e", "--json").stdout)
+    assert hits[0]["qualified_name"] == "shop/retry.py::retry_with_backoff"
+    assert hits[0]["file_path"] == "shop/retry.py"
+    assert {"qualified_name", "file_path", "start_line", "end_line", "kind", "language", "score"} <= set(hits[0])
+    assert (hits[0]["start_line"], hits[0]["end_line"]) == (5, 14)
+
+    status = json.loads(mnemo("status", "e2e", "--json").stdout)
+    assert status["files"]["indexed"] == 8
+    assert status["recent_runs"] and {r["status"] for r in status["recent_runs"]} == {"SUCCESS"}
+    assert {r["job"] for r in status["recent_runs"]} == {"index_batches_job", "graph_job"}
+
+    # Nothing changed: no batch runs and nothing is embedded again.
+    again = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
+    assert again["batches"]["run"] == 0 and again["chunks"]["embedded"] == 0
+    assert again["files"]["unchanged"] == summary["files"]["indexed"] + summary["files"]["skipped"]
+
+
+def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
+    missing = mnemo("index", str(tmp_path / "nope"), check=False)
+    assert missing.returncode == 2 and "is not a directory" in missing.stderr
+    unknown = mnemo("status", "no-such-repo", check=False)
+    assert unknown.returncode == 2 and "no repository named" in unknown.stderr
