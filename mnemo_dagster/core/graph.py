@@ -86,7 +86,7 @@ class FileSymbols:
     references: tuple[Reference, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class GraphNode:
     """A module (file) or a definition inside one."""
 
@@ -104,9 +104,11 @@ class GraphNode:
     language: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class GraphEdge:
-    """A directed relation between two nodes, identified by their qualified names."""
+    """A directed relation between two nodes, identified by their qualified names.
+
+    Ordered by (source, target, kind), which is unique within a graph."""
 
     source: str
     target: str
@@ -572,7 +574,7 @@ def build_graph(files: Iterable[FileSymbols], *, max_global_candidates: int = 1)
             )
             parent = dotted.rpartition(".")[0]
             contains.append(GraphEdge(_enclosing(index, parent), qualified, "contains"))
-        for ref in sorted(record.references, key=lambda r: (r.line, r.module or "", r.name)):
+        for ref in sorted(record.references, key=lambda r: (r.line, r.module or "", r.name, r.alias or "")):
             if ref.kind != "imports":
                 continue
             totals["imports"] += 1
@@ -588,7 +590,7 @@ def build_graph(files: Iterable[FileSymbols], *, max_global_candidates: int = 1)
     for path in sorted(by_path):
         record, index = by_path[path], resolver.files[path]
         for ref in record.references:
-            if ref.kind == "imports":
+            if ref.kind not in ("calls", "inherits"):
                 continue
             totals[ref.kind] += 1
             source = _enclosing(index, ref.source)
@@ -663,6 +665,9 @@ class GraphMetrics:
     import_cycle_count: int
     """How many such sets there are in all (may exceed ``len(import_cycles)``)."""
     community_count: int
+    community_level: Literal["symbol", "module"] | None
+    """``symbol``: Louvain ran on the whole graph; ``module``: on modules, symbols inherit theirs;
+    None: not computed."""
     betweenness_sampled: bool
     """True when betweenness was estimated from ``betweenness_sample`` sources instead of exact."""
 
@@ -708,22 +713,31 @@ def _pagerank_python(
     return rank
 
 
-def _communities(nodes: list[str], edges: Iterable[GraphEdge], seed: int) -> dict[str, int]:
-    """Louvain communities on the undirected, weighted graph of all edges; ids by size, largest first."""
+def _communities(
+    nodes: list[str], edges: Iterable[GraphEdge], seed: int, unit_of: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Louvain communities of the undirected graph of all edges, weighted by counts.
+
+    With ``unit_of`` (node -> its module), the graph is first collapsed to modules and every node
+    takes its module's community. Ids are ordered by community size, largest first.
+    """
     import networkx as nx
 
+    unit = unit_of.__getitem__ if unit_of is not None else (lambda name: name)
     graph = nx.Graph()
-    graph.add_nodes_from(nodes)
+    graph.add_nodes_from(sorted({unit(n) for n in nodes}))
     for e in edges:
-        if e.source == e.target:
+        a, b = unit(e.source), unit(e.target)
+        if a == b:
             continue
-        if graph.has_edge(e.source, e.target):
-            graph[e.source][e.target]["weight"] += e.weight
+        if graph.has_edge(a, b):
+            graph[a][b]["weight"] += e.weight
         else:
-            graph.add_edge(e.source, e.target, weight=e.weight)
+            graph.add_edge(a, b, weight=e.weight)
     groups = nx.community.louvain_communities(graph, weight="weight", seed=seed)
     ordered = sorted((sorted(g) for g in groups), key=lambda g: (-len(g), g[0]))
-    return {member: cid for cid, group in enumerate(ordered) for member in group}
+    by_unit = {member: cid for cid, group in enumerate(ordered) for member in group}
+    return {n: by_unit[unit(n)] for n in nodes}
 
 
 def _betweenness(
@@ -764,6 +778,7 @@ def compute_metrics(
     seed: int = 0,
     exact_betweenness_limit: int = 2000,
     communities: bool = True,
+    symbol_community_limit: int = 20_000,
     max_cycles: int = 100,
 ) -> GraphMetrics:
     """Measure a graph: PageRank, degrees, betweenness, module coupling, import cycles, communities.
@@ -778,7 +793,11 @@ def compute_metrics(
       modules depending on a module, Ce the modules it depends on.
     - Import cycles are the strongly connected sets of the module ``imports`` graph.
     - Communities are Louvain communities (seeded) on the undirected graph of all edges, so a
-      class stays with its methods; skipped when ``communities`` is False.
+      class stays with its methods. Louvain on a symbol graph costs about a minute per 100k nodes,
+      so above ``symbol_community_limit`` nodes it runs on the graph of modules instead and each
+      symbol takes its module's community (``GraphMetrics.community_level`` says which). Skipped
+      when ``communities`` is False.
+    - Self-loops (recursion) are edges of the graph but count in none of the metrics.
     """
     names = [n.qualified_name for n in graph.nodes]
     kind_of = {n.qualified_name: n.kind for n in graph.nodes}
@@ -792,7 +811,7 @@ def compute_metrics(
     depended_by: dict[str, set[str]] = defaultdict(set)
     import_pairs: list[tuple[str, str]] = []
     for e in graph.edges:
-        if e.kind not in DEPENDENCY_KINDS:
+        if e.kind not in DEPENDENCY_KINDS or e.source == e.target:
             continue
         weighted[(e.source, e.target)] += e.weight
         out_degree[e.source] += 1
@@ -808,7 +827,11 @@ def compute_metrics(
     betweenness, sampled = _betweenness(
         names, weighted, sample=betweenness_sample, seed=seed, exact_limit=exact_betweenness_limit
     )
-    community = _communities(names, graph.edges, seed) if communities and names else {}
+    level: Literal["symbol", "module"] | None = None
+    community: dict[str, int] = {}
+    if communities and names:
+        level = "symbol" if len(names) <= symbol_community_limit else "module"
+        community = _communities(names, graph.edges, seed, file_of if level == "module" else None)
 
     cycles = sorted(
         (sorted(c) for c in _sccs(modules, import_pairs) if len(c) > 1), key=lambda c: (-len(c), c)
@@ -838,5 +861,6 @@ def compute_metrics(
         import_cycles=cycles[:max_cycles],
         import_cycle_count=len(cycles),
         community_count=len(set(community.values())),
+        community_level=level,
         betweenness_sampled=sampled,
     )

@@ -407,7 +407,8 @@ def test_output_is_deterministic_regardless_of_input_order() -> None:
     rng.shuffle(shuffled)
     second = build_graph(shuffled)
     assert first.nodes == second.nodes
-    assert first.edges == second.edges
+    assert first.edges == second.edges == sorted(second.edges)
+    assert first.nodes == sorted(second.nodes)
     assert first.stats == second.stats
     assert compute_metrics(first) == compute_metrics(second)
 
@@ -497,11 +498,12 @@ def test_communities_group_each_class_with_its_methods(py_metrics: GraphMetrics)
     assert community["app/jobs.py::JobA"] == community["app/jobs.py::JobA.run"]
     assert community["app/models.py::User"] == community["app/models.py::User.validate"]
     assert community["app/jobs.py::JobA"] != community["app/util.py::slugify"]
+    assert py_metrics.community_level == "symbol"
     assert py_metrics.community_count == len(set(community.values()))
     assert min(community.values()) == 0
     no_communities = compute_metrics(build_graph(python_package()), communities=False)
     assert {m.community for m in no_communities.nodes.values()} == {None}
-    assert no_communities.community_count == 0
+    assert (no_communities.community_count, no_communities.community_level) == (0, None)
 
 
 def test_large_graph_samples_betweenness_deterministically() -> None:
@@ -509,9 +511,8 @@ def test_large_graph_samples_betweenness_deterministically() -> None:
     for i in range(600):
         nxt = (i + 1) % 600
         symbols = tuple(sym(f"f{i}_{j}", "function", j * 3 + 1, j * 3 + 2) for j in range(4))
-        refs = (imp(f"./m{nxt}", "*", 1),) + tuple(
-            call(f"f{nxt}_{j}", f"f{i}_{j}", j * 3 + 2) for j in range(4)
-        )
+        calls = (call(f"f{nxt}_{j}", f"f{i}_{j}", j * 3 + 2) for j in range(4))
+        refs = (imp(f"./m{nxt}", "*", 1), *calls)
         files.append(FileSymbols(f"m{i}.ts", "typescript", symbols, refs))
     graph = build_graph(files)
     assert len(graph.nodes) == 3000
@@ -522,3 +523,28 @@ def test_large_graph_samples_betweenness_deterministically() -> None:
     assert first == second
     assert first.import_cycle_count == 1 and len(first.import_cycles[0]) == 600
     assert sum(1 for m in first.nodes.values() if m.betweenness > 0) > 1000
+
+
+def test_communities_fall_back_to_modules_on_large_graphs() -> None:
+    metrics = compute_metrics(build_graph(python_package()), symbol_community_limit=10)
+    assert metrics.community_level == "module"
+    community = {name: m.community for name, m in metrics.nodes.items()}
+    for name, cid in community.items():
+        assert cid == community[name.partition("::")[0]]  # each symbol sits with its module
+    assert community["app/jobs.py"] != community["app/models.py"]
+
+
+def test_recursion_counts_in_no_metric() -> None:
+    graph = build_graph(
+        [FileSymbols("a.py", "python", (sym("walk", "function", 1, 3),), (call("walk", "walk", 2),))]
+    )
+    walk = compute_metrics(graph).nodes["a.py::walk"]
+    assert (walk.in_degree, walk.out_degree, walk.betweenness) == (0, 0, 0.0)
+    assert walk.pagerank == pytest.approx(0.5)
+
+
+def test_an_empty_repository_has_an_empty_graph() -> None:
+    graph = build_graph([])
+    assert (graph.nodes, graph.edges, graph.stats.files) == ([], [], 0)
+    metrics = compute_metrics(graph)
+    assert (metrics.nodes, metrics.import_cycles, metrics.top(3)) == ({}, [], [])
