@@ -207,6 +207,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batches(args: argparse.Namespace) -> int:
+    _, _, store = _context()
+    if args.name not in store.repository_names():
+        _err(f"no repository named {args.name!r}; run `mnemo index PATH --name {args.name}` first")
+        return 2
+    keys = store.pending_batches(args.name) if args.pending else store.batch_keys(args.name)
+    store.dispose()
+    print(",".join(keys))
+    return 0
+
+
 def cmd_db_url(args: argparse.Namespace) -> int:
     print(resolve_urls(Settings.from_env()).libpq)
     return 0
@@ -247,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.add_argument("--show-code", action="store_true", help="print the first lines of each hit")
     search.set_defaults(func=cmd_search)
+
+    batches = sub.add_parser("batches", help="comma-separated batch keys (for `dagster job backfill`)")
+    batches.add_argument("name")
+    batches.add_argument("--pending", action="store_true", help="only batches with files still to index")
+    batches.set_defaults(func=cmd_batches)
 
     db = sub.add_parser("db", help="database helpers")
     db_sub = db.add_subparsers(dest="db_command", required=True)

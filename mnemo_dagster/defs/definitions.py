@@ -8,6 +8,7 @@ from mnemo_dagster.defs.assets.code_chunks import code_chunks
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
+from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
 
 index_batches_job = define_asset_job(
     "index_batches_job",
@@ -37,6 +38,7 @@ executor = multiprocess_executor.configured(
 defs = Definitions(
     assets=[code_chunks, graph_nodes, graph_metrics],
     jobs=[index_batches_job, graph_job],
+    sensors=[directory_change_sensor, graph_refresh_sensor],
     executor=executor,
     resources={
         "index_database": IndexDatabase(),

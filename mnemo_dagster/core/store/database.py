@@ -438,6 +438,12 @@ class IndexStore:
                 .values(graph_built_at=now(), graph_stats=repositories.c.graph_stats.concat(stats))
             )
 
+    def node_count(self, repository: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(graph_nodes).where(graph_nodes.c.repository == repository)
+            ).scalar_one()
+
     def graph_rows(self, repository: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
         """The stored nodes, edges (with qualified names) and graph summary of ``repository``."""
         source, target = graph_nodes.alias("source"), graph_nodes.alias("target")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import (
     AssetExecutionContext,
+    AutomationCondition,
     Backoff,
     Jitter,
     MaterializeResult,
@@ -19,11 +20,15 @@ from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSet
 DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
 
+NIGHTLY_REINDEX_CRON = "0 3 * * *"
+"""When the scheduled backfill re-verifies every batch (graph_refresh_sensor launches it)."""
+
 
 @asset(
     partitions_def=file_batches,
     retry_policy=DATABASE_RETRY,
     kinds={"python", "postgres"},
+    automation_condition=AutomationCondition.on_cron(NIGHTLY_REINDEX_CRON),
     description="Chunks of source code with their symbols and embeddings, one partition per file batch.",
 )
 def code_chunks(

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
 
 from mnemo_dagster.core.graph_store import store_graph, store_metrics
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
 from mnemo_dagster.defs.resources import IndexDatabase
+
+
+GRAPH_REFRESH = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+)
+"""Once after a pass: some dependency partition changed, and none is still running (failed ones count
+as done, so the graph then covers what is indexed)."""
 
 
 class GraphConfig(Config):
@@ -21,6 +30,7 @@ class GraphConfig(Config):
     deps=[code_chunks],
     retry_policy=DATABASE_RETRY,
     kinds={"networkx", "postgres"},
+    automation_condition=GRAPH_REFRESH,
     description="Symbols (modules, classes, functions, methods) and the edges between them.",
 )
 def graph_nodes(context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase) -> MaterializeResult:
@@ -42,6 +52,7 @@ def graph_nodes(context: AssetExecutionContext, config: GraphConfig, index_datab
     deps=[graph_nodes],
     retry_policy=DATABASE_RETRY,
     kinds={"networkx", "postgres"},
+    automation_condition=GRAPH_REFRESH,
     description="PageRank, degrees, betweenness, module coupling and import cycles per repository.",
 )
 def graph_metrics(

@@ -1,0 +1,116 @@
+"""Keeping the index fresh: a directory-change sensor, and the automation that refreshes the graph once.
+
+``directory_change_sensor`` scans every registered repository (one ``stat`` per unchanged file), records
+the changes in the index database, adds and removes ``file_batches`` partitions and requests one run
+per affected batch. Run keys carry the content of what is pending, so a batch is requested once per
+change; a failed tick requests nothing and the next tick finds the same pending files again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from mnemo_dagster.core.batching import BatchLimits
+from mnemo_dagster.core.errors import MnemoError
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.settings import Settings
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.server import resolve_urls
+from mnemo_dagster.defs.partitions import file_batches
+
+SENSOR_INTERVAL_SECONDS = 60
+
+
+def _run_key(store: IndexStore, repository: str, key: str) -> str:
+    pending = sorted(
+        (f.path, f.content_hash or "")
+        for f in store.stored_files(repository, batch_key=key).values()
+        if f.status == "pending"
+    )
+    digest = hashlib.sha256(json.dumps(pending).encode()).hexdigest()[:16]
+    return f"{key}:{digest}"
+
+
+def evaluate_directory_changes(context: SensorEvaluationContext, store: IndexStore) -> SensorResult | SkipReason:
+    """One tick of :data:`directory_change_sensor` against ``store`` (separate for tests)."""
+    settings = Settings.from_env()
+    existing = set(context.instance.get_dynamic_partitions(file_batches.name))
+    runs: list[RunRequest] = []
+    added: set[str] = set()
+    removed: set[str] = set()
+    summary: dict[str, dict[str, int]] = {}
+    for repository in store.repository_names():
+        root = store.repository_root(repository)
+        if root is None:
+            continue
+        try:
+            plan = plan_pass(
+                store, repository, Path(root),
+                max_file_bytes=settings.max_file_bytes, limits=BatchLimits(max_bytes=settings.batch_bytes),
+            )
+        except MnemoError as exc:
+            context.log.warning(f"{repository}: {exc}")
+            continue
+        added |= set(plan.batches) - existing
+        removed |= set(plan.removed) & existing
+        for key in plan.to_run:
+            runs.append(
+                RunRequest(
+                    run_key=_run_key(store, repository, key),
+                    partition_key=key,
+                    tags={"mnemo/repository": repository, "mnemo/launched_by": "directory_change_sensor"},
+                )
+            )
+        summary[repository] = {
+            "changed": plan.files_new_or_changed,
+            "deleted": plan.files_deleted,
+            "batches_to_run": len(plan.to_run),
+        }
+    requests = []
+    if added:
+        requests.append(AddDynamicPartitionsRequest(file_batches.name, sorted(added)))
+    if removed:
+        requests.append(DeleteDynamicPartitionsRequest(file_batches.name, sorted(removed)))
+    if not runs and not requests:
+        return SkipReason(f"no changes in {len(summary)} repositories")
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(summary))
+
+
+@sensor(
+    job_name="index_batches_job",
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
+)
+def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    store = IndexStore(resolve_urls(Settings.from_env()).index)
+    try:
+        if not store.has_schema():
+            return SkipReason("no repository registered yet (run `mnemo index PATH`)")
+        return evaluate_directory_changes(context, store)
+    finally:
+        store.dispose()
+
+
+graph_refresh_sensor = AutomationConditionSensorDefinition(
+    "graph_refresh_sensor",
+    target=["graph_nodes", "graph_metrics", "code_chunks"],
+    default_status=DefaultSensorStatus.RUNNING,
+    emit_backfills=True,
+    minimum_interval_seconds=30,
+    description="Refreshes the graph once after a pass of batches, and runs the nightly full re-index.",
+)

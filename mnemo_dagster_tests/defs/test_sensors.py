@@ -1,0 +1,78 @@
+"""Sensor ticks against a real instance, a real index database and real files on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterInstance,
+    DeleteDynamicPartitionsRequest,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
+
+from mnemo_dagster.core.batching import BatchLimits
+from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.core.indexing import index_batch
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.defs.definitions import defs
+from mnemo_dagster.defs.sensors import evaluate_directory_changes
+
+
+def _tick(instance: DagsterInstance, store: IndexStore) -> SensorResult | SkipReason:
+    return evaluate_directory_changes(build_sensor_context(instance=instance, definitions=defs), store)
+
+
+def _index_everything(store: IndexStore, embedder: SentenceTransformerEmbedder, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        index_batch(store, embedder, key)
+
+
+def test_ticks_follow_adds_edits_deletes_and_renames(
+    tmp_path: Path, instance: DagsterInstance, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    for i in range(4):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    plan = plan_pass(fresh_store, "watched", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits(max_files=2))
+    _index_everything(fresh_store, embedder, plan.to_run)
+    assert plan.batches == ("watched__0001", "watched__0002")
+
+    quiet = _tick(instance, fresh_store)
+    assert isinstance(quiet, SkipReason)
+
+    (tmp_path / "m0.py").write_text("def f0():\n    return 'edited'\n")
+    edited = _tick(instance, fresh_store)
+    assert isinstance(edited, SensorResult)
+    assert [r.partition_key for r in edited.run_requests] == ["watched__0001"]
+    assert not edited.dynamic_partitions_requests
+    # A tick whose result was lost (or a tick while the run is still going) asks for the same run key,
+    # so nothing is lost and Dagster never launches the same change twice.
+    again = _tick(instance, fresh_store)
+    assert isinstance(again, SensorResult)
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in edited.run_requests]
+    _index_everything(fresh_store, embedder, ("watched__0001",))
+
+    (tmp_path / "new.py").write_text("def brand_new():\n    return 5\n")
+    added = _tick(instance, fresh_store)
+    assert isinstance(added, SensorResult)
+    assert [r.partition_key for r in added.run_requests] == ["watched__0003"]
+    assert added.dynamic_partitions_requests == [AddDynamicPartitionsRequest("file_batches", ["watched__0003"])]
+    _index_everything(fresh_store, embedder, ("watched__0003",))
+    instance.add_dynamic_partitions("file_batches", ["watched__0001", "watched__0002", "watched__0003"])
+
+    (tmp_path / "new.py").rename(tmp_path / "renamed.py")
+    renamed = _tick(instance, fresh_store)
+    assert isinstance(renamed, SensorResult)
+    files = fresh_store.stored_files("watched")
+    assert "new.py" not in files and files["renamed.py"].status == "pending"
+    assert [r.partition_key for r in renamed.run_requests] == [files["renamed.py"].batch_key]
+
+    (tmp_path / "m2.py").unlink()
+    (tmp_path / "m3.py").unlink()
+    deleted = _tick(instance, fresh_store)
+    assert isinstance(deleted, SensorResult)
+    assert DeleteDynamicPartitionsRequest("file_batches", ["watched__0002"]) in deleted.dynamic_partitions_requests
+    assert {"m2.py", "m3.py"}.isdisjoint(fresh_store.stored_files("watched"))
