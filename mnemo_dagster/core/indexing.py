@@ -120,11 +120,10 @@ def index_batch(
             report.files_unchanged += 1
             continue
         outcome = _read_and_parse(root, path, max_file_bytes)
-        if isinstance(outcome, tuple):
-            status, reason = outcome
-            store.mark_file(repository, path, status, reason)
-            report.failures.append((path, reason))
-            if status == "failed":
+        if isinstance(outcome, NotIndexed):
+            store.mark_file(repository, path, outcome.status, outcome.reason)
+            report.failures.append((path, outcome.reason))
+            if outcome.status == "failed":
                 report.files_failed += 1
             else:
                 report.files_skipped += 1
@@ -176,27 +175,35 @@ def index_batch(
     return report
 
 
-def _read_and_parse(root: Path, path: str, max_file_bytes: int) -> tuple[ParsedFile, str] | tuple[str, str]:
-    """The parsed file and its hash, or (status, reason) when it cannot be indexed."""
+@dataclass(frozen=True, slots=True)
+class NotIndexed:
+    """Why a file was not indexed: status ``failed`` or ``skipped`` and a reason in plain words."""
+
+    status: str
+    reason: str
+
+
+def _read_and_parse(root: Path, path: str, max_file_bytes: int) -> tuple[ParsedFile, str] | NotIndexed:
+    """The parsed file and its hash, or why it cannot be indexed."""
     spec = language_for(path)
     if spec is None:
-        return "skipped", "not a recognised source file type"
+        return NotIndexed("skipped", "not a recognised source file type")
     try:
         data = (root / path).read_bytes()
     except FileNotFoundError:
-        return "failed", "file vanished after the scan (deleted or moved)"
+        return NotIndexed("failed", "file vanished after the scan (deleted or moved)")
     except OSError as exc:
-        return "failed", f"could not read the file: {exc.strerror or exc}"
+        return NotIndexed("failed", f"could not read the file: {exc.strerror or exc}")
     if not data.strip():
-        return "skipped", "empty file"
+        return NotIndexed("skipped", "empty file")
     if len(data) > max_file_bytes:
-        return "skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
+        return NotIndexed("skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)")
     reason = sniff(data)
     if reason:
-        return "skipped", reason
+        return NotIndexed("skipped", reason)
     try:
         return parse_file(path, data, spec.name), content_hash(data)
     except FileError as exc:
-        return "failed", exc.detail
+        return NotIndexed("failed", exc.detail)
     except (RecursionError, ValueError) as exc:
-        return "failed", f"{spec.name} parser failed: {exc}"
+        return NotIndexed("failed", f"{spec.name} parser failed: {exc}")

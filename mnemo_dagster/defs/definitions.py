@@ -6,14 +6,12 @@ from dagster import Definitions, JobDefinition, define_asset_job, multiprocess_e
 
 from mnemo_dagster.defs.assets.code_chunks import code_chunks
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
-from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
 
 index_batches_job = define_asset_job(
     "index_batches_job",
     selection=[code_chunks],
-    partitions_def=file_batches,
     description="Index one file batch (partition) into code_chunks.",
 )
 graph_job = define_asset_job(

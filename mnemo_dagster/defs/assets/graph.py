@@ -1,6 +1,5 @@
 """``graph_nodes`` and ``graph_metrics``: the symbol graph over everything ``code_chunks`` holds."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
 
