@@ -33,7 +33,6 @@ def main() -> None:
 
     from dagster import DagsterInstance
 
-    from mnemo_dagster.core.batching import BatchLimits
     from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
     from mnemo_dagster.core.indexing import embedding_text
     from mnemo_dagster.core.planning import plan_pass
@@ -52,7 +51,7 @@ def main() -> None:
     started = time.perf_counter()
     plan = plan_pass(
         store, args.name, args.path, max_file_bytes=settings.max_file_bytes,
-        limits=BatchLimits(max_bytes=settings.batch_bytes),
+        batch_bytes=settings.batch_bytes,
     )
     with DagsterInstance.get() as instance:
         sync_partitions(instance, plan.batches)

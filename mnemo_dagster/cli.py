@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.errors import MnemoError
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
@@ -50,8 +49,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     root = Path(args.path).expanduser().resolve()
     name = args.name or default_repository_name(root)
     _ensure_schema(settings, store)
-    limits = BatchLimits(max_bytes=settings.batch_bytes, max_files=args.batch_size or BatchLimits.max_files)
-    plan = plan_pass(store, name, root, max_file_bytes=settings.max_file_bytes, limits=limits)
+    plan = plan_pass(
+        store, name, root, max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes,
+        max_files=args.batch_size,
+    )
     _err(
         f"{name}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} unchanged, "
         f"{plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"

@@ -35,12 +35,16 @@ def split_batch_key(key: str) -> tuple[str, int]:
     return repository, int(number)
 
 
+DEFAULT_BATCH_BYTES = 2 * 1024 * 1024
+DEFAULT_BATCH_FILES = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
     """Bounds on one batch."""
 
-    max_bytes: int = 2 * 1024 * 1024
-    max_files: int = 1000
+    max_bytes: int = DEFAULT_BATCH_BYTES
+    max_files: int = DEFAULT_BATCH_FILES
 
 
 def plan_batches(

@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnemo_dagster.core.batching import BatchLimits, plan_batches, valid_repository_name
+from mnemo_dagster.core.batching import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_FILES,
+    BatchLimits,
+    plan_batches,
+    valid_repository_name,
+)
 from mnemo_dagster.core.discovery import scan
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.store.database import IndexStore
@@ -45,9 +51,14 @@ def plan_pass(
     root: Path,
     *,
     max_file_bytes: int,
-    limits: BatchLimits,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    max_files: int | None = None,
 ) -> PassPlan:
-    """Register ``root`` as ``repository``, scan it against the stored state and plan its batches."""
+    """Register ``root`` as ``repository``, scan it against the stored state and plan its batches.
+
+    ``max_files`` caps files per batch and is remembered for the repository (so the sensor plans the
+    same way); None keeps the remembered cap, or the default.
+    """
     if not valid_repository_name(repository):
         raise ConfigError(
             f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.' (no '__'), "
@@ -62,7 +73,10 @@ def plan_pass(
             f"repository {repository!r} is already registered for {existing_root}; pick another --name"
         )
     before_keys = set(store.batch_keys(repository))
-    store.register_repository(repository, str(root))
+    store.register_repository(repository, str(root), batch_max_files=max_files)
+    limits = BatchLimits(
+        max_bytes=batch_bytes, max_files=store.batch_max_files(repository) or DEFAULT_BATCH_FILES
+    )
     stored = store.stored_files(repository)
     result = scan(root, store.known_states(stored), max_file_bytes=max_file_bytes)
 

@@ -24,7 +24,6 @@ from dagster import (
     sensor,
 )
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.errors import MnemoError
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.settings import Settings
@@ -60,7 +59,7 @@ def evaluate_directory_changes(context: SensorEvaluationContext, store: IndexSto
         try:
             plan = plan_pass(
                 store, repository, Path(root),
-                max_file_bytes=settings.max_file_bytes, limits=BatchLimits(max_bytes=settings.batch_bytes),
+                max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes,
             )
         except MnemoError as exc:
             context.log.warning(f"{repository}: {exc}")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.planning import plan_pass
@@ -42,7 +41,7 @@ def test_bad_files_are_recorded_and_never_fail_the_batch(
     tmp_path: Path, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
     _catalogue(tmp_path)
-    plan = plan_pass(fresh_store, "catalogue", tmp_path, max_file_bytes=1024 * 1024, limits=BatchLimits())
+    plan = plan_pass(fresh_store, "catalogue", tmp_path, max_file_bytes=1024 * 1024)
     assert plan.to_run == ("catalogue__0001",)
     (tmp_path / "vanish.py").unlink()  # deleted between the scan and the parse
 
@@ -79,12 +78,12 @@ def test_a_rerun_reuses_embeddings_and_skips_unchanged_files(
 ) -> None:
     (tmp_path / "good.py").write_text(GOOD)
     (tmp_path / "other.py").write_text("def other():\n    return 2\n")
-    plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits())
+    plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20)
     first = index_batch(fresh_store, embedder, "rerun__0001")
     assert first.files_indexed == 2 and first.reused == 0
 
     (tmp_path / "good.py").write_text(GOOD.replace("return self.items.get(key)", "return self.items[key]"))
-    plan = plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits())
+    plan = plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20)
     assert plan.to_run == ("rerun__0001",) and plan.files_new_or_changed == 1
     second = index_batch(fresh_store, embedder, "rerun__0001")
     assert (second.files_indexed, second.files_unchanged) == (1, 1)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, sync_partitions
@@ -55,7 +54,7 @@ def _wait(instance: DagsterInstance, tags: dict[str, str], count: int) -> list[D
 def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     launch_home: Path, instance: DagsterInstance, default_store: IndexStore
 ) -> None:
-    plan = plan_pass(default_store, "launched", SAMPLE, max_file_bytes=1 << 20, limits=BatchLimits(max_files=4))
+    plan = plan_pass(default_store, "launched", SAMPLE, max_file_bytes=1 << 20, max_files=4)
     sync_partitions(instance, plan.batches)
     keys = ",".join(plan.to_run)
     _dagster(launch_home, "job", "backfill", "-w", "workspace.yaml", "-j", "index_batches_job",

@@ -11,7 +11,6 @@ import psycopg
 import sqlalchemy as sa
 from dagster import DagsterEventType, DagsterInstance, RunsFilter, execute_job, reconstructable
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.store.database import IndexStore
@@ -25,7 +24,7 @@ SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 def test_partitions_run_in_their_own_processes_then_the_graph(
     instance: DagsterInstance, default_store: IndexStore
 ) -> None:
-    plan = plan_pass(default_store, "runs", SAMPLE, max_file_bytes=1 << 20, limits=BatchLimits(max_files=3))
+    plan = plan_pass(default_store, "runs", SAMPLE, max_file_bytes=1 << 20, max_files=3)
     assert len(plan.to_run) >= 2
     sync_partitions(instance, plan.batches)
     outcomes = run_batches(instance, "runs", plan.to_run)
@@ -81,7 +80,7 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
             conn.execute(f'CREATE DATABASE "{name}"')
         store = IndexStore(url)
         store.ensure_schema(embedder.model_name, embedder.dimension)
-        plan_pass(store, "late", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits())
+        plan_pass(store, "late", tmp_path, max_file_bytes=1 << 20)
         store.dispose()
 
     sync_partitions(instance, ["late__0001"])

@@ -13,7 +13,6 @@ from dagster import (
     build_sensor_context,
 )
 
-from mnemo_dagster.core.batching import BatchLimits
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.planning import plan_pass
@@ -36,9 +35,10 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
 ) -> None:
     for i in range(4):
         (tmp_path / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
-    plan = plan_pass(fresh_store, "watched", tmp_path, max_file_bytes=1 << 20, limits=BatchLimits(max_files=2))
+    plan = plan_pass(fresh_store, "watched", tmp_path, max_file_bytes=1 << 20, max_files=2)
     _index_everything(fresh_store, embedder, plan.to_run)
     assert plan.batches == ("watched__0001", "watched__0002")
+    instance.add_dynamic_partitions("file_batches", list(plan.batches))
 
     quiet = _tick(instance, fresh_store)
     assert isinstance(quiet, SkipReason)

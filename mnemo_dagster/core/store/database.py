@@ -162,10 +162,20 @@ class IndexStore:
 
     # -- repositories and files ---------------------------------------------------------------------
 
-    def register_repository(self, name: str, root_path: str) -> None:
+    def register_repository(self, name: str, root_path: str, *, batch_max_files: int | None = None) -> None:
+        """Add or update a repository; ``batch_max_files`` None keeps the stored cap."""
+        changes: dict[str, Any] = {"root_path": root_path}
+        if batch_max_files is not None:
+            changes["batch_max_files"] = batch_max_files
         with self.begin() as conn:
-            stmt = pg_insert(repositories).values(name=name, root_path=root_path)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"root_path": root_path}))
+            stmt = pg_insert(repositories).values(name=name, **changes)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=changes))
+
+    def batch_max_files(self, name: str) -> int | None:
+        with self.begin() as conn:
+            return conn.execute(
+                sa.select(repositories.c.batch_max_files).where(repositories.c.name == name)
+            ).scalar_one_or_none()
 
     def repository_root(self, name: str) -> str | None:
         with self.begin() as conn:

@@ -41,6 +41,7 @@ repositories = Table(
     Column("root_path", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("scanned_at", DateTime(timezone=True)),
+    Column("batch_max_files", Integer, doc="files-per-batch cap given to `mnemo index --batch-size`"),
     Column("graph_built_at", DateTime(timezone=True)),
     Column("graph_stats", JSONB),
 )

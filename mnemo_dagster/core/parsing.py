@@ -1,0 +1,72 @@
+"""tree-sitter parsers and compiled tag queries, built once per process.
+
+Queries live in ``core/queries/<folder>/tags.scm`` (package data). A file may start with
+``; inherits: a, b`` to include other folders' ``tags.scm`` first, so grammars that share syntax
+(JavaScript, TypeScript, TSX) share patterns; every included pattern must compile for each grammar
+that includes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mnemo_dagster.core.languages import LanguageSpec, language_named
+
+if TYPE_CHECKING:
+    from tree_sitter import Language, Parser, Query, Tree
+
+QUERIES_DIR = Path(__file__).parent / "queries"
+_INHERITS = "; inherits:"
+
+
+@functools.cache
+def get_language(grammar: str) -> Language:
+    """The tree-sitter ``Language`` for a tree-sitter-languages grammar name."""
+    import tree_sitter_languages
+
+    # tree-sitter-languages 1.10 calls the deprecated ``Language(path, name)``; the warning is about
+    # that wheel, not about anything mnemo can change.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return tree_sitter_languages.get_language(grammar)
+
+
+@functools.cache
+def get_parser(grammar: str) -> Parser:
+    """A parser for ``grammar``; cached, so reuse it only from one thread at a time."""
+    from tree_sitter import Parser
+
+    parser = Parser()
+    parser.set_language(get_language(grammar))
+    return parser
+
+
+def parse(source: bytes, language: str | LanguageSpec) -> Tree:
+    """Parse UTF-8 ``source`` with the grammar of ``language`` (a registry name or spec)."""
+    spec = language if isinstance(language, LanguageSpec) else language_named(language)
+    if spec.grammar is None:
+        raise ValueError(f"no tree-sitter grammar for {spec.name}")
+    return get_parser(spec.grammar).parse(source)
+
+
+def query_source(folder: str) -> str:
+    """The text of ``queries/<folder>/tags.scm`` with its ``; inherits:`` folders prepended."""
+    text = (QUERIES_DIR / folder / "tags.scm").read_text(encoding="utf-8")
+    first_line = text.split("\n", 1)[0]
+    if not first_line.startswith(_INHERITS):
+        return text
+    parents = [name.strip() for name in first_line[len(_INHERITS) :].split(",") if name.strip()]
+    return "\n".join([*(query_source(parent) for parent in parents), text])
+
+
+@functools.cache
+def get_tags_query(language: str) -> Query:
+    """The compiled tags query of a registry language; ``ValueError`` if it has none."""
+    spec = language_named(language)
+    if not spec.has_queries:
+        raise ValueError(f"{language} has no tree-sitter queries")
+    assert spec.queries is not None and spec.grammar is not None
+    return get_language(spec.grammar).query(query_source(spec.queries))
