@@ -37,7 +37,7 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     summary: dict[str, Any] = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
     assert summary["repository"] == "e2e"
     assert summary["batches"] == {"total": 1, "run": 1, "failed": 0}
-    assert summary["files"]["indexed"] == 8  # 5 python, 2 typescript, README.md; .gitignore'd log left out
+    assert summary["files"]["indexed"] == 7  # 4 python, 2 typescript, README.md; the ignored log is left out
     assert summary["files"]["failed"] == 0 and summary["files"]["deleted"] == 0
     assert summary["chunks"]["total"] == summary["chunks"]["embedded"] > 10
     assert summary["graph"]["nodes"] > 10 and summary["graph"]["edges"] > 10
@@ -49,7 +49,7 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     assert (hits[0]["start_line"], hits[0]["end_line"]) == (5, 14)
 
     status = json.loads(mnemo("status", "e2e", "--json").stdout)
-    assert status["files"]["indexed"] == 8
+    assert status["files"]["indexed"] == 7
     assert status["recent_runs"] and {r["status"] for r in status["recent_runs"]} == {"SUCCESS"}
     assert {r["job"] for r in status["recent_runs"]} == {"index_batches_job", "graph_job"}
 
