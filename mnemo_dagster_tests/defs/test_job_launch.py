@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def launch_home(tmp_path: Path) -> Path:
 def _dagster(home: Path, *args: str) -> str:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     result = subprocess.run(
-        ["dagster", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+        [str(Path(sys.executable).parent / "dagster"), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
