@@ -39,7 +39,9 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     assert summary["batches"] == {"total": 1, "run": 1, "failed": 0}
     assert summary["files"]["indexed"] == 7  # 4 python, 2 typescript, README.md; the ignored log is left out
     assert summary["files"]["failed"] == 0 and summary["files"]["deleted"] == 0
-    assert summary["chunks"]["total"] == summary["chunks"]["embedded"] > 10
+    chunks = summary["chunks"]
+    # Other tests of the session indexed the same files: their embeddings are reused, not recomputed.
+    assert chunks["total"] == chunks["embedded"] + chunks["reused"] > 10
     assert summary["graph"]["nodes"] > 10 and summary["graph"]["edges"] > 10
 
     hits = json.loads(mnemo("search", "retry an operation with exponential backoff", "--repo", "e2e", "--json").stdout)

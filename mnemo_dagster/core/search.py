@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mnemo_dagster.core.embedding import Embedder
-from mnemo_dagster.core.store.database import IndexStore, search_chunks
+from mnemo_dagster.core.store.database import IndexStore, check_model, search_chunks
 
 NAME_MATCH_BONUS = 0.15
 """Added to the cosine similarity of a chunk whose symbol name is a word of the query."""
@@ -35,8 +35,10 @@ class SearchHit:
 def search(store: IndexStore, embedder: Embedder, query: str, *, repository: str | None = None,
            limit: int = 10) -> list[SearchHit]:
     """The ``limit`` best chunks for ``query``, best first."""
-    if not query.strip():
+    stored = store.stored_model()
+    if not query.strip() or stored is None:
         return []
+    check_model(stored, embedder.model_name, embedder.dimension)
     vector = embedder.encode([query])[0]
     words = sorted(set(_IDENTIFIER.findall(query)))
     candidates = search_chunks(store, vector, repository=repository, names=words, limit=max(limit * 3, 30))

@@ -64,6 +64,17 @@ class ChunkRow:
     metadata: dict[str, Any]
 
 
+def check_model(stored: tuple[str, int], model: str, dimension: int) -> None:
+    """Raise :class:`ModelMismatchError` unless ``stored`` is (``model``, ``dimension``)."""
+    stored_model, stored_dim = stored
+    if (stored_model, stored_dim) != (model, dimension):
+        raise ModelMismatchError(
+            f"this index was built with {stored_model} ({stored_dim}-d vectors) but the configured model is "
+            f"{model} ({dimension}-d). Set MNEMO_EMBEDDING_MODEL back to {stored_model}, or use another "
+            "MNEMO_HOME / MNEMO_DATABASE_URL for the new model."
+        )
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -130,13 +141,7 @@ class IndexStore:
                     ],
                 )
                 return
-        stored_model, stored_dim = rows["embedding_model"], int(rows["embedding_dim"])
-        if (stored_model, stored_dim) != (model, dimension):
-            raise ModelMismatchError(
-                f"this index was built with {stored_model} ({stored_dim}-d vectors) but the configured model is "
-                f"{model} ({dimension}-d). Set MNEMO_EMBEDDING_MODEL back to {stored_model}, or use another "
-                "MNEMO_HOME / MNEMO_DATABASE_URL for the new model."
-            )
+        check_model((rows["embedding_model"], int(rows["embedding_dim"])), model, dimension)
 
     def ensure_vector_index(self) -> bool:
         """Build the HNSW cosine index if it is missing; True if it was built now."""
