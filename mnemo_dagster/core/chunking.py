@@ -15,7 +15,10 @@
   up to ``max_chunk_chars``, cut preferably before a top-level statement or after a blank line.
 
 Languages without queries, and files that are mostly syntax errors, get ``lines`` windows cut the same
-way. Chunks never overlap and never consist of whitespace only. Every chunk's ``content`` is exactly
+way. ``ChunkKind`` has no ``type`` or ``enum``: type aliases chunk as ``interface``, enums as ``class``
+and Rust ``impl``/``mod`` blocks as ``block`` (symbols keep their exact kinds).
+
+Chunks never overlap and never consist of whitespace only. Every chunk's ``content`` is exactly
 its lines ``start_line..end_line`` joined with ``"\\n"`` (a ``"\\r\\n"`` line end counts as ``"\\n"``),
 with one exception: a single line longer than ``max_chunk_chars`` (minified code) is cut into
 several chunks that all have ``start_line == end_line`` and whose contents are consecutive slices of
@@ -25,6 +28,7 @@ that line; joined, they give the line back.
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -90,11 +94,25 @@ def parse_file(
         return ParsedFile(path=path, language=spec.name, chunks=())
 
     lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    # Extraction allocates hundreds of thousands of short-lived objects (nodes, captures) on a large
+    # file and creates no reference cycles; the cyclic collector would rescan them over and over.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_text(path, source, lines, spec, max_chunk_chars, min_chunk_chars)
+    finally:
+        if gc_enabled:
+            gc.enable()
+
+
+def _parse_text(
+    path: str, source: bytes, lines: list[str], spec: LanguageSpec, max_chars: int, min_chars: int
+) -> ParsedFile:
     if not spec.has_queries:
-        chunker = _Chunker(lines, max_chunk_chars, min_chunk_chars, frozenset())
+        chunker = _Chunker(lines, max_chars, min_chars, frozenset())
         chunker.emit_range(1, len(lines), "lines", None, None)
         return ParsedFile(path=path, language=spec.name, chunks=tuple(chunker.chunks))
-    return _parse_with_tree(path, source, lines, spec, max_chunk_chars, min_chunk_chars)
+    return _parse_with_tree(path, source, lines, spec, max_chars, min_chars)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -445,9 +463,7 @@ def _imports_of(source: bytes, captures: dict[str, Node]) -> Iterable[_Import]:
     yield _Import(statement, module, name, alias, _line_of(line_node), star, fallback)
 
 
-def _require_bindings(
-    source: bytes, target: Node | None, call: Node
-) -> list[tuple[str, str | None, int]]:
+def _require_bindings(source: bytes, target: Node | None, call: Node) -> list[tuple[str, str | None, int]]:
     """``const x = require("m")`` -> ("*", "x"); ``const {a, b: c} = require("m")`` -> a, b as c."""
     line = _line_of(call)
     if target is not None and target.type == "identifier":
@@ -638,7 +654,8 @@ class _Chunker:
             if clusters and first <= clusters[-1][1]:
                 # Members that share a line (minified code) cannot be separated by lines.
                 c_first, c_last, group = clusters[-1]
-                clusters[-1] = (c_first, max(c_last, last), [*group, member])
+                group.append(member)
+                clusters[-1] = (c_first, max(c_last, last), group)
             else:
                 clusters.append((first, last, [member]))
         pos = start
