@@ -45,7 +45,13 @@ def main() -> None:
     from mnemo_dagster.core.settings import Settings
     from mnemo_dagster.core.store.database import IndexStore, status_report
     from mnemo_dagster.core.store.server import resolve_urls
-    from mnemo_dagster.defs.launch import prepare_dagster_home, run_batches, run_graph, sync_partitions
+    from mnemo_dagster.defs.launch import (
+        prepare_dagster_home,
+        run_batches,
+        run_graph,
+        sync_partitions,
+        warm_step_server,
+    )
 
     settings = Settings.from_env()
     urls = resolve_urls(settings)
@@ -53,6 +59,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder(settings.embedding_model, dtype=settings.embedding_dtype)
     store.ensure_schema(embedder.model_name, embedder.dimension)
     prepare_dagster_home(settings.home, urls.dagster)
+    warm_step_server()
 
     def index_pass() -> tuple[float, float, list, object]:
         started = time.perf_counter()

@@ -42,12 +42,20 @@ def cmd_index(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from mnemo_dagster.core.planning import default_repository_name, plan_pass
-    from mnemo_dagster.defs.launch import prepare_dagster_home, run_batches, run_graph, sync_partitions
+    from mnemo_dagster.defs.launch import (
+        prepare_dagster_home,
+        run_batches,
+        run_graph,
+        sync_partitions,
+        warm_step_server,
+    )
 
     started = time.perf_counter()
     settings, urls, store = _context()
     root = Path(args.path).expanduser().resolve()
     name = args.name or default_repository_name(root)
+    prepare_dagster_home(settings.home, urls.dagster)
+    warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
     _ensure_schema(settings, store)
     plan = plan_pass(
         store, name, root, max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes,
@@ -57,7 +65,6 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"{name}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} unchanged, "
         f"{plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"
     )
-    prepare_dagster_home(settings.home, urls.dagster)
     with DagsterInstance.get() as instance:
         sync_partitions(instance, plan.batches, plan.removed)
         if plan.files_new_or_changed >= BULK_LOAD_FILES:

@@ -20,6 +20,9 @@ graph_job = define_asset_job(
     description="Rebuild the symbol graph and its metrics from code_chunks.",
 )
 
+STEP_PRELOAD_MODULES = ["mnemo_dagster.defs.definitions", "mnemo_dagster.core.preload"]
+"""Imported once by the executor's fork server; steps fork from it with torch already loaded."""
+
 executor = multiprocess_executor.configured(
     {
         "max_concurrent": 1,
@@ -27,7 +30,7 @@ executor = multiprocess_executor.configured(
         # batch pays ~0.5 s to start instead of ~6 s, and its memory still goes back when it ends.
         "start_method": {
             "forkserver": {
-                "preload_modules": ["mnemo_dagster.defs.definitions", "mnemo_dagster.core.preload"]
+                "preload_modules": STEP_PRELOAD_MODULES
             }
         },
     }
