@@ -20,7 +20,9 @@ from pathlib import Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", type=Path)
     parser.add_argument("--name", default="bench")
     parser.add_argument("--home", type=Path, help="MNEMO_HOME to use (default: a new temporary directory)")
@@ -64,7 +66,11 @@ def main() -> None:
     def index_pass() -> tuple[float, float, list, object]:
         started = time.perf_counter()
         plan = plan_pass(
-            store, args.name, args.path, max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes
+            store,
+            args.name,
+            args.path,
+            max_file_bytes=settings.max_file_bytes,
+            batch_bytes=settings.batch_bytes,
         )
         with DagsterInstance.get() as instance:
             sync_partitions(instance, plan.batches, plan.removed)
@@ -95,7 +101,8 @@ def main() -> None:
             .limit(args.sample)
         ).all()
     texts = [
-        embedding_text(path, qn.split("::", 1)[1] if "::" in qn else None, content) for path, qn, content in rows
+        embedding_text(path, qn.split("::", 1)[1] if "::" in qn else None, content)
+        for path, qn, content in rows
     ]
     embedder.encode(texts[:32])  # warm-up
     raw_started = time.perf_counter()
@@ -104,17 +111,26 @@ def main() -> None:
 
     files = report["files"]
     e2e_rate = chunks / batches_seconds if batches_seconds else 0.0
-    print(f"repository          {args.path} ({files['indexed']} indexed, {files['failed']} failed, "
-          f"{files['skipped']} skipped)")
-    print(f"batches             {len(outcomes)} run, {sum(not o.success for o in outcomes)} failed; "
-          f"graph run {'ok' if graph.success else 'FAILED'}")
+    print(
+        f"repository          {args.path} ({files['indexed']} indexed, {files['failed']} failed, "
+        f"{files['skipped']} skipped)"
+    )
+    print(
+        f"batches             {len(outcomes)} run, {sum(not o.success for o in outcomes)} failed; "
+        f"graph run {'ok' if graph.success else 'FAILED'}"
+    )
     print(f"chunks              {chunks} ({embedded} embedded)")
-    print(f"pass seconds        {total_seconds:.1f} (batches {batches_seconds:.1f}, encode {encode_seconds:.1f})")
+    print(
+        f"pass seconds        {total_seconds:.1f} "
+        f"(batches {batches_seconds:.1f}, encode {encode_seconds:.1f})"
+    )
     print(f"files/min           {files['indexed'] / total_seconds * 60:.0f}")
     print(f"chunks/s            {e2e_rate:.1f} (batches only), {chunks / total_seconds:.1f} (whole pass)")
     print(f"raw encode chunks/s {raw_rate:.1f} ({embedder.dtype}, {len(texts)} of the same chunks)")
-    print(f"ratio e2e/raw       {e2e_rate / raw_rate:.2f} (batches only), "
-          f"{chunks / total_seconds / raw_rate:.2f} (whole pass)")
+    print(
+        f"ratio e2e/raw       {e2e_rate / raw_rate:.2f} (batches only), "
+        f"{chunks / total_seconds / raw_rate:.2f} (whole pass)"
+    )
     if peaks:
         print(f"step peak RSS MB    max {max(peaks):.0f}, first {peaks[0]:.0f}, last {peaks[-1]:.0f}")
     print(f"graph               {report['nodes']} nodes, {report['edges']} edges")
@@ -122,10 +138,13 @@ def main() -> None:
         edited = _edit_one_function(store, args.name, args.path)
         edit_seconds, _, edit_outcomes, _ = index_pass()
         edit_metas = [o.metadata.get("code_chunks", {}) for o in edit_outcomes]
-        print(f"edit pass           {edited}: {edit_seconds:.1f} s = {edit_seconds / total_seconds:.1%} of the full "
-              f"pass; {len(edit_outcomes)} batch(es) run, "
-              f"{sum(int(m.get('embeddings_computed', 0)) for m in edit_metas)} chunk(s) re-embedded, "
-              f"{sum(int(m.get('embeddings_reused', 0)) for m in edit_metas)} reused")
+        print(
+            f"edit pass           {edited}: {edit_seconds:.1f} s = "
+            f"{edit_seconds / total_seconds:.1%} of the full "
+            f"pass; {len(edit_outcomes)} batch(es) run, "
+            f"{sum(int(m.get('embeddings_computed', 0)) for m in edit_metas)} chunk(s) re-embedded, "
+            f"{sum(int(m.get('embeddings_reused', 0)) for m in edit_metas)} reused"
+        )
     store.dispose()
 
 
@@ -138,8 +157,11 @@ def _edit_one_function(store: object, repository: str, root: Path) -> str:
     with store.begin() as conn:  # type: ignore[attr-defined]
         rows = conn.execute(
             sa.select(code_chunks.c.file_path, code_chunks.c.qualified_name, code_chunks.c.start_line)
-            .where(code_chunks.c.repository == repository, code_chunks.c.kind == "function",
-                   code_chunks.c.language == "python")
+            .where(
+                code_chunks.c.repository == repository,
+                code_chunks.c.kind == "function",
+                code_chunks.c.language == "python",
+            )
             .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
             .limit(1)
         ).all()

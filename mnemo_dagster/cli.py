@@ -58,7 +58,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
     _ensure_schema(settings, store)
     plan = plan_pass(
-        store, name, root, max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes,
+        store,
+        name,
+        root,
+        max_file_bytes=settings.max_file_bytes,
+        batch_bytes=settings.batch_bytes,
         max_files=args.batch_size,
     )
     _err(
@@ -79,7 +83,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             rate = chunks_done / max(time.perf_counter() - batch_started, 1e-6)
             state = "ok" if outcome.success else "FAILED: " + "; ".join(outcome.errors)[:300]
             _err(
-                f"[{index + 1}/{len(plan.to_run)}] {outcome.partition}: {meta.get('files_indexed', 0)} files, "
+                f"[{index + 1}/{len(plan.to_run)}] {outcome.partition}: "
+                f"{meta.get('files_indexed', 0)} files, "
                 f"{meta.get('chunks', 0)} chunks ({meta.get('embeddings_computed', 0)} embedded), "
                 f"{meta.get('files_failed', 0)} failed; {rate:.1f} chunks/s overall; {state}"
             )
@@ -120,13 +125,16 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(
             f"Indexed {name} in {summary['seconds']:.1f} s: {files['indexed']} files indexed, "
             f"{files['failed']} failed, {files['skipped']} skipped, {files['deleted']} deleted; "
-            f"{summary['chunks']['total']} chunks ({totals['embedded']} embedded, {totals['reused']} reused); "
+            f"{summary['chunks']['total']} chunks "
+            f"({totals['embedded']} embedded, {totals['reused']} reused); "
             f"graph {report['nodes']} nodes, {report['edges']} edges."
         )
         if report["failed"]:
             print(f"{len(report['failed'])} file(s) failed; see `mnemo status {name}`.")
     if failed_batches or not graph.success:
-        _err(f"{len(failed_batches)} batch(es) failed: {', '.join(o.partition or '?' for o in failed_batches)}")
+        _err(
+            f"{len(failed_batches)} batch(es) failed: {', '.join(o.partition or '?' for o in failed_batches)}"
+        )
         return 1
     return 0
 
@@ -209,7 +217,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("No results.")
     for hit in hits:
-        print(f"{hit.score:.3f}  {hit.qualified_name}  [{hit.kind}, {hit.file_path}:{hit.start_line}-{hit.end_line}]")
+        print(
+            f"{hit.score:.3f}  {hit.qualified_name}  "
+            f"[{hit.kind}, {hit.file_path}:{hit.start_line}-{hit.end_line}]"
+        )
         if args.show_code:
             print("    " + "\n    ".join(hit.content.splitlines()[:12]))
     return 0
@@ -276,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("url", help="print a libpq URL of the index (for psql)").set_defaults(func=cmd_db_url)
 
-    env = sub.add_parser("env", help="print the shell exports `dagster dev` needs: eval \"$(mnemo env)\"")
+    env = sub.add_parser("env", help='print the shell exports `dagster dev` needs: eval "$(mnemo env)"')
     env.set_defaults(func=cmd_env)
     return parser
 

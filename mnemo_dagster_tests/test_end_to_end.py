@@ -19,7 +19,11 @@ def mnemo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ}
     env.pop("DAGSTER_HOME", None)
     result = subprocess.run(
-        [sys.executable, "-m", "mnemo_dagster.cli", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "mnemo_dagster.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"mnemo {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
@@ -44,10 +48,14 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     assert chunks["total"] == chunks["embedded"] + chunks["reused"] > 10
     assert summary["graph"]["nodes"] > 10 and summary["graph"]["edges"] > 10
 
-    hits = json.loads(mnemo("search", "retry an operation with exponential backoff", "--repo", "e2e", "--json").stdout)
+    hits = json.loads(
+        mnemo("search", "retry an operation with exponential backoff", "--repo", "e2e", "--json").stdout
+    )
     assert hits[0]["qualified_name"] == "shop/retry.py::retry_with_backoff"
     assert hits[0]["file_path"] == "shop/retry.py"
-    assert {"qualified_name", "file_path", "start_line", "end_line", "kind", "language", "score"} <= set(hits[0])
+    assert {"qualified_name", "file_path", "start_line", "end_line", "kind", "language", "score"} <= set(
+        hits[0]
+    )
     assert (hits[0]["start_line"], hits[0]["end_line"]) == (5, 14)
 
     status = json.loads(mnemo("status", "e2e", "--json").stdout)
@@ -59,6 +67,31 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     again = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
     assert again["batches"]["run"] == 0 and again["chunks"]["embedded"] == 0
     assert again["files"]["unchanged"] == summary["files"]["indexed"] + summary["files"]["skipped"]
+
+
+def test_editing_one_function_redoes_one_batch_and_one_chunk(repo: Path, mnemo_home: Path) -> None:
+    first = json.loads(mnemo("index", str(repo), "--name", "edits", "--batch-size", "3", "--json").stdout)
+    assert first["batches"]["total"] == first["batches"]["run"] == 3
+
+    retry = repo / "shop" / "retry.py"
+    retry.write_text(
+        retry.read_text().replace(
+            "    return None\n", "    log_giving_up_after_attempts(attempts)\n    return None\n"
+        )
+    )
+    (repo / "web" / "format.ts").unlink()
+    edited = json.loads(mnemo("index", str(repo), "--name", "edits", "--json").stdout)
+    assert edited["batches"]["run"] == 1  # a deletion needs no run: its rows go at the scan
+    assert edited["chunks"]["embedded"] == 1  # only retry_with_backoff changed
+    assert edited["files"]["deleted"] == 1
+    assert edited["files"]["unchanged"] == first["files"]["indexed"] + first["files"]["skipped"] - 2
+
+    hits = json.loads(mnemo("search", "log giving up after attempts", "--repo", "edits", "--json").stdout)
+    assert (hits[0]["qualified_name"], hits[0]["end_line"]) == ("shop/retry.py::retry_with_backoff", 15)
+    status = json.loads(mnemo("status", "edits", "--json").stdout)
+    assert status["files"]["indexed"] == first["files"]["indexed"] - 1
+    assert status["chunks"] == first["chunks"]["total"] - 1  # format.ts had one chunk
+    assert status["nodes"] < first["graph"]["nodes"]  # its module and function are gone from the graph
 
 
 def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:

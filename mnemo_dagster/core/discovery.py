@@ -21,10 +21,35 @@ from mnemo_dagster.core.models import SourceFile
 
 PRUNED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".mnemo", "node_modules", "bower_components", "vendor", "third_party",
-        "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-        "build", "dist", "target", "out", ".next", ".nuxt", ".gradle", ".idea", ".vscode", "site-packages",
-        ".eggs", "coverage", "htmlcov",
+        ".git",
+        ".hg",
+        ".svn",
+        ".mnemo",
+        "node_modules",
+        "bower_components",
+        "vendor",
+        "third_party",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "build",
+        "dist",
+        "target",
+        "out",
+        ".next",
+        ".nuxt",
+        ".gradle",
+        ".idea",
+        ".vscode",
+        "site-packages",
+        ".eggs",
+        "coverage",
+        "htmlcov",
     }
 )
 """Directory names skipped wherever they appear."""
@@ -91,10 +116,15 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                     if entry.name in PRUNED_DIRS or _ignored(specs, rel_path, is_dir=True):
                         continue
                     child_spec = _gitignore(Path(entry.path))
-                    stack.append((Path(entry.path), rel_path, [*specs, (rel_path, child_spec)] if child_spec else specs))
-                elif entry.is_file(follow_symlinks=False):
-                    if not _ignored(specs, rel_path, is_dir=False):
-                        yield rel_path, entry.stat(follow_symlinks=False)
+                    stack.append(
+                        (
+                            Path(entry.path),
+                            rel_path,
+                            [*specs, (rel_path, child_spec)] if child_spec else specs,
+                        )
+                    )
+                elif entry.is_file(follow_symlinks=False) and not _ignored(specs, rel_path, is_dir=False):
+                    yield rel_path, entry.stat(follow_symlinks=False)
             except OSError:
                 continue
 
@@ -120,7 +150,7 @@ def describe(root: Path, rel_path: str, stat: os.stat_result, max_file_bytes: in
     if size == 0:
         return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, "empty file")
     if size > max_file_bytes:
-        reason = f"too large ({size / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB, MNEMO_MAX_FILE_BYTES)"
+        reason = f"too large ({size / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
         return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, reason)
     try:
         data = (root / rel_path).read_bytes()
@@ -145,9 +175,7 @@ class ScanResult:
     """Stored paths no longer present (or now ignored)."""
 
 
-def scan(
-    root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = 1024 * 1024
-) -> ScanResult:
+def scan(root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = 1024 * 1024) -> ScanResult:
     """Compare the tree under ``root`` with ``known`` (path -> stored state)."""
     changed: list[SourceFile] = []
     unchanged: list[str] = []

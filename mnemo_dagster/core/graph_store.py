@@ -27,7 +27,8 @@ def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterab
         symbols: list[Symbol] = []
         references: list[Reference] = []
         language = ""
-        for _, language, meta in group:
+        for _, chunk_language, meta in group:
+            language = chunk_language
             symbols += [Symbol(**s) for s in meta.get("symbols", ())]
             references += [Reference(**r) for r in meta.get("references", ())]
         yield FileSymbols(path, language, tuple(symbols), tuple(references))
@@ -62,8 +63,10 @@ def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str,
     node_rows, edge_rows, stats = store.graph_rows(repository)
     resolution = stats.get("resolution") or dict.fromkeys(ResolutionStats.__slots__, 0)
     graph = CodeGraph(
-        nodes=[GraphNode(qn, name, kind, path, start, end, lang or "") for _, qn, name, kind, path, start, end, lang
-               in node_rows],
+        nodes=[
+            GraphNode(qn, name, kind, path, start, end, lang or "")
+            for _, qn, name, kind, path, start, end, lang in node_rows
+        ],
         edges=sorted(GraphEdge(s, t, k, w) for s, t, k, w in edge_rows),
         stats=ResolutionStats(**resolution),
     )
@@ -88,7 +91,10 @@ def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
         }
         for qn, m in metrics.nodes.items()
     ]
-    top = [(m.qualified_name, m.pagerank) for m in metrics.top(TOP_PAGERANK, kinds=("class", "function", "method"))]
+    top = [
+        (m.qualified_name, m.pagerank)
+        for m in metrics.top(TOP_PAGERANK, kinds=("class", "function", "method"))
+    ]
     summary = {
         "nodes": len(rows),
         "import_cycles": metrics.import_cycle_count,
@@ -97,7 +103,8 @@ def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
         "top_pagerank": top,
     }
     store.replace_metrics(
-        repository, rows, {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items()
-                                                                           if k != "nodes"}}
+        repository,
+        rows,
+        {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}},
     )
     return summary

@@ -70,8 +70,13 @@ def chunk_metadata(parsed: ParsedFile) -> list[dict[str, Any]]:
 
     for symbol in parsed.symbols:
         per_chunk[owner(symbol.start_line)]["symbols"].append(
-            {"name": symbol.name, "path": symbol.path, "kind": symbol.kind,
-             "start_line": symbol.start_line, "end_line": symbol.end_line}
+            {
+                "name": symbol.name,
+                "path": symbol.path,
+                "kind": symbol.kind,
+                "start_line": symbol.start_line,
+                "end_line": symbol.end_line,
+            }
         )
     for ref in parsed.references:
         entry: dict[str, Any] = {"kind": ref.kind, "name": ref.name, "source": ref.source, "line": ref.line}
@@ -129,7 +134,10 @@ def index_batch(
                 report.files_skipped += 1
             continue
         parsed.append(outcome)
-    log(f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, {len(report.failures)} not indexable")
+    log(
+        f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, "
+        f"{len(report.failures)} not indexable"
+    )
 
     texts = [
         embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
@@ -163,8 +171,9 @@ def index_batch(
         ]
         position += len(rows)
         warning = "; ".join(pf.warnings) or None
-        store.write_file(repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows,
-                         warning=warning)
+        store.write_file(
+            repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
+        )
         if warning:
             report.warnings.append((pf.path, warning))
         report.files_indexed += 1
@@ -197,7 +206,9 @@ def _read_and_parse(root: Path, path: str, max_file_bytes: int) -> tuple[ParsedF
     if not data.strip():
         return NotIndexed("skipped", "empty file")
     if len(data) > max_file_bytes:
-        return NotIndexed("skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)")
+        return NotIndexed(
+            "skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
+        )
     reason = sniff(data)
     if reason:
         return NotIndexed("skipped", reason)

@@ -32,8 +32,9 @@ class SearchHit:
         return asdict(self)
 
 
-def search(store: IndexStore, embedder: Embedder, query: str, *, repository: str | None = None,
-           limit: int = 10) -> list[SearchHit]:
+def search(
+    store: IndexStore, embedder: Embedder, query: str, *, repository: str | None = None, limit: int = 10
+) -> list[SearchHit]:
     """The ``limit`` best chunks for ``query``, best first."""
     stored = store.stored_model()
     if not query.strip() or stored is None:

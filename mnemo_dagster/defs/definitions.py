@@ -28,11 +28,7 @@ executor = multiprocess_executor.configured(
         "max_concurrent": 1,
         # Steps fork from a server that has already imported torch and sentence-transformers, so a
         # batch pays ~0.5 s to start instead of ~6 s, and its memory still goes back when it ends.
-        "start_method": {
-            "forkserver": {
-                "preload_modules": STEP_PRELOAD_MODULES
-            }
-        },
+        "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD_MODULES}},
     }
 )
 

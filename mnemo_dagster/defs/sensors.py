@@ -44,7 +44,9 @@ def _run_key(store: IndexStore, repository: str, key: str) -> str:
     return f"{key}:{digest}"
 
 
-def evaluate_directory_changes(context: SensorEvaluationContext, store: IndexStore) -> SensorResult | SkipReason:
+def evaluate_directory_changes(
+    context: SensorEvaluationContext, store: IndexStore
+) -> SensorResult | SkipReason:
     """One tick of :data:`directory_change_sensor` against ``store`` (separate for tests)."""
     settings = Settings.from_env()
     existing = set(context.instance.get_dynamic_partitions(file_batches.name))
@@ -58,8 +60,11 @@ def evaluate_directory_changes(context: SensorEvaluationContext, store: IndexSto
             continue
         try:
             plan = plan_pass(
-                store, repository, Path(root),
-                max_file_bytes=settings.max_file_bytes, batch_bytes=settings.batch_bytes,
+                store,
+                repository,
+                Path(root),
+                max_file_bytes=settings.max_file_bytes,
+                batch_bytes=settings.batch_bytes,
             )
         except MnemoError as exc:
             context.log.warning(f"{repository}: {exc}")

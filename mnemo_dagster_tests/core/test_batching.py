@@ -58,8 +58,15 @@ def test_keys_round_trip_and_avoid_characters_dagster_mishandles() -> None:
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [("repo", True), ("my_repo-2.x", True), ("a__b", False), ("a/b", False), ("x...y", False), ("", False),
-     ("-lead", False)],
+    [
+        ("repo", True),
+        ("my_repo-2.x", True),
+        ("a__b", False),
+        ("a/b", False),
+        ("x...y", False),
+        ("", False),
+        ("-lead", False),
+    ],
 )
 def test_repository_names(name: str, ok: bool) -> None:
     assert valid_repository_name(name) is ok

@@ -24,7 +24,10 @@ def test_walk_prunes_vendored_dirs_and_honours_nested_gitignores(tmp_path: Path)
     _write(tmp_path, "src/pkg/mod.py", "x = 1\n")
     os.symlink(tmp_path / "src/app.py", tmp_path / "src/link.py")
     assert sorted(path for path, _ in walk(tmp_path)) == [
-        ".gitignore", "src/app.py", "src/pkg/.gitignore", "src/pkg/mod.py",
+        ".gitignore",
+        "src/app.py",
+        "src/pkg/.gitignore",
+        "src/pkg/mod.py",
     ]
 
 
@@ -57,7 +60,9 @@ def test_rescan_reads_only_what_moved(tmp_path: Path) -> None:
     known["gone.py"] = KnownState(1, 1, "x")
     _write(tmp_path, "b.py", "b = 2\n")  # same size, new content
     os.utime(tmp_path / "b.py", ns=(known["b.py"].mtime_ns + 10**9, known["b.py"].mtime_ns + 10**9))
-    os.utime(tmp_path / "c.py", ns=(known["c.py"].mtime_ns + 10**9, known["c.py"].mtime_ns + 10**9))  # touched
+    os.utime(
+        tmp_path / "c.py", ns=(known["c.py"].mtime_ns + 10**9, known["c.py"].mtime_ns + 10**9)
+    )  # touched
     second = scan(tmp_path, known)
     assert second.unchanged == ["a.py"]
     assert [f.path for f in second.changed] == ["b.py"]

@@ -27,10 +27,14 @@ class Cache:
 
 def _catalogue(root: Path) -> None:
     (root / "good.py").write_text(GOOD)
-    (root / "helper.ts").write_text("export function greet(name: string): string {\n  return `hi ${name}`;\n}\n")
+    (root / "helper.ts").write_text(
+        "export function greet(name: string): string {\n  return `hi ${name}`;\n}\n"
+    )
     (root / "blob.py").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00binary")
     (root / "latin1.py").write_bytes(b"name = '\xe9t\xe9'\n")
-    (root / "broken.py").write_text("def ok():\n    return 1\n\ndef broken(:\n    return (\n\nclass Fine:\n    pass\n")
+    (root / "broken.py").write_text(
+        "def ok():\n    return 1\n\ndef broken(:\n    return (\n\nclass Fine:\n    pass\n"
+    )
     (root / "empty.py").write_text("")
     (root / "huge.min.js").write_text("var a=1;" * 650_000)  # one 5.2 MB line
     (root / "small.min.js").write_text("var b=2;" * 40_000)  # one 320 KB line
@@ -63,8 +67,10 @@ def test_bad_files_are_recorded_and_never_fail_the_batch(
 
     with fresh_store.begin() as conn:
         chunks = conn.execute(
-            sa.text("SELECT file_path, qualified_name, start_line, end_line, vector_dims(embedding) "
-                    "FROM code_chunks ORDER BY file_path, start_line")
+            sa.text(
+                "SELECT file_path, qualified_name, start_line, end_line, vector_dims(embedding) "
+                "FROM code_chunks ORDER BY file_path, start_line"
+            )
         ).all()
     names = {qn for _, qn, *_ in chunks}
     assert {"good.py::compute_checksum", "good.py::Cache", "helper.ts::greet", "broken.py::ok"} <= names
@@ -89,3 +95,26 @@ def test_a_rerun_reuses_embeddings_and_skips_unchanged_files(
     assert (second.files_indexed, second.files_unchanged) == (1, 1)
     assert second.embedded >= 1 and second.reused >= 1
     assert second.embedded < first.embedded
+
+
+def test_a_pass_cut_short_resumes_with_only_the_unfinished_batches(
+    tmp_path: Path, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    for i in range(6):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    plan = plan_pass(fresh_store, "cut", tmp_path, max_file_bytes=1 << 20, max_files=2)
+    assert plan.to_run == ("cut__0001", "cut__0002", "cut__0003")
+    index_batch(fresh_store, embedder, "cut__0001")  # then the pass is killed
+
+    resumed = plan_pass(fresh_store, "cut", tmp_path, max_file_bytes=1 << 20)
+    assert resumed.to_run == ("cut__0002", "cut__0003")
+    assert resumed.files_new_or_changed == 0
+    for key in resumed.to_run:
+        index_batch(fresh_store, embedder, key)
+    # Running a finished batch again (a retried or orphaned step) changes nothing.
+    rerun = index_batch(fresh_store, embedder, "cut__0001")
+    assert (rerun.files_indexed, rerun.files_unchanged, rerun.embedded) == (0, 2, 0)
+    files = fresh_store.stored_files("cut")
+    assert {f.status for f in files.values()} == {"indexed"}
+    with fresh_store.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM code_chunks")).scalar_one() == 6

@@ -12,18 +12,30 @@ DIM = 384
 
 
 def _chunk(name: str, line: int, vector: np.ndarray, content_hash: str) -> ChunkRow:
-    return ChunkRow("function", name, f"a.py::{name}", line, line + 1, f"def {name}(): ...", content_hash, vector,
-                    {"symbols": [], "references": []})
+    return ChunkRow(
+        "function",
+        name,
+        f"a.py::{name}",
+        line,
+        line + 1,
+        f"def {name}(): ...",
+        content_hash,
+        vector,
+        {"symbols": [], "references": []},
+    )
 
 
 def _register(store: IndexStore, path: str = "a.py") -> None:
     store.register_repository("r", "/src/r")
-    store.apply_scan("r", changed=[SourceFile(path, "python", 10, 1, "h1")], touched=[], deleted=[],
-                     plan={path: "r__0001"})
+    store.apply_scan(
+        "r", changed=[SourceFile(path, "python", 10, 1, "h1")], touched=[], deleted=[], plan={path: "r__0001"}
+    )
 
 
 def test_another_model_or_dimension_is_refused_with_a_clear_message(fresh_store: IndexStore) -> None:
-    with pytest.raises(ModelMismatchError, match="built with sentence-transformers/all-MiniLM-L6-v2 \\(384-d"):
+    with pytest.raises(
+        ModelMismatchError, match="built with sentence-transformers/all-MiniLM-L6-v2 \\(384-d"
+    ):
         fresh_store.ensure_schema("jinaai/jina-embeddings-v2-base-code", 768)
     with pytest.raises(ModelMismatchError):
         fresh_store.ensure_schema("some/other-384-model", 384)
@@ -34,8 +46,14 @@ def test_rewriting_a_file_replaces_its_rows_instead_of_adding(fresh_store: Index
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     for _ in range(3):  # a retried or orphaned step writes the same file again
-        fresh_store.write_file("r", "a.py", language="python", content_hash="h1",
-                               chunks=[_chunk("f", 1, vec, "c1"), _chunk("g", 3, vec, "c2")], warning=None)
+        fresh_store.write_file(
+            "r",
+            "a.py",
+            language="python",
+            content_hash="h1",
+            chunks=[_chunk("f", 1, vec, "c1"), _chunk("g", 3, vec, "c2")],
+            warning=None,
+        )
     with fresh_store.begin() as conn:
         names = conn.execute(sa.text("SELECT name FROM code_chunks ORDER BY name")).scalars().all()
         status = conn.execute(sa.text("SELECT status, chunk_count FROM source_files")).one()
@@ -61,8 +79,9 @@ def test_names_and_contents_are_data_never_sql(fresh_store: IndexStore) -> None:
 def test_marking_a_file_failed_removes_its_chunks_and_keeps_the_reason(fresh_store: IndexStore) -> None:
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
-    fresh_store.write_file("r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, vec, "c1")],
-                           warning=None)
+    fresh_store.write_file(
+        "r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, vec, "c1")], warning=None
+    )
     fresh_store.mark_file("r", "a.py", "failed", "not valid UTF-8")
     stored = fresh_store.stored_files("r")["a.py"]
     assert (stored.status, stored.error) == ("failed", "not valid UTF-8")

@@ -12,8 +12,11 @@ GRAPH = {AssetKey("graph_nodes"), AssetKey("graph_metrics")}
 
 
 def _requested(result: object) -> set[AssetKey]:
-    return {key for key in (AssetKey("graph_nodes"), AssetKey("graph_metrics"), AssetKey("code_chunks"))
-            if result.get_num_requested(key)}  # type: ignore[attr-defined]
+    return {
+        key
+        for key in (AssetKey("graph_nodes"), AssetKey("graph_metrics"), AssetKey("code_chunks"))
+        if result.get_num_requested(key)
+    }  # type: ignore[attr-defined]
 
 
 def test_graph_is_requested_once_after_batches_and_not_again() -> None:
@@ -43,10 +46,16 @@ def test_the_nightly_tick_requests_every_batch_once() -> None:
         before = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=evening)
         assert before.get_num_requested(AssetKey("code_chunks")) == 0
         at_three = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=before.cursor, evaluation_time=evening + dt.timedelta(minutes=3)
+            defs=defs,
+            instance=instance,
+            cursor=before.cursor,
+            evaluation_time=evening + dt.timedelta(minutes=3),
         )
         assert at_three.get_requested_partitions(AssetKey("code_chunks")) == {"r__0001", "r__0002", "s__0001"}
         after = evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=at_three.cursor, evaluation_time=evening + dt.timedelta(minutes=4)
+            defs=defs,
+            instance=instance,
+            cursor=at_three.cursor,
+            evaluation_time=evening + dt.timedelta(minutes=4),
         )
         assert after.get_num_requested(AssetKey("code_chunks")) == 0

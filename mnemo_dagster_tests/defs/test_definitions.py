@@ -11,7 +11,10 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
     assert keys == {"code_chunks", "graph_nodes", "graph_metrics"}
     assert get_index_batches_job().partitions_def is not None
     assert get_index_batches_job().partitions_def.name == "file_batches"  # type: ignore[attr-defined]
-    assert {node.name for node in get_graph_job().nodes_in_topological_order} == {"graph_nodes", "graph_metrics"}
+    assert {node.name for node in get_graph_job().nodes_in_topological_order} == {
+        "graph_nodes",
+        "graph_metrics",
+    }
 
 
 def test_core_never_imports_dagster() -> None:

@@ -36,7 +36,12 @@ def launch_home(tmp_path: Path) -> Path:
 def _dagster(home: Path, *args: str) -> str:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+        [str(Path(sys.executable).parent / "dagster"), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -49,7 +54,9 @@ def _wait(instance: DagsterInstance, tags: dict[str, str], count: int) -> list[D
         if len(runs) >= count and all(r.is_finished for r in runs):
             return [r.status for r in runs]
         time.sleep(1)
-    raise AssertionError(f"runs with {tags} did not finish: {[r.status for r in instance.get_runs(RunsFilter(tags=tags))]}")
+    raise AssertionError(
+        f"runs with {tags} did not finish: {[r.status for r in instance.get_runs(RunsFilter(tags=tags))]}"
+    )
 
 
 def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
@@ -58,14 +65,35 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     plan = plan_pass(default_store, "launched", SAMPLE, max_file_bytes=1 << 20, max_files=4)
     sync_partitions(instance, plan.batches)
     keys = ",".join(plan.to_run)
-    _dagster(launch_home, "job", "backfill", "-w", "workspace.yaml", "-j", "index_batches_job",
-             "--partitions", keys, "--tags", json.dumps({"test/launch": "batches"}), "--noprompt")
+    _dagster(
+        launch_home,
+        "job",
+        "backfill",
+        "-w",
+        "workspace.yaml",
+        "-j",
+        "index_batches_job",
+        "--partitions",
+        keys,
+        "--tags",
+        json.dumps({"test/launch": "batches"}),
+        "--noprompt",
+    )
     assert _wait(instance, {"test/launch": "batches"}, len(plan.to_run)) == [DagsterRunStatus.SUCCESS] * len(
         plan.to_run
     )
     assert {f.status for f in default_store.stored_files("launched").values()} <= {"indexed", "skipped"}
 
-    _dagster(launch_home, "job", "launch", "-w", "workspace.yaml", "-j", "graph_job",
-             "--tags", json.dumps({"test/launch": "graph"}))
+    _dagster(
+        launch_home,
+        "job",
+        "launch",
+        "-w",
+        "workspace.yaml",
+        "-j",
+        "graph_job",
+        "--tags",
+        json.dumps({"test/launch": "graph"}),
+    )
     assert _wait(instance, {"test/launch": "graph"}, 1) == [DagsterRunStatus.SUCCESS]
     assert default_store.node_count("launched") > 10

@@ -41,9 +41,9 @@ def test_partitions_run_in_their_own_processes_then_the_graph(
     graph = run_graph(instance, ["runs"])
     assert graph.success, graph.errors
     assert graph.metadata["graph_nodes"]["nodes"] > 10
-    assert "shop/checkout.py::Checkout.place_order" in str(graph.metadata["graph_metrics"]["top_pagerank"]) or (
-        "parse_price" in str(graph.metadata["graph_metrics"]["top_pagerank"])
-    )
+    assert "shop/checkout.py::Checkout.place_order" in str(
+        graph.metadata["graph_metrics"]["top_pagerank"]
+    ) or ("parse_price" in str(graph.metadata["graph_metrics"]["top_pagerank"]))
     with default_store.begin() as conn:
         edges = set(
             conn.execute(

@@ -25,7 +25,9 @@ def _tick(instance: DagsterInstance, store: IndexStore) -> SensorResult | SkipRe
     return evaluate_directory_changes(build_sensor_context(instance=instance, definitions=defs), store)
 
 
-def _index_everything(store: IndexStore, embedder: SentenceTransformerEmbedder, keys: tuple[str, ...]) -> None:
+def _index_everything(
+    store: IndexStore, embedder: SentenceTransformerEmbedder, keys: tuple[str, ...]
+) -> None:
     for key in keys:
         index_batch(store, embedder, key)
 
@@ -59,7 +61,9 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     added = _tick(instance, fresh_store)
     assert isinstance(added, SensorResult)
     assert [r.partition_key for r in added.run_requests] == ["watched__0003"]
-    assert added.dynamic_partitions_requests == [AddDynamicPartitionsRequest("file_batches", ["watched__0003"])]
+    assert added.dynamic_partitions_requests == [
+        AddDynamicPartitionsRequest("file_batches", ["watched__0003"])
+    ]
     _index_everything(fresh_store, embedder, ("watched__0003",))
     instance.add_dynamic_partitions("file_batches", ["watched__0001", "watched__0002", "watched__0003"])
 
@@ -74,5 +78,8 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     (tmp_path / "m3.py").unlink()
     deleted = _tick(instance, fresh_store)
     assert isinstance(deleted, SensorResult)
-    assert DeleteDynamicPartitionsRequest("file_batches", ["watched__0002"]) in deleted.dynamic_partitions_requests
+    assert (
+        DeleteDynamicPartitionsRequest("file_batches", ["watched__0002"])
+        in deleted.dynamic_partitions_requests
+    )
     assert {"m2.py", "m3.py"}.isdisjoint(fresh_store.stored_files("watched"))

@@ -215,7 +215,9 @@ class IndexStore:
     def known_states(files: Mapping[str, StoredFile]) -> dict[str, KnownState]:
         """The part of the stored state a scan compares against."""
         return {
-            path: KnownState(f.size_bytes, f.mtime_ns, f.content_hash, f.error if f.status == "skipped" else None)
+            path: KnownState(
+                f.size_bytes, f.mtime_ns, f.content_hash, f.error if f.status == "skipped" else None
+            )
             for path, f in files.items()
         }
 
@@ -262,8 +264,15 @@ class IndexStore:
                         index_elements=["repository", "path"],
                         set_={
                             name: stmt.excluded[name]
-                            for name in ("language", "size_bytes", "mtime_ns", "content_hash", "batch_key",
-                                         "status", "error")
+                            for name in (
+                                "language",
+                                "size_bytes",
+                                "mtime_ns",
+                                "content_hash",
+                                "batch_key",
+                                "status",
+                                "error",
+                            )
                         },
                     ),
                     rows,
@@ -354,7 +363,9 @@ class IndexStore:
         """Replace ``path``'s chunks and mark it indexed, in one transaction."""
         with self.begin() as conn:
             conn.execute(
-                code_chunks.delete().where(code_chunks.c.repository == repository, code_chunks.c.file_path == path)
+                code_chunks.delete().where(
+                    code_chunks.c.repository == repository, code_chunks.c.file_path == path
+                )
             )
             if chunks:
                 conn.execute(
@@ -393,7 +404,9 @@ class IndexStore:
         """Record that ``path`` failed or is skipped, removing any chunks it had."""
         with self.begin() as conn:
             conn.execute(
-                code_chunks.delete().where(code_chunks.c.repository == repository, code_chunks.c.file_path == path)
+                code_chunks.delete().where(
+                    code_chunks.c.repository == repository, code_chunks.c.file_path == path
+                )
             )
             conn.execute(
                 source_files.update()
@@ -442,7 +455,9 @@ class IndexStore:
                 conn.execute(graph_edges.insert(), edge_rows)
         return ids
 
-    def replace_metrics(self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]) -> None:
+    def replace_metrics(
+        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]
+    ) -> None:
         """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
         with self.begin() as conn:
             conn.execute(graph_metrics.delete().where(graph_metrics.c.repository == repository))
@@ -457,7 +472,9 @@ class IndexStore:
     def node_count(self, repository: str) -> int:
         with self.begin() as conn:
             return conn.execute(
-                sa.select(sa.func.count()).select_from(graph_nodes).where(graph_nodes.c.repository == repository)
+                sa.select(sa.func.count())
+                .select_from(graph_nodes)
+                .where(graph_nodes.c.repository == repository)
             ).scalar_one()
 
     def graph_rows(self, repository: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -466,15 +483,22 @@ class IndexStore:
         with self.begin() as conn:
             nodes = conn.execute(
                 sa.select(
-                    graph_nodes.c.id, graph_nodes.c.qualified_name, graph_nodes.c.name, graph_nodes.c.kind,
-                    graph_nodes.c.file_path, graph_nodes.c.start_line, graph_nodes.c.end_line,
+                    graph_nodes.c.id,
+                    graph_nodes.c.qualified_name,
+                    graph_nodes.c.name,
+                    graph_nodes.c.kind,
+                    graph_nodes.c.file_path,
+                    graph_nodes.c.start_line,
+                    graph_nodes.c.end_line,
                     graph_nodes.c.language,
                 )
                 .where(graph_nodes.c.repository == repository)
                 .order_by(graph_nodes.c.qualified_name)
             ).all()
             edges = conn.execute(
-                sa.select(source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight)
+                sa.select(
+                    source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight
+                )
                 .join(source, source.c.id == graph_edges.c.source_id)
                 .join(target, target.c.id == graph_edges.c.target_id)
                 .where(graph_edges.c.repository == repository)
@@ -506,7 +530,9 @@ class ChunkHit:
     content: str
 
 
-def _hits(conn: Connection, where: sa.ColumnElement[bool], order: Any, limit: int, vector: Any) -> list[ChunkHit]:
+def _hits(
+    conn: Connection, where: sa.ColumnElement[bool], order: Any, limit: int, vector: Any
+) -> list[ChunkHit]:
     similarity = (1 - code_chunks.c.embedding.cosine_distance(vector)).label("similarity")
     query = (
         sa.select(
@@ -548,7 +574,9 @@ def status_report(store: IndexStore, repository: str) -> dict[str, Any]:
     with store.begin() as conn:
         root, scanned, graph_built, graph_stats = conn.execute(
             sa.select(
-                repositories.c.root_path, repositories.c.scanned_at, repositories.c.graph_built_at,
+                repositories.c.root_path,
+                repositories.c.scanned_at,
+                repositories.c.graph_built_at,
                 repositories.c.graph_stats,
             ).where(repositories.c.name == repository)
         ).one()

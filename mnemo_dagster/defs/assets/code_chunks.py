@@ -1,6 +1,5 @@
 """``code_chunks``: one partition per file batch, indexed in its own step process."""
 
-
 from dagster import (
     AssetExecutionContext,
     AutomationCondition,
@@ -58,7 +57,9 @@ def code_chunks(
         "embeddings_reused": report.reused,
         "seconds": MetadataValue.float(round(report.seconds, 2)),
         "encode_seconds": MetadataValue.float(round(report.encode_seconds, 2)),
-        "chunks_per_second": MetadataValue.float(round(report.chunks / report.seconds, 1) if report.seconds else 0.0),
+        "chunks_per_second": MetadataValue.float(
+            round(report.chunks / report.seconds, 1) if report.seconds else 0.0
+        ),
         "peak_rss_mb": MetadataValue.float(round(report.peak_rss_mb, 1)),
     }
     if problems:

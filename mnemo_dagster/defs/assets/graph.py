@@ -1,12 +1,17 @@
 """``graph_nodes`` and ``graph_metrics``: the symbol graph over everything ``code_chunks`` holds."""
 
-
-from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from mnemo_dagster.core.graph_store import store_graph, store_metrics
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
 from mnemo_dagster.defs.resources import IndexDatabase
-
 
 GRAPH_REFRESH = (
     AutomationCondition.any_deps_updated().since_last_handled()
@@ -20,9 +25,7 @@ as done, so the graph then covers what is indexed)."""
 class GraphConfig(Config):
     """Which repositories to rebuild; empty means every registered repository."""
 
-    repositories: list[str] = []
-
-
+    repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
 
 
 @asset(
@@ -32,7 +35,9 @@ class GraphConfig(Config):
     automation_condition=GRAPH_REFRESH,
     description="Symbols (modules, classes, functions, methods) and the edges between them.",
 )
-def graph_nodes(context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase) -> MaterializeResult:
+def graph_nodes(
+    context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
+) -> MaterializeResult:
     store = index_database.get_store()
     names = config.repositories or store.repository_names()
     totals = {"repositories": len(names), "nodes": 0, "edges": 0, "calls_resolved": 0, "calls_total": 0}
