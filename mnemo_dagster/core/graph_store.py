@@ -37,18 +37,7 @@ def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterab
 def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
     """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
     graph = build_graph(files_from_chunks(store.chunk_symbols(repository)))
-    nodes = [
-        {
-            "qualified_name": n.qualified_name,
-            "name": n.name,
-            "kind": n.kind,
-            "file_path": n.file_path,
-            "start_line": n.start_line,
-            "end_line": n.end_line,
-            "language": n.language,
-        }
-        for n in graph.nodes
-    ]
+    nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
     stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
     store.replace_graph(repository, nodes, edges, stats)
