@@ -25,6 +25,10 @@ DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""Run config that keeps Dagster's per-event debug lines off the terminal (they stay in the run's logs)."""
+
+
 def prepare_dagster_home(mnemo_home: Path, storage_url: str) -> Path:
     """Point Dagster at ``$MNEMO_HOME/dagster`` (unless DAGSTER_HOME is set) and at its Postgres storage."""
     os.environ[DAGSTER_STORAGE_ENV] = storage_url
@@ -99,6 +103,7 @@ def run_batches(
         result = execute_job(
             job,
             instance,
+            run_config=QUIET,
             tags={"dagster/partition": key, "mnemo/repository": repository, "mnemo/launched_by": "mnemo-cli"},
         )
         outcome = _outcome(result, key)
@@ -113,7 +118,7 @@ def run_graph(instance: DagsterInstance, repositories: Sequence[str]) -> RunOutc
     result = execute_job(
         reconstructable(get_graph_job),
         instance,
-        run_config={"ops": {"graph_nodes": {"config": config}, "graph_metrics": {"config": config}}},
+        run_config={**QUIET, "ops": {"graph_nodes": {"config": config}, "graph_metrics": {"config": config}}},
         tags={"mnemo/repository": ",".join(repositories), "mnemo/launched_by": "mnemo-cli"},
     )
     return _outcome(result, None)
