@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from pathlib import Path
 
-from dagster import AssetKey, AssetMaterialization, evaluate_automation_conditions, instance_for_test
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetSelection,
+    DagsterEventType,
+    DagsterInstance,
+    RunsFilter,
+    evaluate_automation_conditions,
+    execute_job,
+    instance_for_test,
+    reconstructable,
+)
 
-from mnemo_dagster.defs.definitions import defs
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.defs.definitions import defs, get_index_batches_job
+from mnemo_dagster.defs.launch import QUIET, sync_partitions
 
 GRAPH = {AssetKey("graph_nodes"), AssetKey("graph_metrics")}
 
@@ -59,3 +76,49 @@ def test_the_nightly_tick_requests_every_batch_once() -> None:
             evaluation_time=evening + dt.timedelta(minutes=4),
         )
         assert after.get_num_requested(AssetKey("code_chunks")) == 0
+
+
+def test_graph_waits_for_running_batches_and_still_refreshes_after_a_failed_one(
+    tmp_path: Path, instance: DagsterInstance, default_store: IndexStore
+) -> None:
+    """Real runs on the real instance: one batch succeeds, then one is in progress and fails."""
+    (tmp_path / "a.py").write_text("def alpha():\n    return 1\n")
+    plan = plan_pass(default_store, "auto", tmp_path, max_file_bytes=1 << 20)
+    failing = "unregistered__0001"  # no such repository: the step raises, is retried, then fails
+    sync_partitions(instance, [*plan.to_run, failing])
+    job = reconstructable(get_index_batches_job)
+    selection = AssetSelection.assets("graph_nodes", "graph_metrics")
+    start = evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=selection)
+
+    done = execute_job(job, instance, run_config=QUIET, tags={"dagster/partition": plan.to_run[0]})
+    assert done.success
+    idle = evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=selection, cursor=start.cursor
+    )
+    assert _requested(idle) == GRAPH  # with nothing running, this update alone would refresh the graph
+
+    seen_while_running: list[set[AssetKey]] = []
+
+    def evaluate_while_running() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(RunsFilter(tags={"dagster/partition": failing}))
+            if runs and instance.all_logs(runs[0].run_id, of_type=DagsterEventType.STEP_START):
+                break
+            time.sleep(0.1)
+        result = evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=selection, cursor=start.cursor
+        )
+        seen_while_running.append(_requested(result))
+
+    watcher = threading.Thread(target=evaluate_while_running)
+    watcher.start()
+    failed = execute_job(job, instance, run_config=QUIET, tags={"dagster/partition": failing})
+    watcher.join()
+    assert not failed.success
+    assert seen_while_running == [set()]  # a batch was updated, but another was still running
+
+    after = evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=selection, cursor=start.cursor
+    )
+    assert _requested(after) == GRAPH  # every batch finished, one of them failed: refresh once
