@@ -141,6 +141,20 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def too_large(size: int, limit: int) -> str:
+    """The skip reason of a file over ``MNEMO_MAX_FILE_BYTES``."""
+    return f"too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB)"
+
+
+def content_skip_reason(data: bytes, max_file_bytes: int) -> str | None:
+    """Why a file with these bytes should not be indexed (empty, too large, binary, minified), or None."""
+    if not data.strip():
+        return "empty file"
+    if len(data) > max_file_bytes:
+        return too_large(len(data), max_file_bytes)
+    return sniff(data)
+
+
 def describe(root: Path, rel_path: str, stat: os.stat_result, max_file_bytes: int) -> SourceFile:
     """Describe one file: language, size, hash, and why it is skipped (if it is)."""
     spec = language_for(rel_path)
@@ -149,16 +163,16 @@ def describe(root: Path, rel_path: str, stat: os.stat_result, max_file_bytes: in
         return SourceFile(rel_path, None, size, stat.st_mtime_ns, None, "not a recognised source file type")
     if size == 0:
         return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, "empty file")
-    if size > max_file_bytes:
-        reason = f"too large ({size / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
-        return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, reason)
+    if size > max_file_bytes:  # decided on the stat alone: a huge file is never read
+        return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, too_large(size, max_file_bytes))
     try:
         data = (root / rel_path).read_bytes()
     except FileNotFoundError:
         return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, "vanished during the scan")
     except OSError as exc:
         return SourceFile(rel_path, spec.name, size, stat.st_mtime_ns, None, f"unreadable: {exc.strerror}")
-    return SourceFile(rel_path, spec.name, len(data), stat.st_mtime_ns, content_hash(data), sniff(data))
+    reason = content_skip_reason(data, max_file_bytes)
+    return SourceFile(rel_path, spec.name, len(data), stat.st_mtime_ns, content_hash(data), reason)
 
 
 @dataclass(frozen=True, slots=True)

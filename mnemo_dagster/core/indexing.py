@@ -19,7 +19,7 @@ from typing import Any
 
 from mnemo_dagster.core.batching import split_batch_key
 from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.discovery import content_hash, sniff
+from mnemo_dagster.core.discovery import content_hash, content_skip_reason
 from mnemo_dagster.core.embedding import Embedder
 from mnemo_dagster.core.errors import FileError, StoreError
 from mnemo_dagster.core.languages import language_for
@@ -203,13 +203,7 @@ def _read_and_parse(root: Path, path: str, max_file_bytes: int) -> tuple[ParsedF
         return NotIndexed("failed", "file vanished after the scan (deleted or moved)")
     except OSError as exc:
         return NotIndexed("failed", f"could not read the file: {exc.strerror or exc}")
-    if not data.strip():
-        return NotIndexed("skipped", "empty file")
-    if len(data) > max_file_bytes:
-        return NotIndexed(
-            "skipped", f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_file_bytes / 1e6:.1f} MB)"
-        )
-    reason = sniff(data)
+    reason = content_skip_reason(data, max_file_bytes)
     if reason:
         return NotIndexed("skipped", reason)
     try:

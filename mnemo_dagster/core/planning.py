@@ -101,7 +101,11 @@ def plan_pass(
     store.apply_scan(
         repository, changed=result.changed, touched=result.touched, deleted=result.deleted, plan=plan
     )
-    store.set_batch_keys(repository, plan)
+    # Stored files that were unassigned before (none in the normal case) get their key here.
+    store.move_to_batches(
+        repository,
+        {p: k for p, k in plan.items() if p not in changed and p in stored and stored[p].batch_key != k},
+    )
     after_keys = set(plan.values())
     return PassPlan(
         repository=repository,

@@ -298,10 +298,8 @@ class IndexStore:
                 repositories.update().where(repositories.c.name == repository).values(scanned_at=scanned_at)
             )
 
-    def set_batch_keys(self, repository: str, plan: Mapping[str, str]) -> None:
-        """Store batch assignments that differ from what is stored."""
-        stored = {p: f.batch_key for p, f in self.stored_files(repository).items()}
-        moves = [{"p_path": p, "p_key": k} for p, k in plan.items() if stored.get(p, k) != k]
+    def move_to_batches(self, repository: str, moves: Mapping[str, str]) -> None:
+        """Set the batch key of the stored files in ``moves`` (path -> key)."""
         if not moves:
             return
         with self.begin() as conn:
@@ -309,7 +307,7 @@ class IndexStore:
                 source_files.update()
                 .where(source_files.c.repository == repository, source_files.c.path == sa.bindparam("p_path"))
                 .values(batch_key=sa.bindparam("p_key")),
-                moves,
+                [{"p_path": path, "p_key": key} for path, key in moves.items()],
             )
 
     def batch_keys(self, repository: str | None = None) -> list[str]:
