@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from pathlib import Path
 
 from dagster import (
@@ -13,7 +12,6 @@ from dagster import (
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
-    RunsFilter,
     evaluate_automation_conditions,
     execute_job,
     instance_for_test,
@@ -24,6 +22,7 @@ from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs.definitions import defs, get_index_batches_job
 from mnemo_dagster.defs.launch import QUIET, sync_partitions
+from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 GRAPH = {AssetKey("graph_nodes"), AssetKey("graph_metrics")}
 
@@ -100,12 +99,7 @@ def test_graph_waits_for_running_batches_and_still_refreshes_after_a_failed_one(
     seen_while_running: list[set[AssetKey]] = []
 
     def evaluate_while_running() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            runs = instance.get_runs(RunsFilter(tags={"dagster/partition": failing}))
-            if runs and instance.all_logs(runs[0].run_id, of_type=DagsterEventType.STEP_START):
-                break
-            time.sleep(0.1)
+        wait_for_event(instance, {"dagster/partition": failing}, DagsterEventType.STEP_START)
         result = evaluate_automation_conditions(
             defs=defs, instance=instance, asset_selection=selection, cursor=start.cursor
         )

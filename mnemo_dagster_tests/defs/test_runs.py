@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
-from dagster import DagsterEventType, DagsterInstance, RunsFilter, execute_job, reconstructable
+from dagster import DagsterEventType, DagsterInstance, execute_job, reconstructable
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.planning import plan_pass
@@ -17,6 +16,7 @@ from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls
 from mnemo_dagster.defs.definitions import get_index_batches_job
 from mnemo_dagster.defs.launch import run_batches, run_graph, sync_partitions
+from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
@@ -70,12 +70,7 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     token = uuid.uuid4().hex
 
     def bring_the_database_up() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            runs = instance.get_runs(RunsFilter(tags={"test/token": token}))
-            if runs and instance.all_logs(runs[0].run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY):
-                break
-            time.sleep(0.2)
+        wait_for_event(instance, {"test/token": token}, DagsterEventType.STEP_UP_FOR_RETRY)
         with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         store = IndexStore(url)
