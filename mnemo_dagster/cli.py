@@ -90,18 +90,19 @@ def cmd_index(args: argparse.Namespace) -> int:
             )
 
         outcomes = run_batches(instance, name, plan.to_run, on_done=progress)
-        _err(f"{name}: building the symbol graph")
-        graph = run_graph(instance, [name])
-        if not graph.success:
-            _err(f"graph run failed: {'; '.join(graph.errors)[:500]}")
+        graph_ok = True
+        if outcomes or plan.files_deleted or store.graph_is_stale(name):
+            _err(f"{name}: building the symbol graph")
+            graph = run_graph(instance, [name])
+            graph_ok = graph.success
+            if not graph_ok:
+                _err(f"graph run failed: {'; '.join(graph.errors)[:500]}")
     from mnemo_dagster.core.store.database import status_report
 
     report = status_report(store, name)
-    totals = {"chunks": 0, "embedded": 0, "reused": 0, "unchanged": 0}
-    for outcome in outcomes:
-        meta = outcome.metadata.get("code_chunks", {})
-        totals["embedded"] += int(meta.get("embeddings_computed", 0))
-        totals["reused"] += int(meta.get("embeddings_reused", 0))
+    metas = [outcome.metadata.get("code_chunks", {}) for outcome in outcomes]
+    embedded = sum(int(meta.get("embeddings_computed", 0)) for meta in metas)
+    reused = sum(int(meta.get("embeddings_reused", 0)) for meta in metas)
     failed_batches = [o for o in outcomes if not o.success]
     summary = {
         "repository": name,
@@ -114,7 +115,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             "skipped": report["files"]["skipped"],
             "deleted": plan.files_deleted,
         },
-        "chunks": {"total": report["chunks"], "embedded": totals["embedded"], "reused": totals["reused"]},
+        "chunks": {"total": report["chunks"], "embedded": embedded, "reused": reused},
         "graph": {"nodes": report["nodes"], "edges": report["edges"]},
     }
     store.dispose()
@@ -126,17 +127,16 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"Indexed {name} in {summary['seconds']:.1f} s: {files['indexed']} files indexed, "
             f"{files['failed']} failed, {files['skipped']} skipped, {files['deleted']} deleted; "
             f"{summary['chunks']['total']} chunks "
-            f"({totals['embedded']} embedded, {totals['reused']} reused); "
+            f"({embedded} embedded, {reused} reused); "
             f"graph {report['nodes']} nodes, {report['edges']} edges."
         )
         if report["failed"]:
             print(f"{len(report['failed'])} file(s) failed; see `mnemo status {name}`.")
-    if failed_batches or not graph.success:
+    if failed_batches:
         _err(
             f"{len(failed_batches)} batch(es) failed: {', '.join(o.partition or '?' for o in failed_batches)}"
         )
-        return 1
-    return 0
+    return 1 if failed_batches or not graph_ok else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -467,6 +467,19 @@ class IndexStore:
                 .values(graph_built_at=now(), graph_stats=repositories.c.graph_stats.concat(stats))
             )
 
+    def graph_is_stale(self, repository: str) -> bool:
+        """True when the graph was never built or a file was indexed after it was."""
+        with self.begin() as conn:
+            built = conn.execute(
+                sa.select(repositories.c.graph_built_at).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+            newest = conn.execute(
+                sa.select(sa.func.max(source_files.c.indexed_at)).where(
+                    source_files.c.repository == repository
+                )
+            ).scalar_one_or_none()
+        return built is None or (newest is not None and newest > built)
+
     def node_count(self, repository: str) -> int:
         with self.begin() as conn:
             return conn.execute(
