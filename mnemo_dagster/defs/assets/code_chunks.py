@@ -12,14 +12,16 @@ from dagster import (
 )
 
 from mnemo_dagster.core.indexing import index_batch
+from mnemo_dagster.core.settings import reindex_cron
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 
 DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
 
-NIGHTLY_REINDEX_CRON = "0 3 * * *"
-"""When the scheduled backfill re-verifies every batch (graph_refresh_sensor launches it)."""
+NIGHTLY_REINDEX_CRON = reindex_cron()
+"""When the scheduled backfill re-verifies every batch (graph_refresh_sensor launches it). A condition
+is part of the definitions, so MNEMO_REINDEX_CRON is read when the code location loads."""
 
 
 @asset(
