@@ -62,6 +62,8 @@ def embedding_text(path: str, symbol_path: str | None, content: str) -> str:
 
 def chunk_metadata(parsed: ParsedFile) -> list[dict[str, Any]]:
     """Per chunk, the symbols defined and the references made inside it (by line)."""
+    if not parsed.chunks:
+        return []
     starts = [chunk.start_line for chunk in parsed.chunks]
     per_chunk: list[dict[str, Any]] = [{"symbols": [], "references": []} for _ in parsed.chunks]
 
