@@ -572,8 +572,8 @@ def search_chunks(
     scope = code_chunks.c.repository == repository if repository else sa.true()
     with store.begin() as conn:
         conn.execute(sa.text("SET LOCAL hnsw.ef_search = 100"))
-        version = conn.execute(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
-        version = version.scalar()
+        extension = sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = conn.execute(extension).scalar()
         if version and tuple(int(part) for part in version.split(".")[:2]) >= (0, 8):
             # Keep scanning the graph when a repository filter drops candidates (pgvector >= 0.8).
             conn.execute(sa.text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
