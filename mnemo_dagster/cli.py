@@ -57,46 +57,50 @@ def cmd_index(args: argparse.Namespace) -> int:
     prepare_dagster_home(settings.home, urls.dagster)
     warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
     _ensure_schema(settings, store)
-    plan = plan_pass(
-        store,
-        name,
-        root,
-        max_file_bytes=settings.max_file_bytes,
-        batch_bytes=settings.batch_bytes,
-        max_files=args.batch_size,
-    )
-    _err(
-        f"{name}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} unchanged, "
-        f"{plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"
-    )
-    with DagsterInstance.get() as instance:
-        sync_partitions(instance, plan.batches, plan.removed)
-        if plan.files_new_or_changed >= BULK_LOAD_FILES:
-            store.drop_vector_index()
-        chunks_done = 0
-        batch_started = time.perf_counter()
+    with store.pass_lock(name, wait_seconds=30) as acquired:  # a sensor tick holds it for seconds
+        if not acquired:
+            _err(f"mnemo: another pass over {name!r} is running (mnemo index or the directory sensor)")
+            return 2
+        plan = plan_pass(
+            store,
+            name,
+            root,
+            max_file_bytes=settings.max_file_bytes,
+            batch_bytes=settings.batch_bytes,
+            max_files=args.batch_size,
+        )
+        _err(
+            f"{name}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} unchanged, "
+            f"{plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"
+        )
+        with DagsterInstance.get() as instance:
+            sync_partitions(instance, plan.batches, plan.removed)
+            if plan.files_new_or_changed >= BULK_LOAD_FILES:
+                store.drop_vector_index()
+            chunks_done = 0
+            batch_started = time.perf_counter()
 
-        def progress(index: int, outcome: Any) -> None:
-            nonlocal chunks_done
-            meta = outcome.metadata.get("code_chunks", {})
-            chunks_done += int(meta.get("chunks", 0))
-            rate = chunks_done / max(time.perf_counter() - batch_started, 1e-6)
-            state = "ok" if outcome.success else "FAILED: " + "; ".join(outcome.errors)[:300]
-            _err(
-                f"[{index + 1}/{len(plan.to_run)}] {outcome.partition}: "
-                f"{meta.get('files_indexed', 0)} files, "
-                f"{meta.get('chunks', 0)} chunks ({meta.get('embeddings_computed', 0)} embedded), "
-                f"{meta.get('files_failed', 0)} failed; {rate:.1f} chunks/s overall; {state}"
-            )
+            def progress(index: int, outcome: Any) -> None:
+                nonlocal chunks_done
+                meta = outcome.metadata.get("code_chunks", {})
+                chunks_done += int(meta.get("chunks", 0))
+                rate = chunks_done / max(time.perf_counter() - batch_started, 1e-6)
+                state = "ok" if outcome.success else "FAILED: " + "; ".join(outcome.errors)[:300]
+                _err(
+                    f"[{index + 1}/{len(plan.to_run)}] {outcome.partition}: "
+                    f"{meta.get('files_indexed', 0)} files, "
+                    f"{meta.get('chunks', 0)} chunks ({meta.get('embeddings_computed', 0)} embedded), "
+                    f"{meta.get('files_failed', 0)} failed; {rate:.1f} chunks/s overall; {state}"
+                )
 
-        outcomes = run_batches(instance, name, plan.to_run, on_done=progress)
-        graph_ok = True
-        if outcomes or plan.files_deleted or store.graph_is_stale(name):
-            _err(f"{name}: building the symbol graph")
-            graph = run_graph(instance, [name])
-            graph_ok = graph.success
-            if not graph_ok:
-                _err(f"graph run failed: {'; '.join(graph.errors)[:500]}")
+            outcomes = run_batches(instance, name, plan.to_run, on_done=progress)
+            graph_ok = True
+            if outcomes or plan.files_deleted or store.graph_is_stale(name):
+                _err(f"{name}: building the symbol graph")
+                graph = run_graph(instance, [name])
+                graph_ok = graph.success
+                if not graph_ok:
+                    _err(f"graph run failed: {'; '.join(graph.errors)[:500]}")
     from mnemo_dagster.core.store.database import status_report
 
     report = status_report(store, name)

@@ -58,17 +58,21 @@ def evaluate_directory_changes(
         root = store.repository_root(repository)
         if root is None:
             continue
-        try:
-            plan = plan_pass(
-                store,
-                repository,
-                Path(root),
-                max_file_bytes=settings.max_file_bytes,
-                batch_bytes=settings.batch_bytes,
-            )
-        except MnemoError as exc:
-            context.log.warning(f"{repository}: {exc}")
-            continue
+        with store.pass_lock(repository) as acquired:
+            if not acquired:
+                context.log.info(f"{repository}: `mnemo index` is running a pass; skipped this tick")
+                continue
+            try:
+                plan = plan_pass(
+                    store,
+                    repository,
+                    Path(root),
+                    max_file_bytes=settings.max_file_bytes,
+                    batch_bytes=settings.batch_bytes,
+                )
+            except MnemoError as exc:
+                context.log.warning(f"{repository}: {exc}")
+                continue
         added |= set(plan.batches) - existing
         removed |= set(plan.removed) & existing
         for key in plan.to_run:

@@ -46,6 +46,9 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     assert isinstance(quiet, SkipReason)
 
     (tmp_path / "m0.py").write_text("def f0():\n    return 'edited'\n")
+    with fresh_store.pass_lock("watched") as acquired:  # as `mnemo index` holds it during its pass
+        assert acquired
+        assert isinstance(_tick(instance, fresh_store), SkipReason)
     edited = _tick(instance, fresh_store)
     assert isinstance(edited, SensorResult)
     assert [r.partition_key for r in edited.run_requests] == ["watched__0001"]

@@ -6,6 +6,7 @@ can never leave duplicates or half a file behind.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,6 +106,35 @@ class IndexStore:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreError(f"the index database is unreachable: {exc.orig or exc}") from exc
+
+    @contextmanager
+    def pass_lock(self, repository: str, *, wait_seconds: float = 0.0) -> Iterator[bool]:
+        """Hold the lock that marks a pass over ``repository`` as running; yields False if it stays
+        taken for ``wait_seconds``.
+
+        ``mnemo index`` holds it for its whole pass and the directory sensor skips a repository whose
+        lock it cannot take, so the two never plan or run the same batches twice.
+        """
+        try:
+            conn = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"the index database is unreachable: {exc.orig or exc}") from exc
+        try_lock = sa.text("SELECT pg_try_advisory_lock(7412, hashtext(:name))")
+        key = {"name": repository}
+        with conn:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                acquired = bool(conn.execute(try_lock, key).scalar())
+                conn.commit()
+                if acquired or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.5)
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(7412, hashtext(:name))"), key)
+                    conn.commit()
 
     # -- schema -------------------------------------------------------------------------------------
 
