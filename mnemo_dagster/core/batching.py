@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 KEY_SEPARATOR = "__"
@@ -90,8 +90,3 @@ def group_by_batch(plan: Mapping[str, str]) -> dict[str, list[str]]:
     for path, key in sorted(plan.items()):
         groups[key].append(path)
     return dict(groups)
-
-
-def affected_batches(plan: Mapping[str, str], paths: Iterable[str]) -> set[str]:
-    """The batch keys holding any of ``paths``."""
-    return {plan[path] for path in paths if path in plan}

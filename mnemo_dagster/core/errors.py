@@ -4,9 +4,7 @@ Hierarchy::
 
     MnemoError                 base of everything mnemo raises on purpose
     ├── FileError              one source file could not be indexed (path, detail)
-    │   ├── FileVanishedError  the file disappeared between scan and read
-    │   ├── DecodeError        the file is not valid UTF-8
-    │   └── ParseError         tree-sitter could not parse it (path, language, detail)
+    │   └── DecodeError        the file is not valid UTF-8
     ├── ConfigError            a setting is missing or invalid
     ├── ModelMismatchError     the index was built with another embedding model
     └── StoreError             the database is unreachable or in an unexpected state
@@ -30,20 +28,8 @@ class FileError(MnemoError):
         self.detail = detail
 
 
-class FileVanishedError(FileError):
-    """The file was deleted or moved after the scan that planned it."""
-
-
 class DecodeError(FileError):
     """The file is not valid UTF-8 text."""
-
-
-class ParseError(FileError):
-    """The parser failed on the file."""
-
-    def __init__(self, path: str, language: str, detail: str) -> None:
-        super().__init__(path, f"{language} parse failed: {detail}")
-        self.language = language
 
 
 class ConfigError(MnemoError):

@@ -13,7 +13,7 @@ import hashlib
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,6 @@ class BatchReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) for every file that failed or was skipped in this batch."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def qualified_name(path: str, symbol_path: str | None) -> str:

@@ -29,16 +29,6 @@ class SourceFile:
 
 
 @dataclass(frozen=True, slots=True)
-class Batch:
-    """A set of files indexed together in one ``code_chunks`` partition."""
-
-    key: str
-    """Partition key: ``<repository>__<4-digit number>``; stable across edits."""
-    repository: str
-    paths: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Symbol:
     """A definition found in a file."""
 

@@ -309,7 +309,8 @@ def assert_well_formed(parsed: ParsedFile, text: str, max_chunk_chars: int) -> N
     previous_end = 0
     for chunk in parsed.chunks:
         assert chunk.content.strip(), chunk
-        assert 1 <= chunk.start_line <= chunk.end_line <= len(lines)
+        assert chunk.start_line >= 1, chunk
+        assert chunk.start_line <= chunk.end_line <= len(lines), chunk
         assert len(chunk.content) <= max_chunk_chars, chunk
         if chunk.start_line == chunk.end_line and len(lines[chunk.start_line - 1]) > max_chunk_chars:
             assert chunk.content in lines[chunk.start_line - 1]  # a slice of an over-long line

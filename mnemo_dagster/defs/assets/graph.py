@@ -10,6 +10,7 @@ from dagster import (
 )
 
 from mnemo_dagster.core.graph_store import store_graph, store_metrics
+from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
 from mnemo_dagster.defs.resources import IndexDatabase
 
@@ -27,6 +28,9 @@ class GraphConfig(Config):
 
     repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
 
+    def selected(self, store: IndexStore) -> list[str]:
+        return self.repositories or store.repository_names()
+
 
 @asset(
     deps=[code_chunks],
@@ -39,7 +43,7 @@ def graph_nodes(
     context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
 ) -> MaterializeResult:
     store = index_database.get_store()
-    names = config.repositories or store.repository_names()
+    names = config.selected(store)
     totals = {"repositories": len(names), "nodes": 0, "edges": 0, "calls_resolved": 0, "calls_total": 0}
     for name in names:
         stats = store_graph(store, name)
@@ -63,7 +67,7 @@ def graph_metrics(
     context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
 ) -> MaterializeResult:
     store = index_database.get_store()
-    names = config.repositories or store.repository_names()
+    names = config.selected(store)
     lines = []
     cycles = 0
     for name in names:
