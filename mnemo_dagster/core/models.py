@@ -10,6 +10,19 @@ ChunkKind = Literal["class", "function", "method", "interface", "module", "block
 SymbolKind = Literal["class", "function", "method", "interface", "type", "enum"]
 ReferenceKind = Literal["calls", "imports", "inherits"]
 
+QUALIFIED_NAME_SEPARATOR = "::"
+
+
+def qualified_name(path: str, symbol_path: str | None = None) -> str:
+    """``<path>::<Dotted.symbol.path>`` for a symbol, the bare path for a module (DESIGN.md contract)."""
+    return f"{path}{QUALIFIED_NAME_SEPARATOR}{symbol_path}" if symbol_path else path
+
+
+def split_qualified_name(name: str) -> tuple[str, str | None]:
+    """Inverse of :func:`qualified_name`: ``(path, dotted symbol path or None)``."""
+    path, separator, symbol_path = name.partition(QUALIFIED_NAME_SEPARATOR)
+    return path, (symbol_path if separator else None)
+
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:

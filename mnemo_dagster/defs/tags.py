@@ -1,0 +1,17 @@
+"""Names of the run tags mnemo sets and reads, in one place."""
+
+from __future__ import annotations
+
+PARTITION = "dagster/partition"
+"""Dagster's own tag for the partition a run materializes."""
+REPOSITORY = "mnemo/repository"
+"""The repository (or comma-separated repositories) a run works on."""
+LAUNCHED_BY = "mnemo/launched_by"
+"""Who started the run: ``mnemo-cli``, ``directory_change_sensor``..."""
+HOST = "mnemo/host"
+"""Host name of the process that executes a run in-process (``mnemo index``)."""
+PID = "mnemo/pid"
+"""Process id of that process: a run whose process is gone is orphaned."""
+
+CLI = "mnemo-cli"
+DIRECTORY_SENSOR = "directory_change_sensor"
