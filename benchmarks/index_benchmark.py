@@ -80,7 +80,7 @@ def main() -> None:
             graph = run_graph(instance, [args.name])
         return time.perf_counter() - started, batches_seconds, outcomes, graph
 
-    store.drop_vector_index()
+    store.chunks.drop_vector_index()
     total_seconds, batches_seconds, outcomes, graph = index_pass()
     report = status_report(store, args.name)
     metas = [o.metadata.get("code_chunks", {}) for o in outcomes]

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mnemo_dagster.core.defaults import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
+
 KEY_SEPARATOR = "__"
 _REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -33,10 +35,6 @@ def split_batch_key(key: str) -> tuple[str, int]:
     if not repository or not number.isdigit():
         raise ValueError(f"not a mnemo batch key: {key!r}")
     return repository, int(number)
-
-
-DEFAULT_BATCH_BYTES = 2 * 1024 * 1024
-DEFAULT_BATCH_FILES = 1000
 
 
 @dataclass(frozen=True, slots=True)

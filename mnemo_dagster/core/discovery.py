@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pathspec
 
+from mnemo_dagster.core.defaults import DEFAULT_MAX_FILE_BYTES
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import SourceFile
 
@@ -189,7 +190,7 @@ class ScanResult:
     """Stored paths no longer present (or now ignored)."""
 
 
-def scan(root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = 1024 * 1024) -> ScanResult:
+def scan(root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ScanResult:
     """Compare the tree under ``root`` with ``known`` (path -> stored state)."""
     changed: list[SourceFile] = []
     unchanged: list[str] = []

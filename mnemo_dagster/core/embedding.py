@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.settings import DEFAULT_MODEL
+from mnemo_dagster.core.defaults import (
+    DEFAULT_EMBEDDING_DTYPE,
+    DEFAULT_MODEL,
+    EMBEDDING_BATCH_SIZE,
+    MAX_SEQUENCE_TOKENS,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,9 +60,9 @@ class SentenceTransformerEmbedder:
         self,
         model_name: str = DEFAULT_MODEL,
         *,
-        dtype: str = "bfloat16",
-        batch_size: int = 16,
-        max_seq_length: int = 256,
+        dtype: str = DEFAULT_EMBEDDING_DTYPE,
+        batch_size: int = EMBEDDING_BATCH_SIZE,
+        max_seq_length: int = MAX_SEQUENCE_TOKENS,
     ) -> None:
         self.model_name = model_name
         self.dtype = dtype

@@ -7,6 +7,7 @@ Hierarchy::
     │   └── DecodeError        the file is not valid UTF-8
     ├── ConfigError            a setting is missing or invalid
     ├── ModelMismatchError     the index was built with another embedding model
+    ├── PassBusyError          another pass over the same repository holds its lock
     └── StoreError             the database is unreachable or in an unexpected state
 
 A ``FileError`` never fails a batch: the file is recorded as ``failed`` with ``str(error)``.
@@ -38,6 +39,17 @@ class ConfigError(MnemoError):
 
 class ModelMismatchError(MnemoError):
     """The stored index was embedded with a different model or dimension."""
+
+
+class PassBusyError(MnemoError):
+    """Another pass (``mnemo index`` or the directory sensor) is running over the repository."""
+
+    def __init__(self, repository: str) -> None:
+        super().__init__(
+            f"another pass over {repository!r} is running (mnemo index or the directory sensor); "
+            "try again when it has finished"
+        )
+        self.repository = repository
 
 
 class StoreError(MnemoError):

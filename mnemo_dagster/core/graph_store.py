@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import Any
 
@@ -36,11 +36,11 @@ def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterab
 
 def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
     """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
-    graph = build_graph(files_from_chunks(store.chunk_symbols(repository)))
+    graph = build_graph(files_from_chunks(store.graph.chunk_symbols(repository)))
     nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
     stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
-    store.replace_graph(repository, nodes, edges, stats)
+    store.graph.replace(repository, nodes, edges, stats)
     by_kind: dict[str, int] = {}
     for e in graph.edges:
         by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
@@ -49,7 +49,7 @@ def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
 
 def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str, int]]:
     """The graph as ``graph_nodes``/``graph_edges`` hold it, and qualified name -> node id."""
-    node_rows, edge_rows, stats = store.graph_rows(repository)
+    node_rows, edge_rows, stats = store.graph.rows(repository)
     resolution = stats.get("resolution") or dict.fromkeys(ResolutionStats.__slots__, 0)
     graph = CodeGraph(
         nodes=[
@@ -91,9 +91,40 @@ def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
         "betweenness_sampled": metrics.betweenness_sampled,
         "top_pagerank": top,
     }
-    store.replace_metrics(
+    store.graph.replace_metrics(
         repository,
         rows,
         {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}},
     )
     return summary
+
+
+GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")
+
+
+def rebuild_nodes(
+    store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
+) -> dict[str, int]:
+    """What the ``graph_nodes`` step does: rebuild the graph of each repository, then make sure the
+    HNSW index exists (a bulk load dropped it). Returns totals over the repositories."""
+    names = list(repositories)
+    totals = {"repositories": len(names), **dict.fromkeys(GRAPH_TOTALS, 0)}
+    for name in names:
+        stats = store_graph(store, name)
+        log(f"{name}: {stats}")
+        for key in GRAPH_TOTALS:
+            totals[key] += stats.get(key, 0)
+    if store.chunks.ensure_vector_index():
+        log("built the HNSW index on code_chunks.embedding")
+    return totals
+
+
+def rebuild_metrics(
+    store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
+) -> dict[str, dict[str, Any]]:
+    """What the ``graph_metrics`` step does: repository -> the summary of :func:`store_metrics`."""
+    summaries = {}
+    for name in repositories:
+        summaries[name] = summary = store_metrics(store, name)
+        log(f"{name}: {summary['nodes']} nodes, {summary['import_cycles']} import cycles")
+    return summaries

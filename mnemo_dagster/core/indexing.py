@@ -19,12 +19,15 @@ from typing import Any
 
 from mnemo_dagster.core.batching import split_batch_key
 from mnemo_dagster.core.chunking import parse_file
+from mnemo_dagster.core.defaults import DEFAULT_MAX_FILE_BYTES
 from mnemo_dagster.core.discovery import content_hash, content_skip_reason
 from mnemo_dagster.core.embedding import Embedder
 from mnemo_dagster.core.errors import FileError, StoreError
 from mnemo_dagster.core.languages import language_for
-from mnemo_dagster.core.models import ParsedFile
-from mnemo_dagster.core.store.database import ChunkRow, IndexStore, StoredFile
+from mnemo_dagster.core.models import ParsedFile, qualified_name
+from mnemo_dagster.core.store.chunks import ChunkRow
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.files import StoredFile
 
 
 @dataclass(slots=True)
@@ -46,10 +49,21 @@ class BatchReport:
     """(path, reason) for every file that failed or was skipped in this batch."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
-
-def qualified_name(path: str, symbol_path: str | None) -> str:
-    """``path::Dotted.path`` for a symbol, the bare path for module-level code (DESIGN.md contract)."""
-    return f"{path}::{symbol_path}" if symbol_path else path
+    def as_metadata(self) -> dict[str, int | float]:
+        """The counters under the names the ``code_chunks`` materialization metadata uses."""
+        return {
+            "files_indexed": self.files_indexed,
+            "files_unchanged": self.files_unchanged,
+            "files_failed": self.files_failed,
+            "files_skipped": self.files_skipped,
+            "chunks": self.chunks,
+            "embeddings_computed": self.embedded,
+            "embeddings_reused": self.reused,
+            "seconds": round(self.seconds, 2),
+            "encode_seconds": round(self.encode_seconds, 2),
+            "chunks_per_second": round(self.chunks / self.seconds, 1) if self.seconds else 0.0,
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+        }
 
 
 def embedding_text(path: str, symbol_path: str | None, content: str) -> str:
@@ -104,18 +118,18 @@ def index_batch(
     embedder: Embedder,
     key: str,
     *,
-    max_file_bytes: int = 1024 * 1024,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     log: Callable[[str], None] = lambda message: None,
 ) -> BatchReport:
     """Index the files of batch ``key``; return counts for the run's metadata."""
     started = time.perf_counter()
     repository, _ = split_batch_key(key)
-    root_path = store.repository_root(repository)
+    root_path = store.files.root(repository)
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
     root = Path(root_path)
     report = BatchReport(batch_key=key)
-    stored = store.stored_files(repository, batch_key=key)
+    stored = store.files.stored(repository, batch_key=key)
 
     parsed: list[tuple[ParsedFile, str]] = []
     for path in sorted(stored):
@@ -125,7 +139,7 @@ def index_batch(
             continue
         outcome = _read_and_parse(root, path, max_file_bytes)
         if isinstance(outcome, NotIndexed):
-            store.mark_file(repository, path, outcome.status, outcome.reason)
+            store.chunks.mark_file(repository, path, outcome.status, outcome.reason)
             report.failures.append((path, outcome.reason))
             if outcome.status == "failed":
                 report.files_failed += 1
@@ -142,7 +156,7 @@ def index_batch(
         embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
     ]
     hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
-    known = store.reusable_embeddings(hashes)
+    known = store.chunks.reusable_embeddings(hashes)
     todo = [i for i, h in enumerate(hashes) if h not in known]
     encode_started = time.perf_counter()
     fresh = embedder.encode([texts[i] for i in todo])
@@ -170,7 +184,7 @@ def index_batch(
         ]
         position += len(rows)
         warning = "; ".join(pf.warnings) or None
-        store.write_file(
+        store.chunks.write_file(
             repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
         )
         if warning:

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnemo_dagster.core.batching import (
-    DEFAULT_BATCH_BYTES,
-    DEFAULT_BATCH_FILES,
     BatchLimits,
     plan_batches,
     valid_repository_name,
 )
+from mnemo_dagster.core.defaults import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
 from mnemo_dagster.core.discovery import scan
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.store.database import IndexStore
@@ -35,6 +34,8 @@ class PassPlan:
     files_unchanged: int
     files_deleted: int
     files_skipped: int
+    files_to_index: int = 0
+    """Files waiting in ``to_run``: new, changed, or left pending by an interrupted pass."""
 
 
 def default_repository_name(root: Path) -> str:
@@ -67,18 +68,18 @@ def plan_pass(
     root = root.resolve()
     if not root.is_dir():
         raise ConfigError(f"{root} is not a directory")
-    existing_root = store.repository_root(repository)
+    existing_root = store.files.root(repository)
     if existing_root is not None and existing_root != str(root):
         raise ConfigError(
             f"repository {repository!r} is already registered for {existing_root}; pick another --name"
         )
-    before_keys = set(store.batch_keys(repository))
-    store.register_repository(repository, str(root), batch_max_files=max_files)
+    before_keys = set(store.files.batch_keys(repository))
+    store.files.register(repository, str(root), batch_max_files=max_files)
     limits = BatchLimits(
-        max_bytes=batch_bytes, max_files=store.batch_max_files(repository) or DEFAULT_BATCH_FILES
+        max_bytes=batch_bytes, max_files=store.files.batch_max_files(repository) or DEFAULT_BATCH_FILES
     )
-    stored = store.stored_files(repository)
-    result = scan(root, store.known_states(stored), max_file_bytes=max_file_bytes)
+    stored = store.files.stored(repository)
+    result = scan(root, store.files.known_states(stored), max_file_bytes=max_file_bytes)
 
     sizes: dict[str, int] = {}
     current: dict[str, str | None] = {}
@@ -98,11 +99,11 @@ def plan_pass(
             current[path] = stored[path].batch_key if path in stored else None
     plan = plan_batches(repository, sizes, current, limits)
 
-    store.apply_scan(
+    store.files.apply_scan(
         repository, changed=result.changed, touched=result.touched, deleted=result.deleted, plan=plan
     )
     # Stored files that were unassigned before (none in the normal case) get their key here.
-    store.move_to_batches(
+    store.files.move_to_batches(
         repository,
         {p: k for p, k in plan.items() if p not in changed and p in stored and stored[p].batch_key != k},
     )
@@ -110,7 +111,8 @@ def plan_pass(
     return PassPlan(
         repository=repository,
         batches=tuple(sorted(after_keys)),
-        to_run=tuple(store.pending_batches(repository)),
+        to_run=tuple(store.files.pending_batches(repository)),
+        files_to_index=store.files.pending_count(repository),
         removed=tuple(sorted(before_keys - after_keys)),
         files_new_or_changed=sum(1 for f in result.changed if f.skip_reason is None),
         files_unchanged=len(result.unchanged) + len(result.touched),

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mnemo_dagster.core.embedding import Embedder
-from mnemo_dagster.core.store.database import IndexStore, check_model, search_chunks
+from mnemo_dagster.core.store.database import IndexStore, check_model
+from mnemo_dagster.core.store.search import search_chunks
 
 NAME_MATCH_BONUS = 0.15
 """Added to the cosine similarity of a chunk whose symbol name is a word of the query."""

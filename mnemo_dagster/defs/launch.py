@@ -1,8 +1,9 @@
-"""Running the jobs through a Dagster instance from Python, so every run lands in the run history.
+"""The Dagster runner of a pass: every batch is one run of ``index_batches_job`` for one
+``file_batches`` partition, and the graph one run of ``graph_job``, all through the persistent
+instance, so every run is in the UI's history.
 
-Each batch is one run of ``index_batches_job`` for one ``file_batches`` partition; the graph assets
-then run once, in one run of ``graph_job``. Runs execute in this process with the multiprocess
-executor, so each step still gets its own process (forked from a server that preloaded torch).
+Runs execute in this process with the multiprocess executor, so each step still gets its own process
+(forked from a server that preloaded torch). They need no daemon.
 """
 
 from __future__ import annotations
@@ -11,19 +12,24 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, JobExecutionResult, execute_job, reconstructable
+from dagster import DagsterInstance, JobExecutionResult, RunsFilter, execute_job, reconstructable
 
+from mnemo_dagster.core.passes import BatchOutcome, BatchRunner, GraphOutcome
+from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.core.runners import InProcessRunner
+from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import STEP_PRELOAD_MODULES, get_graph_job, get_index_batches_job
 from mnemo_dagster.defs.partitions import file_batches
 
 DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
-
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run config that keeps Dagster's per-event debug lines off the terminal (they stay in the run's logs)."""
@@ -51,31 +57,82 @@ def warm_step_server() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-@dataclass(slots=True)
-class RunOutcome:
-    """The result of one run, reduced to what the CLI reports."""
-
-    run_id: str
-    success: bool
-    partition: str | None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    """Asset key -> materialization metadata (plain values)."""
-    errors: list[str] = field(default_factory=list)
+@contextmanager
+def dagster_instance(wiring: Wiring) -> Iterator[DagsterInstance]:
+    """The persistent instance of this configuration (storage in the index's PostgreSQL server)."""
+    prepare_dagster_home(wiring.settings.home, wiring.urls.dagster)
+    with DagsterInstance.get() as instance:
+        yield instance
 
 
-def _outcome(result: JobExecutionResult, partition: str | None) -> RunOutcome:
-    outcome = RunOutcome(run_id=result.run_id, success=result.success, partition=partition)
+def _run_tags(repository: str) -> dict[str, str]:
+    return {
+        tags.REPOSITORY: repository,
+        tags.LAUNCHED_BY: tags.CLI,
+        tags.HOST: socket.gethostname(),
+        tags.PID: str(os.getpid()),
+    }
+
+
+def _metadata_and_errors(result: JobExecutionResult) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Asset key -> materialization metadata (plain values), and the failure messages of a run."""
+    metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         key = materialization.asset_key.to_user_string()
-        outcome.metadata[key] = {name: value.value for name, value in materialization.metadata.items()}
+        metadata[key] = {name: value.value for name, value in materialization.metadata.items()}
+    errors: list[str] = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
-            outcome.errors.append(error.message.strip() if error else "step failed")
-        elif event.is_run_failure and not outcome.errors:
-            outcome.errors.append(event.message or "run failed")
-    return outcome
+            errors.append(error.message.strip() if error else "step failed")
+        elif event.is_run_failure and not errors:
+            errors.append(event.message or "run failed")
+    return metadata, errors
+
+
+class DagsterRunner:
+    """Runs a pass's batches and graph as Dagster runs of the instance, one after another."""
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self.instance = instance
+
+    def prepare(self, plan: PassPlan) -> None:
+        sync_partitions(self.instance, plan.batches, plan.removed)
+
+    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+        result = execute_job(
+            reconstructable(get_index_batches_job),
+            self.instance,
+            run_config=QUIET,
+            tags={tags.PARTITION: key, **_run_tags(repository)},
+        )
+        metadata, errors = _metadata_and_errors(result)
+        return BatchOutcome.from_metadata(
+            key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
+        )
+
+    def run_graph(self, repositories: Sequence[str]) -> GraphOutcome:
+        config = {"config": {"repositories": list(repositories)}}
+        result = execute_job(
+            reconstructable(get_graph_job),
+            self.instance,
+            run_config={**QUIET, "ops": {"graph_nodes": config, "graph_metrics": config}},
+            tags=_run_tags(",".join(repositories)),
+        )
+        _, errors = _metadata_and_errors(result)
+        return GraphOutcome(result.success, errors=tuple(errors), run_id=result.run_id)
+
+
+@contextmanager
+def open_runner(wiring: Wiring, *, in_process: bool = False) -> Iterator[BatchRunner]:
+    """The runner of a pass: Dagster runs through the persistent instance, or ``in_process``."""
+    if in_process:
+        yield InProcessRunner(wiring)
+        return
+    with dagster_instance(wiring) as instance:
+        warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
+        yield DagsterRunner(instance)
 
 
 def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Iterable[str] = ()) -> None:
@@ -89,36 +146,16 @@ def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Ite
             instance.delete_dynamic_partition(file_batches.name, key)
 
 
-def run_batches(
-    instance: DagsterInstance,
-    repository: str,
-    keys: Sequence[str],
-    *,
-    on_done: Callable[[int, RunOutcome], None] = lambda index, outcome: None,
-) -> list[RunOutcome]:
-    """Run one ``code_chunks`` partition per key, in order; never raises for a failed run."""
-    job = reconstructable(get_index_batches_job)
-    outcomes = []
-    for index, key in enumerate(keys):
-        result = execute_job(
-            job,
-            instance,
-            run_config=QUIET,
-            tags={"dagster/partition": key, "mnemo/repository": repository, "mnemo/launched_by": "mnemo-cli"},
-        )
-        outcome = _outcome(result, key)
-        outcomes.append(outcome)
-        on_done(index, outcome)
-    return outcomes
-
-
-def run_graph(instance: DagsterInstance, repositories: Sequence[str]) -> RunOutcome:
-    """Materialize ``graph_nodes`` then ``graph_metrics`` for ``repositories`` in one run."""
-    config = {"repositories": list(repositories)}
-    result = execute_job(
-        reconstructable(get_graph_job),
-        instance,
-        run_config={**QUIET, "ops": {"graph_nodes": {"config": config}, "graph_metrics": {"config": config}}},
-        tags={"mnemo/repository": ",".join(repositories), "mnemo/launched_by": "mnemo-cli"},
-    )
-    return _outcome(result, None)
+def recent_runs(instance: DagsterInstance, repository: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The last runs of ``repository`` in Dagster's run history, newest first."""
+    records = instance.get_run_records(RunsFilter(tags={tags.REPOSITORY: repository}), limit=limit)
+    return [
+        {
+            "run_id": rec.dagster_run.run_id,
+            "job": rec.dagster_run.job_name,
+            "partition": rec.dagster_run.tags.get(tags.PARTITION),
+            "status": rec.dagster_run.status.value,
+            "created_at": rec.create_timestamp.isoformat(),
+        }
+        for rec in records
+    ]

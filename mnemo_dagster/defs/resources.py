@@ -7,7 +7,7 @@ from dagster import ConfigurableResource
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import resolve_urls
+from mnemo_dagster.core.wiring import make_embedder, wire
 
 
 class IndexDatabase(ConfigurableResource):
@@ -16,9 +16,7 @@ class IndexDatabase(ConfigurableResource):
     url: str | None = None
 
     def get_store(self) -> IndexStore:
-        if self.url:
-            return IndexStore(self.url)
-        return IndexStore(resolve_urls(Settings.from_env()).index)
+        return IndexStore(self.url) if self.url else wire().store
 
 
 class EmbeddingModel(ConfigurableResource):
@@ -29,8 +27,11 @@ class EmbeddingModel(ConfigurableResource):
 
     def get_embedder(self) -> SentenceTransformerEmbedder:
         settings = Settings.from_env()
-        return SentenceTransformerEmbedder(
-            self.model or settings.embedding_model, dtype=self.dtype or settings.embedding_dtype
+        return make_embedder(
+            settings.replace(
+                embedding_model=self.model or settings.embedding_model,
+                embedding_dtype=self.dtype or settings.embedding_dtype,
+            )
         )
 
 

@@ -25,10 +25,11 @@ from dagster import (
 )
 
 from mnemo_dagster.core.errors import MnemoError
-from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.passes import locked_plan
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import resolve_urls
+from mnemo_dagster.core.wiring import wire
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.partitions import file_batches
 
 SENSOR_INTERVAL_SECONDS = 60
@@ -37,7 +38,7 @@ SENSOR_INTERVAL_SECONDS = 60
 def _run_key(store: IndexStore, repository: str, key: str) -> str:
     pending = sorted(
         (f.path, f.content_hash or "")
-        for f in store.stored_files(repository, batch_key=key).values()
+        for f in store.files.stored(repository, batch_key=key).values()
         if f.status == "pending"
     )
     digest = hashlib.sha256(json.dumps(pending).encode()).hexdigest()[:16]
@@ -54,25 +55,19 @@ def evaluate_directory_changes(
     added: set[str] = set()
     removed: set[str] = set()
     summary: dict[str, dict[str, int]] = {}
-    for repository in store.repository_names():
-        root = store.repository_root(repository)
+    for repository in store.files.repository_names():
+        root = store.files.root(repository)
         if root is None:
             continue
-        with store.pass_lock(repository) as acquired:
-            if not acquired:
-                context.log.info(f"{repository}: `mnemo index` is running a pass; skipped this tick")
-                continue
-            try:
-                plan = plan_pass(
-                    store,
-                    repository,
-                    Path(root),
-                    max_file_bytes=settings.max_file_bytes,
-                    batch_bytes=settings.batch_bytes,
-                )
-            except MnemoError as exc:
-                context.log.warning(f"{repository}: {exc}")
-                continue
+        try:
+            with locked_plan(store, settings, repository, Path(root)) as plan:
+                pass  # planning is all a tick does under the lock; the daemon runs the batches
+        except MnemoError as exc:
+            context.log.warning(f"{repository}: {exc}")
+            continue
+        if plan is None:
+            context.log.info(f"{repository}: `mnemo index` is running a pass; skipped this tick")
+            continue
         added |= set(plan.batches) - existing
         removed |= set(plan.removed) & existing
         for key in plan.to_run:
@@ -80,7 +75,7 @@ def evaluate_directory_changes(
                 RunRequest(
                     run_key=_run_key(store, repository, key),
                     partition_key=key,
-                    tags={"mnemo/repository": repository, "mnemo/launched_by": "directory_change_sensor"},
+                    tags={tags.REPOSITORY: repository, tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR},
                 )
             )
         summary[repository] = {
@@ -105,13 +100,10 @@ def evaluate_directory_changes(
     description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
 )
 def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    store = IndexStore(resolve_urls(Settings.from_env()).index)
-    try:
-        if not store.has_schema():
+    with wire() as wiring:
+        if not wiring.store.has_schema():
             return SkipReason("no repository registered yet (run `mnemo index PATH`)")
-        return evaluate_directory_changes(context, store)
-    finally:
-        store.dispose()
+        return evaluate_directory_changes(context, wiring.store)
 
 
 graph_refresh_sensor = AutomationConditionSensorDefinition(

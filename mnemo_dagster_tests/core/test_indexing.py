@@ -51,7 +51,7 @@ def test_bad_files_are_recorded_and_never_fail_the_batch(
 
     report = index_batch(fresh_store, embedder, "catalogue__0001")
 
-    files = fresh_store.stored_files("catalogue")
+    files = fresh_store.files.stored("catalogue")
     status = {path: (f.status, f.error) for path, f in files.items()}
     assert status["good.py"] == ("indexed", None)
     assert status["helper.ts"] == ("indexed", None)
@@ -114,7 +114,7 @@ def test_a_pass_cut_short_resumes_with_only_the_unfinished_batches(
     # Running a finished batch again (a retried or orphaned step) changes nothing.
     rerun = index_batch(fresh_store, embedder, "cut__0001")
     assert (rerun.files_indexed, rerun.files_unchanged, rerun.embedded) == (0, 2, 0)
-    files = fresh_store.stored_files("cut")
+    files = fresh_store.files.stored("cut")
     assert {f.status for f in files.values()} == {"indexed"}
     with fresh_store.begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM code_chunks")).scalar_one() == 6

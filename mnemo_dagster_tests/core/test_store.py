@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from mnemo_dagster.core.errors import ModelMismatchError
 from mnemo_dagster.core.models import SourceFile
-from mnemo_dagster.core.store.database import ChunkRow, IndexStore
+from mnemo_dagster.core.store.chunks import ChunkRow
+from mnemo_dagster.core.store.database import IndexStore
 
 DIM = 384
 
@@ -26,8 +27,8 @@ def _chunk(name: str, line: int, vector: np.ndarray, content_hash: str) -> Chunk
 
 
 def _register(store: IndexStore, path: str = "a.py") -> None:
-    store.register_repository("r", "/src/r")
-    store.apply_scan(
+    store.files.register("r", "/src/r")
+    store.files.apply_scan(
         "r", changed=[SourceFile(path, "python", 10, 1, "h1")], touched=[], deleted=[], plan={path: "r__0001"}
     )
 
@@ -46,7 +47,7 @@ def test_rewriting_a_file_replaces_its_rows_instead_of_adding(fresh_store: Index
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     for _ in range(3):  # a retried or orphaned step writes the same file again
-        fresh_store.write_file(
+        fresh_store.chunks.write_file(
             "r",
             "a.py",
             language="python",
@@ -59,7 +60,7 @@ def test_rewriting_a_file_replaces_its_rows_instead_of_adding(fresh_store: Index
         status = conn.execute(sa.text("SELECT status, chunk_count FROM source_files")).one()
     assert names == ["f", "g"]
     assert tuple(status) == ("indexed", 2)
-    reused = fresh_store.reusable_embeddings(["c1", "zzz"])
+    reused = fresh_store.chunks.reusable_embeddings(["c1", "zzz"])
     assert set(reused) == {"c1"}
     assert np.allclose(np.asarray(reused["c1"]), vec)
 
@@ -70,8 +71,8 @@ def test_names_and_contents_are_data_never_sql(fresh_store: IndexStore) -> None:
     vec = np.zeros(DIM, dtype=np.float32)
     vec[0] = 1
     row = ChunkRow("module", None, evil, 1, 1, "'; DELETE FROM source_files; --", "c3", vec, {})
-    fresh_store.write_file("r", evil, language="python", content_hash="h1", chunks=[row], warning=None)
-    assert list(fresh_store.stored_files("r")) == [evil]
+    fresh_store.chunks.write_file("r", evil, language="python", content_hash="h1", chunks=[row], warning=None)
+    assert list(fresh_store.files.stored("r")) == [evil]
     with fresh_store.begin() as conn:
         assert conn.execute(sa.text("SELECT content FROM code_chunks")).scalar_one().startswith("';")
 
@@ -79,11 +80,11 @@ def test_names_and_contents_are_data_never_sql(fresh_store: IndexStore) -> None:
 def test_marking_a_file_failed_removes_its_chunks_and_keeps_the_reason(fresh_store: IndexStore) -> None:
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
-    fresh_store.write_file(
+    fresh_store.chunks.write_file(
         "r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, vec, "c1")], warning=None
     )
-    fresh_store.mark_file("r", "a.py", "failed", "not valid UTF-8")
-    stored = fresh_store.stored_files("r")["a.py"]
+    fresh_store.chunks.mark_file("r", "a.py", "failed", "not valid UTF-8")
+    stored = fresh_store.files.stored("r")["a.py"]
     assert (stored.status, stored.error) == ("failed", "not valid UTF-8")
     with fresh_store.begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM code_chunks")).scalar_one() == 0

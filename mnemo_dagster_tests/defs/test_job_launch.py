@@ -82,7 +82,7 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     assert _wait(instance, {"test/launch": "batches"}, len(plan.to_run)) == [DagsterRunStatus.SUCCESS] * len(
         plan.to_run
     )
-    assert {f.status for f in default_store.stored_files("launched").values()} <= {"indexed", "skipped"}
+    assert {f.status for f in default_store.files.stored("launched").values()} <= {"indexed", "skipped"}
 
     _dagster(
         launch_home,
@@ -96,4 +96,4 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
         json.dumps({"test/launch": "graph"}),
     )
     assert _wait(instance, {"test/launch": "graph"}, 1) == [DagsterRunStatus.SUCCESS]
-    assert default_store.node_count("launched") > 10
+    assert default_store.graph.node_count("launched") > 10

@@ -35,7 +35,7 @@ def test_partitions_run_in_their_own_processes_then_the_graph(
         workers = instance.all_logs(outcome.run_id, of_type=DagsterEventType.STEP_WORKER_STARTED)
         assert len(workers) == 1  # the step ran in a subprocess of the multiprocess executor
     indexed = sum(o.metadata["code_chunks"]["files_indexed"] for o in outcomes)
-    assert indexed == sum(1 for f in default_store.stored_files("runs").values() if f.status == "indexed")
+    assert indexed == sum(1 for f in default_store.files.stored("runs").values() if f.status == "indexed")
     assert indexed >= 7
 
     graph = run_graph(instance, ["runs"])
@@ -93,5 +93,5 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     assert len(retries) >= 1
     assert "unreachable" in str(retries[0].dagster_event.event_specific_data)  # type: ignore[union-attr]
     store = IndexStore(url)
-    assert store.stored_files("late")["app.py"].status == "indexed"
+    assert store.files.stored("late")["app.py"].status == "indexed"
     store.dispose()

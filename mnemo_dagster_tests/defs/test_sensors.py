@@ -73,7 +73,7 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     (tmp_path / "new.py").rename(tmp_path / "renamed.py")
     renamed = _tick(instance, fresh_store)
     assert isinstance(renamed, SensorResult)
-    files = fresh_store.stored_files("watched")
+    files = fresh_store.files.stored("watched")
     assert "new.py" not in files and files["renamed.py"].status == "pending"
     assert [r.partition_key for r in renamed.run_requests] == [files["renamed.py"].batch_key]
 
@@ -85,4 +85,4 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
         DeleteDynamicPartitionsRequest("file_batches", ["watched__0002"])
         in deleted.dynamic_partitions_requests
     )
-    assert {"m2.py", "m3.py"}.isdisjoint(fresh_store.stored_files("watched"))
+    assert {"m2.py", "m3.py"}.isdisjoint(fresh_store.files.stored("watched"))

@@ -1,10 +1,15 @@
 """Tables of the index (a storage contract: see DESIGN.md). SQLAlchemy Core, PostgreSQL + pgvector.
 
-``code_chunks.embedding`` is declared without a dimension here; :func:`create_schema` fixes it to the
-model's dimension when the table is first created, and ``mnemo_meta`` records which model that was.
+``code_chunks.embedding`` is declared without a dimension here; :func:`dimensioned_metadata` gives a
+copy of the tables whose vector column has the model's dimension, which is what creates them, and
+``mnemo_meta`` records which model that was and the schema version.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
@@ -24,6 +29,9 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+
+SCHEMA_VERSION = 2
+"""Version of the tables below. 1: the first release (no version stored); 2: ``graph_nodes`` by name."""
 
 metadata = MetaData()
 
@@ -88,6 +96,14 @@ code_chunks = Table(
     Index("code_chunks_content_hash", "content_hash"),
 )
 
+VECTOR_INDEX = Index(
+    "code_chunks_embedding_hnsw",
+    code_chunks.c.embedding,
+    postgresql_using="hnsw",
+    postgresql_ops={"embedding": "vector_cosine_ops"},
+)
+"""The HNSW cosine index. Bulk loads drop it and build it again afterwards (inserts into it are slow)."""
+
 graph_nodes = Table(
     "graph_nodes",
     metadata,
@@ -101,6 +117,7 @@ graph_nodes = Table(
     Column("end_line", Integer, nullable=False),
     Column("language", Text),
     UniqueConstraint("repository", "qualified_name"),
+    Index("graph_nodes_name", "repository", "name"),
 )
 
 graph_edges = Table(
@@ -131,3 +148,26 @@ graph_metrics = Table(
     Column("instability", Float, doc="modules only: efferent / (afferent + efferent)"),
     Index("graph_metrics_repository", "repository"),
 )
+
+
+def dimensioned_metadata(dimension: int) -> MetaData:
+    """A copy of the tables whose ``code_chunks.embedding`` is ``vector(dimension)``, for CREATE.
+
+    HNSW needs a fixed dimension, so the index can only be created on a dimensioned column.
+    """
+    copy = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(copy)
+    copy.tables["code_chunks"].c.embedding.type = Vector(dimension)
+    return copy
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def slices(items: Sequence[Any], size: int = 1000) -> Iterator[Sequence[Any]]:
+    """``items`` in consecutive slices of at most ``size`` (bounds the parameters of one statement)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

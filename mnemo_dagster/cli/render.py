@@ -1,0 +1,61 @@
+"""Text renderings of what the core returns: the summary of a pass, status reports, search hits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from mnemo_dagster.core.passes import PassSummary
+from mnemo_dagster.core.search import SearchHit
+
+
+def summary_text(summary: PassSummary) -> str:
+    data = summary.as_dict()
+    files, chunks, graph = data["files"], data["chunks"], data["graph"]
+    lines = [
+        f"Indexed {summary.repository} in {data['seconds']:.1f} s: {files['indexed']} files indexed, "
+        f"{files['failed']} failed, {files['skipped']} skipped, {files['deleted']} deleted; "
+        f"{chunks['total']} chunks ({chunks['embedded']} embedded, {chunks['reused']} reused); "
+        f"graph {graph['nodes']} nodes, {graph['edges']} edges."
+    ]
+    if files["failed"]:
+        lines.append(f"{files['failed']} file(s) failed; see `mnemo status {summary.repository}`.")
+    return "\n".join(lines)
+
+
+def failures_text(summary: PassSummary) -> str | None:
+    """What failed, for stderr; None when nothing did."""
+    lines = [
+        f"batch {key} failed: {'; '.join(errors)[:500]}"
+        for key, errors in summary.as_dict()["errors"].items()
+    ]
+    return "\n".join(lines) if lines else None
+
+
+def status_text(report: dict[str, Any]) -> str:
+    f = report["files"]
+    lines = [
+        f"{report['repository']}  ({report['root_path']})",
+        f"  files: {f['indexed']} indexed, {f['pending']} pending, {f['failed']} failed, "
+        f"{f['skipped']} skipped; {report['batches']} batches; {report['chunks']} chunks; "
+        f"graph: {report['nodes']} nodes, {report['edges']} edges",
+    ]
+    lines += [f"  failed   {item['path']}: {item['reason']}" for item in report["failed"]]
+    lines += [f"  warning  {item['path']}: {item['warning']}" for item in report["warnings"][:20]]
+    if report["skipped"]:
+        reasons = Counter(item["reason"].split(" (")[0] for item in report["skipped"])
+        lines.append("  skipped: " + ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())))
+    for run in report.get("recent_runs", [])[:5]:
+        lines.append(f"  run {run['run_id'][:8]} {run['job']} {run['partition'] or ''} {run['status']}")
+    return "\n".join(lines)
+
+
+def hits_text(hits: Iterable[SearchHit], *, show_code: bool) -> str:
+    lines = []
+    for hit in hits:
+        place = f"{hit.file_path}:{hit.start_line}-{hit.end_line}"
+        lines.append(f"{hit.score:.3f}  {hit.qualified_name}  [{hit.kind}, {place}]")
+        if show_code:
+            lines.append("    " + "\n    ".join(hit.content.splitlines()[:12]))
+    return "\n".join(lines) if lines else "No results."

@@ -1,0 +1,265 @@
+"""One pass over a repository, owned here: lock -> plan -> bulk-load policy -> batches through a
+runner -> graph decision -> summary.
+
+``mnemo index``, the benchmark and the directory sensor all go through this module, so they plan the
+same way under the same lock. *How* batches run is a :class:`BatchRunner`: the Dagster runner
+(``mnemo_dagster.defs.launch``) executes one run per batch through the instance, one subprocess per
+step; :class:`~mnemo_dagster.core.runners.InProcessRunner` runs the same code sequentially in this
+process (``mnemo index --in-process``, and the tests of this module).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mnemo_dagster.core.defaults import BULK_LOAD_FILES, PASS_LOCK_WAIT_SECONDS
+from mnemo_dagster.core.errors import PassBusyError
+from mnemo_dagster.core.planning import PassPlan, default_repository_name, plan_pass
+from mnemo_dagster.core.settings import Settings
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.reports import status_report
+from mnemo_dagster.core.wiring import Wiring
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What running one batch did, whichever runner ran it."""
+
+    key: str
+    success: bool
+    files_indexed: int = 0
+    files_failed: int = 0
+    files_skipped: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    errors: tuple[str, ...] = ()
+    """Why the batch failed, one message per failed attempt or step."""
+    run_id: str | None = None
+    """The Dagster run, when a Dagster runner ran it."""
+
+    @classmethod
+    def from_metadata(
+        cls,
+        key: str,
+        success: bool,
+        metadata: Mapping[str, Any],
+        *,
+        errors: Sequence[str] = (),
+        run_id: str | None = None,
+    ) -> BatchOutcome:
+        """Build from ``code_chunks`` materialization metadata (:meth:`BatchReport.as_metadata`)."""
+        return cls(
+            key=key,
+            success=success,
+            files_indexed=int(metadata.get("files_indexed", 0)),
+            files_failed=int(metadata.get("files_failed", 0)),
+            files_skipped=int(metadata.get("files_skipped", 0)),
+            chunks=int(metadata.get("chunks", 0)),
+            embedded=int(metadata.get("embeddings_computed", 0)),
+            reused=int(metadata.get("embeddings_reused", 0)),
+            seconds=float(metadata.get("seconds", 0.0)),
+            errors=tuple(errors),
+            run_id=run_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutcome:
+    """What rebuilding the graph did."""
+
+    success: bool
+    errors: tuple[str, ...] = ()
+    run_id: str | None = None
+
+
+class BatchRunner(Protocol):
+    """Runs the batches and the graph of a pass. Never raises for a failed batch: it returns one."""
+
+    def prepare(self, plan: PassPlan) -> None:
+        """Get ready for ``plan`` (e.g. make its partitions exist)."""
+
+    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+        """Index batch ``key`` of ``repository``."""
+        ...
+
+    def run_graph(self, repositories: Sequence[str]) -> GraphOutcome:
+        """Rebuild ``graph_nodes`` and then ``graph_metrics`` of ``repositories``."""
+        ...
+
+
+class PassObserver:
+    """Hooks a pass calls as it goes (progress display); every hook does nothing by default."""
+
+    def planned(self, plan: PassPlan) -> None:
+        """The plan is known; ``plan.to_run`` is the order the batches will run in."""
+
+    def batch_started(self, key: str, position: int) -> None:
+        """Batch ``key`` starts; ``position`` counts from 0 within ``plan.to_run``."""
+
+    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        """Batch ``outcome.key`` has finished (or failed)."""
+
+    def graph_started(self) -> None:
+        """The graph is being rebuilt."""
+
+    def graph_done(self, outcome: GraphOutcome) -> None:
+        """The graph rebuild has finished (or failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassSummary:
+    """The outcome of one pass, as ``mnemo index`` reports it."""
+
+    repository: str
+    seconds: float
+    plan: PassPlan
+    batches: tuple[BatchOutcome, ...]
+    graph: GraphOutcome | None
+    """None when the graph was up to date and not rebuilt."""
+    report: dict[str, Any] = field(repr=False)
+    """The repository's status after the pass (:func:`~mnemo_dagster.core.store.reports.status_report`)."""
+
+    @property
+    def failed_batches(self) -> tuple[BatchOutcome, ...]:
+        return tuple(b for b in self.batches if not b.success)
+
+    @property
+    def ok(self) -> bool:
+        """No batch failed and the graph (if rebuilt) succeeded."""
+        return not self.failed_batches and (self.graph is None or self.graph.success)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON summary of ``mnemo index --json`` (a public contract: extend, never break)."""
+        files = self.report["files"]
+        return {
+            "repository": self.repository,
+            "seconds": round(self.seconds, 2),
+            "ok": self.ok,
+            "batches": {
+                "total": len(self.plan.batches),
+                "run": len(self.batches),
+                "failed": len(self.failed_batches),
+                "failed_keys": [b.key for b in self.failed_batches],
+            },
+            "files": {
+                "indexed": files["indexed"],
+                "unchanged": self.plan.files_unchanged,
+                "failed": files["failed"],
+                "skipped": files["skipped"],
+                "deleted": self.plan.files_deleted,
+                "pending": files["pending"],
+            },
+            "chunks": {
+                "total": self.report["chunks"],
+                "embedded": sum(b.embedded for b in self.batches),
+                "reused": sum(b.reused for b in self.batches),
+            },
+            "graph": {
+                "nodes": self.report["nodes"],
+                "edges": self.report["edges"],
+                "rebuilt": self.graph is not None,
+                "ok": self.graph is None or self.graph.success,
+            },
+            "errors": self._errors(),
+        }
+
+    def _errors(self) -> dict[str, list[str]]:
+        errors = {b.key: list(b.errors) for b in self.failed_batches}
+        if self.graph is not None and not self.graph.success:
+            errors["graph"] = list(self.graph.errors)
+        return errors
+
+
+@contextmanager
+def locked_plan(
+    store: IndexStore,
+    settings: Settings,
+    repository: str,
+    root: Path,
+    *,
+    max_files: int | None = None,
+    wait_seconds: float = 0.0,
+) -> Iterator[PassPlan | None]:
+    """Take the repository's pass lock, then scan and plan; yields None if the lock stays taken.
+
+    The lock is held until the block ends, so whoever runs the plan's batches does it alone.
+    """
+    with store.pass_lock(repository, wait_seconds=wait_seconds) as acquired:
+        if not acquired:
+            yield None
+            return
+        yield plan_pass(
+            store,
+            repository,
+            root,
+            max_file_bytes=settings.max_file_bytes,
+            batch_bytes=settings.batch_bytes,
+            max_files=max_files,
+        )
+
+
+def run_pass(
+    wiring: Wiring,
+    root: Path,
+    runner: BatchRunner,
+    *,
+    name: str | None = None,
+    batch_size: int | None = None,
+    observer: PassObserver | None = None,
+    lock_wait_seconds: float = PASS_LOCK_WAIT_SECONDS,
+) -> PassSummary:
+    """Index ``root`` as repository ``name`` (default: from the directory name) through ``runner``.
+
+    Raises :class:`PassBusyError` when another pass holds the repository's lock, and
+    :class:`~mnemo_dagster.core.errors.ConfigError` for a bad path or name. A failed batch or graph
+    does not raise: it is in the summary.
+    """
+    started = time.perf_counter()
+    observer = observer or PassObserver()
+    root = root.expanduser().resolve()
+    name = name or default_repository_name(root)
+    store = wiring.store
+    wiring.ensure_schema()
+    with locked_plan(
+        store, wiring.settings, name, root, max_files=batch_size, wait_seconds=lock_wait_seconds
+    ) as plan:
+        if plan is None:
+            raise PassBusyError(name)
+        observer.planned(plan)
+        runner.prepare(plan)
+        bulk_load = plan.files_new_or_changed >= BULK_LOAD_FILES
+        if bulk_load:
+            store.chunks.drop_vector_index()  # the graph step builds it again
+        outcomes = _run_batches(runner, name, plan.to_run, observer)
+        graph = None
+        if outcomes or plan.files_deleted or bulk_load or store.graph.is_stale(name):
+            observer.graph_started()
+            graph = runner.run_graph([name])
+            observer.graph_done(graph)
+    return PassSummary(
+        repository=name,
+        seconds=time.perf_counter() - started,
+        plan=plan,
+        batches=tuple(outcomes),
+        graph=graph,
+        report=status_report(store, name),
+    )
+
+
+def _run_batches(
+    runner: BatchRunner, repository: str, keys: Sequence[str], observer: PassObserver
+) -> list[BatchOutcome]:
+    outcomes = []
+    for position, key in enumerate(keys):
+        observer.batch_started(key, position)
+        outcome = runner.run_batch(repository, key)
+        outcomes.append(outcome)
+        observer.batch_done(outcome, position)
+    return outcomes

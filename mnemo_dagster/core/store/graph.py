@@ -1,0 +1,135 @@
+"""The ``graph_nodes``, ``graph_edges`` and ``graph_metrics`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from mnemo_dagster.core.store.schema import (
+    code_chunks,
+    graph_edges,
+    graph_metrics,
+    graph_nodes,
+    repositories,
+    slices,
+    source_files,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from mnemo_dagster.core.store.database import IndexStore
+
+
+class GraphStore:
+    """The symbol graph of each repository, replaced whole by ``graph_nodes`` / ``graph_metrics``."""
+
+    def __init__(self, db: IndexStore) -> None:
+        self.db = db
+
+    def chunk_symbols(self, repository: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(file_path, language, chunk metadata) for every chunk of ``repository``, by file."""
+        query = (
+            sa.select(code_chunks.c.file_path, code_chunks.c.language, code_chunks.c.metadata)
+            .where(code_chunks.c.repository == repository)
+            .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
+        )
+        with self.db.engine.connect() as conn:
+            yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+
+    def replace(
+        self,
+        repository: str,
+        nodes: Sequence[Mapping[str, Any]],
+        edges: Sequence[tuple[str, str, str, int]],
+        stats: dict[str, Any],
+    ) -> dict[str, int]:
+        """Replace the repository's nodes and edges; return qualified name -> node id."""
+        with self.db.begin() as conn:
+            conn.execute(
+                repositories.update().where(repositories.c.name == repository).values(graph_stats=stats)
+            )
+            conn.execute(graph_nodes.delete().where(graph_nodes.c.repository == repository))
+            ids: dict[str, int] = {}
+            for part in slices(list(nodes), 5000):
+                result = conn.execute(
+                    pg_insert(graph_nodes)
+                    .values([{"repository": repository, **node} for node in part])
+                    .returning(graph_nodes.c.id, graph_nodes.c.qualified_name)
+                )
+                ids.update({qn: node_id for node_id, qn in result})
+            edge_rows = [
+                {"repository": repository, "source_id": ids[s], "target_id": ids[t], "kind": k, "weight": w}
+                for s, t, k, w in edges
+            ]
+            if edge_rows:
+                conn.execute(graph_edges.insert(), edge_rows)
+        return ids
+
+    def replace_metrics(
+        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]
+    ) -> None:
+        """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
+        with self.db.begin() as conn:
+            conn.execute(graph_metrics.delete().where(graph_metrics.c.repository == repository))
+            if rows:
+                conn.execute(graph_metrics.insert(), [{"repository": repository, **row} for row in rows])
+            conn.execute(
+                repositories.update()
+                .where(repositories.c.name == repository)
+                .values(graph_built_at=utc_now(), graph_stats=repositories.c.graph_stats.concat(stats))
+            )
+
+    def is_stale(self, repository: str) -> bool:
+        """True when the graph was never built or a file was indexed after it was."""
+        with self.db.begin() as conn:
+            built = conn.execute(
+                sa.select(repositories.c.graph_built_at).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+            newest = conn.execute(
+                sa.select(sa.func.max(source_files.c.indexed_at)).where(
+                    source_files.c.repository == repository
+                )
+            ).scalar_one_or_none()
+        return built is None or (newest is not None and newest > built)
+
+    def node_count(self, repository: str) -> int:
+        with self.db.begin() as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(graph_nodes)
+                .where(graph_nodes.c.repository == repository)
+            ).scalar_one()
+
+    def rows(self, repository: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        """The stored nodes, edges (with qualified names) and graph summary of ``repository``."""
+        source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
+        with self.db.begin() as conn:
+            nodes = conn.execute(
+                sa.select(
+                    graph_nodes.c.id,
+                    graph_nodes.c.qualified_name,
+                    graph_nodes.c.name,
+                    graph_nodes.c.kind,
+                    graph_nodes.c.file_path,
+                    graph_nodes.c.start_line,
+                    graph_nodes.c.end_line,
+                    graph_nodes.c.language,
+                )
+                .where(graph_nodes.c.repository == repository)
+                .order_by(graph_nodes.c.qualified_name)
+            ).all()
+            edges = conn.execute(
+                sa.select(
+                    source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight
+                )
+                .join(source, source.c.id == graph_edges.c.source_id)
+                .join(target, target.c.id == graph_edges.c.target_id)
+                .where(graph_edges.c.repository == repository)
+            ).all()
+            stats = conn.execute(
+                sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+        return nodes, edges, stats or {}

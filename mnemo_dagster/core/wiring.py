@@ -1,0 +1,60 @@
+"""The one place that wires settings to the index database and the embedding model.
+
+The CLI, the Python API, the Dagster resources, the sensor and the benchmark all start here, so a
+setting means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from mnemo_dagster.core.embedding import SentenceTransformerEmbedder, model_dimension
+from mnemo_dagster.core.settings import Settings
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
+
+
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured model (loaded lazily, on first encode)."""
+    return SentenceTransformerEmbedder(settings.embedding_model, dtype=settings.embedding_dtype)
+
+
+@dataclass
+class Wiring:
+    """Settings, the URLs they resolve to, and the store and embedder built from them."""
+
+    settings: Settings
+    urls: DatabaseUrls
+    store: IndexStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = IndexStore(self.urls.index)
+
+    @cached_property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        return make_embedder(self.settings)
+
+    def model_dimension(self) -> int:
+        """The configured model's dimension, read from its files when they say (no model load)."""
+        known = model_dimension(self.settings.embedding_model)
+        return known if known is not None else self.embedder.dimension
+
+    def ensure_schema(self) -> None:
+        """Create the index for the configured model, or check that it was built with it."""
+        self.store.ensure_schema(self.settings.embedding_model, self.model_dimension())
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Wiring:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wire(settings: Settings | None = None) -> Wiring:
+    """Resolve ``settings`` (default: the environment), starting the embedded server if it is used."""
+    settings = settings or Settings.from_env()
+    return Wiring(settings, resolve_urls(settings))
