@@ -18,6 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from mnemo_dagster.core.indexing import embedding_text
+from mnemo_dagster.core.models import split_qualified_name
+from mnemo_dagster.core.passes import BatchRunner, PassObserver, PassSummary, run_pass
+from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.core.wiring import Wiring, wire
+from mnemo_dagster.defs.launch import open_runner
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -39,94 +46,94 @@ def main() -> None:
     os.environ.pop("MNEMO_DATABASE_URL", None)
     os.environ.pop("DAGSTER_HOME", None)
 
-    from dagster import DagsterInstance
+    wiring = wire()
+    with open_runner(wiring) as runner:
+        summary, batches_seconds = _timed_pass(wiring, runner, args)
+        raw_rate, sample = _raw_encode_rate(wiring, args.name, args.sample)
+        _print_full_pass(args, summary, batches_seconds, raw_rate, sample, wiring.embedder.dtype)
+        if args.edit:
+            edited = _edit_one_function(wiring.store, args.name, args.path)
+            edit, _ = _timed_pass(wiring, runner, args)
+            print(
+                f"edit pass           {edited}: {edit.seconds:.1f} s = "
+                f"{edit.seconds / summary.seconds:.1%} of the full pass; {len(edit.batches)} batch(es) run, "
+                f"{sum(o.embedded for o in edit.batches)} chunk(s) re-embedded, "
+                f"{sum(o.reused for o in edit.batches)} reused"
+            )
+    wiring.close()
 
-    from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-    from mnemo_dagster.core.indexing import embedding_text
-    from mnemo_dagster.core.planning import plan_pass
-    from mnemo_dagster.core.settings import Settings
-    from mnemo_dagster.core.store.database import IndexStore, status_report
-    from mnemo_dagster.core.store.server import resolve_urls
-    from mnemo_dagster.defs.launch import (
-        prepare_dagster_home,
-        run_batches,
-        run_graph,
-        sync_partitions,
-        warm_step_server,
-    )
 
-    settings = Settings.from_env()
-    urls = resolve_urls(settings)
-    store = IndexStore(urls.index)
-    embedder = SentenceTransformerEmbedder(settings.embedding_model, dtype=settings.embedding_dtype)
-    store.ensure_schema(embedder.model_name, embedder.dimension)
-    prepare_dagster_home(settings.home, urls.dagster)
-    warm_step_server()
+class _Timer(PassObserver):
+    """Times the batches of a pass: the part to compare with the bare model."""
 
-    def index_pass() -> tuple[float, float, list, object]:
-        started = time.perf_counter()
-        plan = plan_pass(
-            store,
-            args.name,
-            args.path,
-            max_file_bytes=settings.max_file_bytes,
-            batch_bytes=settings.batch_bytes,
-        )
-        with DagsterInstance.get() as instance:
-            sync_partitions(instance, plan.batches, plan.removed)
-            batches_started = time.perf_counter()
-            outcomes = run_batches(instance, args.name, plan.to_run)
-            batches_seconds = time.perf_counter() - batches_started
-            graph = run_graph(instance, [args.name])
-        return time.perf_counter() - started, batches_seconds, outcomes, graph
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.seconds = 0.0
 
-    store.chunks.drop_vector_index()
-    total_seconds, batches_seconds, outcomes, graph = index_pass()
-    report = status_report(store, args.name)
-    metas = [o.metadata.get("code_chunks", {}) for o in outcomes]
-    chunks = sum(int(m.get("chunks", 0)) for m in metas)
-    embedded = sum(int(m.get("embeddings_computed", 0)) for m in metas)
-    encode_seconds = sum(float(m.get("encode_seconds", 0.0)) for m in metas)
-    peaks = [float(m.get("peak_rss_mb", 0.0)) for m in metas]
+    def planned(self, plan: PassPlan) -> None:
+        self.started = time.perf_counter()
 
+    def graph_started(self) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def _timed_pass(wiring: Wiring, runner: BatchRunner, args: argparse.Namespace) -> tuple[PassSummary, float]:
+    """One pass exactly as ``mnemo index`` runs it; the summary and the seconds its batches took."""
+    timer = _Timer()
+    summary = run_pass(wiring, args.path, runner, name=args.name, observer=timer)
+    return summary, timer.seconds or summary.seconds
+
+
+def _raw_encode_rate(wiring: Wiring, repository: str, sample: int) -> tuple[float, int]:
+    """Chunks per second of the bare model on a random sample of the stored chunks."""
     import sqlalchemy as sa
 
     from mnemo_dagster.core.store.schema import code_chunks
 
-    with store.begin() as conn:
+    with wiring.store.begin() as conn:
         rows = conn.execute(
             sa.select(code_chunks.c.file_path, code_chunks.c.qualified_name, code_chunks.c.content)
-            .where(code_chunks.c.repository == args.name)
+            .where(code_chunks.c.repository == repository)
             .order_by(sa.func.random())
-            .limit(args.sample)
+            .limit(sample)
         ).all()
-    texts = [
-        embedding_text(path, qn.split("::", 1)[1] if "::" in qn else None, content)
-        for path, qn, content in rows
-    ]
-    embedder.encode(texts[:32])  # warm-up
-    raw_started = time.perf_counter()
-    embedder.encode(texts)
-    raw_rate = len(texts) / (time.perf_counter() - raw_started)
+    texts = [embedding_text(path, split_qualified_name(qn)[1], content) for path, qn, content in rows]
+    wiring.embedder.encode(texts[:32])  # warm-up
+    started = time.perf_counter()
+    wiring.embedder.encode(texts)
+    return len(texts) / (time.perf_counter() - started), len(texts)
 
+
+def _print_full_pass(
+    args: argparse.Namespace,
+    summary: PassSummary,
+    batches_seconds: float,
+    raw_rate: float,
+    sample: int,
+    dtype: str,
+) -> None:
+    report, outcomes, total_seconds = summary.report, summary.batches, summary.seconds
+    chunks = sum(o.chunks for o in outcomes)
+    peaks = [o.peak_rss_mb for o in outcomes]
     files = report["files"]
     e2e_rate = chunks / batches_seconds if batches_seconds else 0.0
+    graph_ok = summary.graph is None or summary.graph.success
     print(
         f"repository          {args.path} ({files['indexed']} indexed, {files['failed']} failed, "
         f"{files['skipped']} skipped)"
     )
     print(
-        f"batches             {len(outcomes)} run, {sum(not o.success for o in outcomes)} failed; "
-        f"graph run {'ok' if graph.success else 'FAILED'}"
+        f"batches             {len(outcomes)} run, {len(summary.failed_batches)} failed; "
+        f"graph run {'ok' if graph_ok else 'FAILED'}"
     )
-    print(f"chunks              {chunks} ({embedded} embedded)")
+    print(f"chunks              {chunks} ({sum(o.embedded for o in outcomes)} embedded)")
     print(
         f"pass seconds        {total_seconds:.1f} "
-        f"(batches {batches_seconds:.1f}, encode {encode_seconds:.1f})"
+        f"(batches {batches_seconds:.1f}, encode {sum(o.encode_seconds for o in outcomes):.1f})"
     )
     print(f"files/min           {files['indexed'] / total_seconds * 60:.0f}")
     print(f"chunks/s            {e2e_rate:.1f} (batches only), {chunks / total_seconds:.1f} (whole pass)")
-    print(f"raw encode chunks/s {raw_rate:.1f} ({embedder.dtype}, {len(texts)} of the same chunks)")
+    print(f"raw encode chunks/s {raw_rate:.1f} ({dtype}, {sample} of the same chunks)")
     print(
         f"ratio e2e/raw       {e2e_rate / raw_rate:.2f} (batches only), "
         f"{chunks / total_seconds / raw_rate:.2f} (whole pass)"
@@ -134,18 +141,6 @@ def main() -> None:
     if peaks:
         print(f"step peak RSS MB    max {max(peaks):.0f}, first {peaks[0]:.0f}, last {peaks[-1]:.0f}")
     print(f"graph               {report['nodes']} nodes, {report['edges']} edges")
-    if args.edit:
-        edited = _edit_one_function(store, args.name, args.path)
-        edit_seconds, _, edit_outcomes, _ = index_pass()
-        edit_metas = [o.metadata.get("code_chunks", {}) for o in edit_outcomes]
-        print(
-            f"edit pass           {edited}: {edit_seconds:.1f} s = "
-            f"{edit_seconds / total_seconds:.1%} of the full "
-            f"pass; {len(edit_outcomes)} batch(es) run, "
-            f"{sum(int(m.get('embeddings_computed', 0)) for m in edit_metas)} chunk(s) re-embedded, "
-            f"{sum(int(m.get('embeddings_reused', 0)) for m in edit_metas)} reused"
-        )
-    store.dispose()
 
 
 def _edit_one_function(store: object, repository: str, root: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
+from mnemo_dagster.core.wiring import Wiring
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -56,15 +58,34 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture
-def fresh_store(urls: DatabaseUrls, embedder: SentenceTransformerEmbedder) -> Iterator[IndexStore]:
-    """An IndexStore on a brand-new database of the session's server, with the schema for the model."""
+def fresh_urls(urls: DatabaseUrls) -> Iterator[DatabaseUrls]:
+    """The session's URLs with the index in a brand-new, empty database of the session's server."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin_url = urls.libpq.replace("/mnemo?", "/postgres?")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    store = IndexStore(urls.index.replace("/mnemo?", f"/{name}?"))
+    yield dataclasses.replace(
+        urls,
+        index=urls.index.replace("/mnemo?", f"/{name}?"),
+        libpq=urls.libpq.replace("/mnemo?", f"/{name}?"),
+    )
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_store(fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder) -> Iterator[IndexStore]:
+    """An IndexStore on a brand-new database of the session's server, with the schema for the model."""
+    store = IndexStore(fresh_urls.index)
     store.ensure_schema(embedder.model_name, embedder.dimension)
     yield store
     store.dispose()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_wiring(fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder) -> Iterator[Wiring]:
+    """The environment's wiring, with the index in a brand-new database and the session's model."""
+    wiring = Wiring(Settings.from_env(), fresh_urls)
+    wiring.embedder = embedder  # loaded once per session
+    yield wiring
+    wiring.close()

@@ -43,7 +43,8 @@ def repo(tmp_path: Path) -> Path:
 def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     summary: dict[str, Any] = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
     assert summary["repository"] == "e2e"
-    assert summary["batches"] == {"total": 1, "run": 1, "failed": 0}
+    assert summary["batches"] == {"total": 1, "run": 1, "failed": 0, "failed_keys": []}
+    assert summary["ok"] is True and summary["errors"] == {}
     assert summary["files"]["indexed"] == 7  # 4 python, 2 typescript, README.md; the ignored log is left out
     assert summary["files"]["failed"] == 0 and summary["files"]["deleted"] == 0
     chunks = summary["chunks"]

@@ -51,7 +51,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", help="Repository name (default: the directory name).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="At most N files per batch.")
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON summary on stdout.")

@@ -87,13 +87,18 @@ def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel_path: str, is_dir: bool) -> bool:
+    """Git's rule: of all the ``.gitignore`` files from the root down to the file's directory, the
+    last pattern that matches decides, and a deeper file comes later (so its ``!keep.log`` re-includes
+    what a parent's ``*.log`` ignored). A file inside an ignored directory is never reached."""
+    ignored = False
     for base, spec in specs:
         candidate = rel_path[len(base) + 1 :] if base else rel_path
         if is_dir:
             candidate += "/"
-        if spec.match_file(candidate):
-            return True
-    return False
+        decision = spec.check_file(candidate).include
+        if decision is not None:
+            ignored = decision
+    return ignored
 
 
 def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:

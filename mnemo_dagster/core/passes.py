@@ -39,6 +39,10 @@ class BatchOutcome:
     embedded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    encode_seconds: float = 0.0
+    """Of ``seconds``, the time spent in the model."""
+    peak_rss_mb: float = 0.0
+    """Peak resident memory of the process that ran the batch."""
     errors: tuple[str, ...] = ()
     """Why the batch failed, one message per failed attempt or step."""
     run_id: str | None = None
@@ -65,6 +69,8 @@ class BatchOutcome:
             embedded=int(metadata.get("embeddings_computed", 0)),
             reused=int(metadata.get("embeddings_reused", 0)),
             seconds=float(metadata.get("seconds", 0.0)),
+            encode_seconds=float(metadata.get("encode_seconds", 0.0)),
+            peak_rss_mb=float(metadata.get("peak_rss_mb", 0.0)),
             errors=tuple(errors),
             run_id=run_id,
         )

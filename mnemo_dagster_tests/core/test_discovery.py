@@ -22,11 +22,14 @@ def test_walk_prunes_vendored_dirs_and_honours_nested_gitignores(tmp_path: Path)
     _write(tmp_path, "src/pkg/.gitignore", "secret.py\n!keep.log\n")
     _write(tmp_path, "src/pkg/secret.py", "x = 1\n")
     _write(tmp_path, "src/pkg/mod.py", "x = 1\n")
+    _write(tmp_path, "src/pkg/keep.log", "kept\n")  # re-included by the deeper !keep.log, as git does
+    _write(tmp_path, "src/pkg/other.log", "x\n")
     os.symlink(tmp_path / "src/app.py", tmp_path / "src/link.py")
     assert sorted(path for path, _ in walk(tmp_path)) == [
         ".gitignore",
         "src/app.py",
         "src/pkg/.gitignore",
+        "src/pkg/keep.log",
         "src/pkg/mod.py",
     ]
 
