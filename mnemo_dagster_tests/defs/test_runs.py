@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
-from dagster import DagsterEventType, DagsterInstance, execute_job, reconstructable
+from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, reconstructable
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_index_batches_job
-from mnemo_dagster.defs.launch import run_batches, run_graph, sync_partitions
+from mnemo_dagster.defs.launch import DagsterRunner, sync_partitions
 from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
@@ -25,25 +27,27 @@ def test_partitions_run_in_their_own_processes_then_the_graph(
     instance: DagsterInstance, default_store: IndexStore
 ) -> None:
     plan = plan_pass(default_store, "runs", SAMPLE, max_file_bytes=1 << 20, max_files=3)
-    assert len(plan.to_run) >= 2
-    sync_partitions(instance, plan.batches)
-    outcomes = run_batches(instance, "runs", plan.to_run)
+    assert plan.to_run == ("runs__0001", "runs__0002", "runs__0003")
+    runner = DagsterRunner(instance)
+    runner.prepare(plan)
+    outcomes = [runner.run_batch("runs", key) for key in plan.to_run]
     assert all(o.success for o in outcomes), [o.errors for o in outcomes]
     for outcome in outcomes:
-        run = instance.get_run_by_id(outcome.run_id)
-        assert run is not None and run.tags["dagster/partition"] == outcome.partition
-        workers = instance.all_logs(outcome.run_id, of_type=DagsterEventType.STEP_WORKER_STARTED)
+        run = instance.get_run_by_id(outcome.run_id or "")
+        assert run is not None and run.tags[tags.PARTITION] == outcome.key
+        assert run.tags[tags.REPOSITORY] == "runs" and run.tags[tags.PID] == str(os.getpid())
+        workers = instance.all_logs(outcome.run_id or "", of_type=DagsterEventType.STEP_WORKER_STARTED)
         assert len(workers) == 1  # the step ran in a subprocess of the multiprocess executor
-    indexed = sum(o.metadata["code_chunks"]["files_indexed"] for o in outcomes)
+    indexed = sum(o.files_indexed for o in outcomes)
     assert indexed == sum(1 for f in default_store.files.stored("runs").values() if f.status == "indexed")
-    assert indexed >= 7
+    assert indexed == 7  # 4 Python, 2 TypeScript, README.md
 
-    graph = run_graph(instance, ["runs"])
+    graph = runner.run_graph(["runs"])
     assert graph.success, graph.errors
-    assert graph.metadata["graph_nodes"]["nodes"] > 10
-    assert "shop/checkout.py::Checkout.place_order" in str(
-        graph.metadata["graph_metrics"]["top_pagerank"]
-    ) or ("parse_price" in str(graph.metadata["graph_metrics"]["top_pagerank"]))
+    nodes = instance.get_latest_materialization_event(AssetKey("graph_nodes"))
+    assert nodes is not None and nodes.run_id == graph.run_id
+    metadata = nodes.asset_materialization.metadata  # type: ignore[union-attr]
+    assert metadata["nodes"].value == default_store.graph.node_count("runs")
     with default_store.begin() as conn:
         edges = set(
             conn.execute(
