@@ -20,8 +20,9 @@ _REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 def valid_repository_name(name: str) -> bool:
-    """Names become partition-key prefixes: letters, digits, ``_ . -``, no ``__`` or ``...``."""
-    return bool(_REPOSITORY_NAME.match(name)) and KEY_SEPARATOR not in name and "..." not in name
+    """Names become partition keys, run tags and directory names: letters, digits, ``_ . -``, starting
+    with a letter or digit, with no ``__`` (the key separator) and no ``..`` (a path or a CLI range)."""
+    return bool(_REPOSITORY_NAME.match(name)) and KEY_SEPARATOR not in name and ".." not in name
 
 
 def batch_key(repository: str, number: int) -> str:

@@ -195,7 +195,9 @@ class ScanResult:
     """Stored paths no longer present (or now ignored)."""
 
 
-def scan(root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ScanResult:
+def scan(
+    root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> ScanResult:
     """Compare the tree under ``root`` with ``known`` (path -> stored state)."""
     changed: list[SourceFile] = []
     unchanged: list[str] = []

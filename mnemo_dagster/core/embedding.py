@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.defaults import (
     DEFAULT_EMBEDDING_DTYPE,
     DEFAULT_MODEL,
     EMBEDDING_BATCH_SIZE,
     MAX_SEQUENCE_TOKENS,
 )
+from mnemo_dagster.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +34,10 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def load(self) -> None:
+        """Load the model now, so a broken model fails before anything is written."""
+        ...
+
 
 def model_location(model: str) -> str:
     """Return the local path or hub name sentence-transformers should load for ``model``."""
@@ -48,9 +52,14 @@ def model_dimension(model: str) -> int | None:
     """Read the embedding dimension from a local model's files without loading it; None if unknown."""
     location = Path(model_location(model))
     pooling = location / "1_Pooling" / "config.json"
-    if pooling.is_file():
+    if not pooling.is_file():
+        return None
+    try:
         return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-    return None
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"could not read the dimension of embedding model {model!r} from {pooling}: {exc}"
+        ) from exc
 
 
 class SentenceTransformerEmbedder:
@@ -63,8 +72,12 @@ class SentenceTransformerEmbedder:
         dtype: str = DEFAULT_EMBEDDING_DTYPE,
         batch_size: int = EMBEDDING_BATCH_SIZE,
         max_seq_length: int = MAX_SEQUENCE_TOKENS,
+        trust_remote_code: bool = False,
     ) -> None:
         self.model_name = model_name
+        self.trust_remote_code = trust_remote_code
+        """Let the model run code from its own repository (``MNEMO_TRUST_REMOTE_CODE=1``); off by
+        default, since a model name from the environment could otherwise execute arbitrary code."""
         self.dtype = dtype
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
@@ -97,8 +110,9 @@ class SentenceTransformerEmbedder:
         transformers.utils.logging.disable_progress_bar()
 
         try:
-            model = SentenceTransformer(location, device="cpu", trust_remote_code=True)
-        except OSError as exc:
+            model = SentenceTransformer(location, device="cpu", trust_remote_code=self.trust_remote_code)
+        # A missing, unreadable or corrupt model surfaces as any of these, depending on which file broke.
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ConfigError(
                 f"could not load embedding model {self.model_name!r} ({exc}); set MNEMO_EMBEDDING_MODEL to a "
                 "local path or a sentence-transformers name available offline"
@@ -108,6 +122,10 @@ class SentenceTransformerEmbedder:
             model = model.to(torch.bfloat16)
         model.eval()
         return model
+
+    def load(self) -> None:
+        """Load the model now, so a broken model fails before anything is written."""
+        _ = self.model
 
     @property
     def dimension(self) -> int:

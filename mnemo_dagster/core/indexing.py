@@ -128,6 +128,7 @@ def index_batch(
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
     root = Path(root_path)
+    embedder.load()  # a broken model fails the batch before any file is written
     report = BatchReport(batch_key=key)
     stored = store.files.stored(repository, batch_key=key)
 

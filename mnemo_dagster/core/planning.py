@@ -41,8 +41,8 @@ class PassPlan:
 def default_repository_name(root: Path) -> str:
     """A repository name derived from the directory name, made safe for partition keys."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in root.name).strip("-._")
-    while "__" in cleaned or "..." in cleaned:
-        cleaned = cleaned.replace("__", "_").replace("...", ".")
+    while "__" in cleaned or ".." in cleaned:
+        cleaned = cleaned.replace("__", "_").replace("..", ".")
     return cleaned[:63] or "repo"
 
 
@@ -62,8 +62,8 @@ def plan_pass(
     """
     if not valid_repository_name(repository):
         raise ConfigError(
-            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.' (no '__'), "
-            "at most 63 characters"
+            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.', starting with "
+            "a letter or digit, with no '__' or '..', at most 63 characters"
         )
     root = root.resolve()
     if not root.is_dir():

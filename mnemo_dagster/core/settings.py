@@ -7,6 +7,7 @@
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
+``MNEMO_TRUST_REMOTE_CODE`` ``1`` lets the model run code from its own repository (off by default)
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _flag_env(name: str) -> bool:
+    raw = (os.environ.get(name) or "0").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved configuration of one mnemo process."""
@@ -59,6 +69,8 @@ class Settings:
     embedding_dtype: str
     batch_bytes: int
     max_file_bytes: int
+    trust_remote_code: bool = False
+    """Whether the embedding model may run code shipped with it (an explicit opt-in)."""
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
@@ -77,4 +89,5 @@ class Settings:
             embedding_dtype=dtype,
             batch_bytes=_int_env("MNEMO_BATCH_BYTES", DEFAULT_BATCH_BYTES),
             max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
+            trust_remote_code=_flag_env("MNEMO_TRUST_REMOTE_CODE"),
         )

@@ -17,7 +17,11 @@ from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The configured model (loaded lazily, on first encode)."""
-    return SentenceTransformerEmbedder(settings.embedding_model, dtype=settings.embedding_dtype)
+    return SentenceTransformerEmbedder(
+        settings.embedding_model,
+        dtype=settings.embedding_dtype,
+        trust_remote_code=settings.trust_remote_code,
+    )
 
 
 @dataclass

@@ -4,6 +4,7 @@ from dagster import (
     AssetExecutionContext,
     AutomationCondition,
     Backoff,
+    Failure,
     Jitter,
     MaterializeResult,
     MetadataValue,
@@ -11,6 +12,7 @@ from dagster import (
     asset,
 )
 
+from mnemo_dagster.core.errors import ConfigError, ModelMismatchError
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.settings import reindex_cron
 from mnemo_dagster.defs.partitions import file_batches
@@ -39,33 +41,23 @@ def code_chunks(
 ) -> MaterializeResult:
     store = index_database.get_store()
     embedder = embedding_model.get_embedder()
-    store.ensure_schema(embedder.model_name, embedder.dimension)
-    report = index_batch(
-        store,
-        embedder,
-        context.partition_key,
-        max_file_bytes=index_settings.resolved_max_file_bytes(),
-        log=context.log.info,
-    )
-    store.dispose()
-    problems = "\n".join(f"- `{path}`: {reason}" for path, reason in report.failures[:50])
-    metadata = {
-        "files_indexed": report.files_indexed,
-        "files_unchanged": report.files_unchanged,
-        "files_failed": report.files_failed,
-        "files_skipped": report.files_skipped,
-        "chunks": report.chunks,
-        "embeddings_computed": report.embedded,
-        "embeddings_reused": report.reused,
-        "seconds": MetadataValue.float(round(report.seconds, 2)),
-        "encode_seconds": MetadataValue.float(round(report.encode_seconds, 2)),
-        "chunks_per_second": MetadataValue.float(
-            round(report.chunks / report.seconds, 1) if report.seconds else 0.0
-        ),
-        "peak_rss_mb": MetadataValue.float(round(report.peak_rss_mb, 1)),
-    }
-    if problems:
-        metadata["not_indexed"] = MetadataValue.md(problems)
+    try:
+        store.ensure_schema(embedder.model_name, embedder.dimension)
+        report = index_batch(
+            store,
+            embedder,
+            context.partition_key,
+            max_file_bytes=index_settings.resolved_max_file_bytes(),
+            log=context.log.info,
+        )
+    except (ConfigError, ModelMismatchError) as exc:
+        # A setting is wrong: retrying cannot help, and nothing has been written.
+        raise Failure(description=str(exc), allow_retries=False) from exc
+    finally:
+        store.dispose()
+    metadata: dict[str, object] = dict(report.as_metadata())
     if report.failures:
+        problems = "\n".join(f"- `{path}`: {reason}" for path, reason in report.failures[:50])
+        metadata["not_indexed"] = MetadataValue.md(problems)
         context.log.warning(f"{len(report.failures)} file(s) not indexed in {context.partition_key}")
     return MaterializeResult(metadata=metadata)
