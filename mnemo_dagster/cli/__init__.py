@@ -3,25 +3,37 @@
 Each command parses its arguments, calls one function of the core (or of the Dagster runner), and
 renders what it returns. Exit codes (documented in the README): 0 success; 1 a batch or the graph
 failed; 2 bad usage, a bad setting or path, or an index built with another model; 3 another pass
-over the repository is running; 4 the database is unreachable.
+over the repository is running; 4 the database is unreachable or went away; 130 interrupted
+(Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+import psycopg
+import psycopg2
+import sqlalchemy as sa
 
 from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError
+
+if TYPE_CHECKING:
+    from mnemo_dagster.core.wiring import Wiring
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
 EXIT_DATABASE = 4
+EXIT_INTERRUPTED = 130
+RESUME_HINT = "run the same `mnemo index` again to resume: finished files are kept"
 
 
 def _fail(message: str, code: int) -> None:
@@ -41,6 +53,10 @@ class MnemoGroup(click.Group):
             _fail(str(exc), EXIT_DATABASE)
         except MnemoError as exc:
             _fail(str(exc), EXIT_USAGE)
+        except (sa.exc.SQLAlchemyError, psycopg.Error, psycopg2.Error) as exc:
+            # The database went away mid-command (Dagster's storage lives in the same server).
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(f"the database went away ({detail}); {RESUME_HINT}", EXIT_DATABASE)
         return None
 
 
@@ -98,12 +114,17 @@ def status(name: str | None, json_output: bool) -> None:
         click.echo("\n".join(status_text(report) for report in reports))
 
 
-def _attach_runs(wiring: object, reports: list[dict[str, object]]) -> None:
-    """Add each repository's last runs from Dagster's history (run history is optional in status)."""
+def _attach_runs(wiring: Wiring, reports: list[dict[str, Any]]) -> None:
+    """Add each repository's last runs from Dagster's history, after ending runs whose ``mnemo index``
+    process is gone (so they show as failed, with the reason, and stop blocking the queue)."""
     from mnemo_dagster.defs.launch import dagster_instance, recent_runs
+    from mnemo_dagster.defs.orphans import end_orphaned_runs
 
     try:
-        with dagster_instance(wiring) as instance:  # type: ignore[arg-type]
+        with dagster_instance(wiring) as instance:
+            ended = end_orphaned_runs(instance)
+            if ended:
+                click.echo(f"marked {len(ended)} orphaned run(s) failed: {', '.join(ended)}", err=True)
             for report in reports:
                 report["recent_runs"] = recent_runs(instance, str(report["repository"]))
     except Exception as exc:  # the index counts matter; the run history is a nice-to-have here
@@ -177,8 +198,15 @@ def _quiet_dagster() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _sigterm_as_sigint(signum: int, frame: object) -> None:
+    # Dagster handles SIGINT during a run (it stops the step processes); SIGTERM would end this
+    # process at once and leave its run STARTED.
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mnemo`` script; returns the exit code."""
+    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
     try:
         cli.main(args=argv, prog_name="mnemo", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -186,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(f"mnemo: interrupted; {RESUME_HINT}", err=True)
+        return EXIT_INTERRUPTED
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
     return 0

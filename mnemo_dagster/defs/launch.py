@@ -13,6 +13,7 @@ import multiprocessing.forkserver
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,13 +27,15 @@ from mnemo_dagster.core.runners import InProcessRunner
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import STEP_PRELOAD_MODULES, get_graph_job, get_index_batches_job
+from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 
 DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-"""Run config that keeps Dagster's per-event debug lines off the terminal (they stay in the run's logs)."""
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""Run config that keeps Dagster's event lines off the terminal (they stay in the run's logs; the pass
+reports failures itself)."""
 
 
 def prepare_dagster_home(mnemo_home: Path, storage_url: str) -> Path:
@@ -65,8 +68,9 @@ def dagster_instance(wiring: Wiring) -> Iterator[DagsterInstance]:
         yield instance
 
 
-def _run_tags(repository: str) -> dict[str, str]:
+def _run_tags(repository: str, pass_id: str) -> dict[str, str]:
     return {
+        tags.PASS: pass_id,
         tags.REPOSITORY: repository,
         tags.LAUNCHED_BY: tags.CLI,
         tags.HOST: socket.gethostname(),
@@ -91,11 +95,44 @@ def _metadata_and_errors(result: JobExecutionResult) -> tuple[dict[str, dict[str
     return metadata, errors
 
 
+INTERRUPTIONS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
+"""How a run's failure reads when this process got SIGINT (or SIGTERM, which the CLI turns into one)."""
+INTERRUPTED = "mnemo index was interrupted (Ctrl-C or SIGTERM); the next pass resumes this batch"
+
+
+def _interrupted(result: JobExecutionResult) -> bool:
+    """Whether the run ended because this process was interrupted. Dagster then stops the step
+    processes and records a failure ("no user initiated termination request"); for mnemo it is a
+    cancellation, and the pass must stop too."""
+    for event in result.all_events:
+        if event.is_run_failure:
+            error = event.job_failure_data.error
+            if error is not None and error.cls_name in INTERRUPTIONS:
+                return True
+    return False
+
+
 class DagsterRunner:
     """Runs a pass's batches and graph as Dagster runs of the instance, one after another."""
 
     def __init__(self, instance: DagsterInstance) -> None:
         self.instance = instance
+        self.pass_id = uuid.uuid4().hex
+        """Tags every run of this pass, so an interrupted pass can find and cancel its own runs."""
+
+    def _stop_if_interrupted(self, result: JobExecutionResult) -> None:
+        if _interrupted(result):
+            run = self.instance.get_run_by_id(result.run_id)
+            if run is not None:
+                self.instance.report_run_canceled(run, INTERRUPTED)
+            raise KeyboardInterrupt
+
+    def cancel_unfinished(self, reason: str) -> list[str]:
+        """Mark this pass's unfinished runs canceled; returns their ids."""
+        records = self.instance.get_run_records(
+            RunsFilter(tags={tags.PASS: self.pass_id}, statuses=UNFINISHED)
+        )
+        return cancel_runs(self.instance, [r.dagster_run.run_id for r in records], reason)
 
     def prepare(self, plan: PassPlan) -> None:
         sync_partitions(self.instance, plan.batches, plan.removed)
@@ -105,8 +142,9 @@ class DagsterRunner:
             reconstructable(get_index_batches_job),
             self.instance,
             run_config=QUIET,
-            tags={tags.PARTITION: key, **_run_tags(repository)},
+            tags={tags.PARTITION: key, **_run_tags(repository, self.pass_id)},
         )
+        self._stop_if_interrupted(result)
         metadata, errors = _metadata_and_errors(result)
         return BatchOutcome.from_metadata(
             key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
@@ -118,8 +156,9 @@ class DagsterRunner:
             reconstructable(get_graph_job),
             self.instance,
             run_config={**QUIET, "ops": {"graph_nodes": config, "graph_metrics": config}},
-            tags=_run_tags(",".join(repositories)),
+            tags=_run_tags(",".join(repositories), self.pass_id),
         )
+        self._stop_if_interrupted(result)
         _, errors = _metadata_and_errors(result)
         return GraphOutcome(result.success, errors=tuple(errors), run_id=result.run_id)
 
@@ -131,8 +170,14 @@ def open_runner(wiring: Wiring, *, in_process: bool = False) -> Iterator[BatchRu
         yield InProcessRunner(wiring)
         return
     with dagster_instance(wiring) as instance:
+        end_orphaned_runs(instance)  # a killed earlier pass must not block the daemon's queue
         warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
-        yield DagsterRunner(instance)
+        runner = DagsterRunner(instance)
+        try:
+            yield runner
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into SIGINT)
+            runner.cancel_unfinished(INTERRUPTED)
+            raise
 
 
 def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Iterable[str] = ()) -> None:

@@ -30,6 +30,7 @@ from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.wiring import wire
 from mnemo_dagster.defs import tags
+from mnemo_dagster.defs.orphans import end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 
 SENSOR_INTERVAL_SECONDS = 60
@@ -100,6 +101,9 @@ def evaluate_directory_changes(
     description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
 )
 def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    # Runs of a killed `mnemo index` would hold the queue's only slot forever: end them first.
+    for run_id in end_orphaned_runs(context.instance):
+        context.log.warning(f"marked orphaned run {run_id} failed: its mnemo index process is gone")
     with wire() as wiring:
         if not wiring.store.has_schema():
             return SkipReason("no repository registered yet (run `mnemo index PATH`)")

@@ -10,6 +10,8 @@ LAUNCHED_BY = "mnemo/launched_by"
 """Who started the run: ``mnemo-cli``, ``directory_change_sensor``..."""
 HOST = "mnemo/host"
 """Host name of the process that executes a run in-process (``mnemo index``)."""
+PASS = "mnemo/pass"
+"""One id for all the runs of one ``mnemo index`` pass."""
 PID = "mnemo/pid"
 """Process id of that process: a run whose process is gone is orphaned."""
 
