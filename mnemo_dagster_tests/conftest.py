@@ -10,12 +10,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from dagster import DagsterInstance
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
 from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.defs.launch import prepare_dagster_home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -89,3 +91,20 @@ def fresh_wiring(fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder
     wiring.embedder = embedder  # loaded once per session
     yield wiring
     wiring.close()
+
+
+@pytest.fixture(scope="session")
+def instance(mnemo_home: Path, urls: DatabaseUrls) -> Iterator[DagsterInstance]:
+    """A real Dagster instance with its run/event storage in the embedded PostgreSQL (dagster-postgres)."""
+    prepare_dagster_home(mnemo_home, urls.dagster)
+    with DagsterInstance.get() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def default_store(urls: DatabaseUrls, embedder: SentenceTransformerEmbedder) -> Iterator[IndexStore]:
+    """The index database the Dagster resources use by default (MNEMO_HOME's embedded server)."""
+    store = IndexStore(urls.index)
+    store.ensure_schema(embedder.model_name, embedder.dimension)
+    yield store
+    store.dispose()

@@ -20,6 +20,8 @@ DEFAULT_BATCH_FILES = 1000
 """Files per batch, unless ``mnemo index --batch-size`` sets another cap."""
 DEFAULT_MAX_FILE_BYTES = 1 * MIB
 """Larger files are skipped (recorded with the reason)."""
+DEFAULT_SENSOR_INTERVAL_SECONDS = 60
+"""How often the directory sensor re-scans registered repositories."""
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 """When the nightly backfill re-verifies every batch (UTC)."""
 

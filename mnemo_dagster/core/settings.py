@@ -7,6 +7,7 @@
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
+``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor re-scans (default 60)
 ``MNEMO_TRUST_REMOTE_CODE`` ``1`` lets the model run code from its own repository (off by default)
 """
 
@@ -23,6 +24,7 @@ from mnemo_dagster.core.defaults import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
+    DEFAULT_SENSOR_INTERVAL_SECONDS,
 )
 from mnemo_dagster.core.errors import ConfigError
 
@@ -33,6 +35,12 @@ def reindex_cron() -> str:
     if len(value.split()) != 5:
         raise ConfigError(f"MNEMO_REINDEX_CRON must be a five-field cron expression, got {value!r}")
     return value
+
+
+def sensor_interval_seconds() -> int:
+    """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``), read when the code
+    location loads."""
+    return _int_env("MNEMO_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS)
 
 
 def _int_env(name: str, default: int) -> int:

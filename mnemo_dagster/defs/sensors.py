@@ -26,14 +26,12 @@ from dagster import (
 
 from mnemo_dagster.core.errors import MnemoError
 from mnemo_dagster.core.passes import locked_plan
-from mnemo_dagster.core.settings import Settings
+from mnemo_dagster.core.settings import Settings, sensor_interval_seconds
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.wiring import wire
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.orphans import end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
-
-SENSOR_INTERVAL_SECONDS = 60
 
 
 def _run_key(store: IndexStore, repository: str, key: str) -> str:
@@ -96,7 +94,7 @@ def evaluate_directory_changes(
 
 @sensor(
     job_name="index_batches_job",
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
 )
