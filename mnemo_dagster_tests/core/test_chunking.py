@@ -26,7 +26,7 @@ class Expected:
     symbols: list[tuple[str, str, int, int]]
     """(path, kind, start_line, end_line), all of them, in order."""
     calls: set[tuple[str, str, int]]
-    """(name, source, line): a subset of the calls."""
+    """(name, source, line): all calls (a name called twice on one line counts once)."""
     imports: set[tuple[str | None, str, str | None]]
     """(module, name, alias): all imports."""
     inherits: set[tuple[str, str]]
@@ -58,12 +58,18 @@ EXPECTED = {
         calls={
             ("getLogger", "", 11),
             ("ValidationError", "UserService.validate", 29),
+            ("len", "UserService.validate", 30),
+            ("ValidationError", "UserService.validate", 31),
+            ("join", "UserService.path", 35),
             ("validate", "UserService.save", 38),  # self.validate(user)
             ("put", "UserService.save", 39),
-            ("join", "UserService.path", 35),
+            ("info", "UserService.save", 40),
             ("UserRole", "make_service.default_role", 46),
+            ("UserService", "make_service", 48),
             ("default_role", "make_service", 49),
-            ("make_service", "", 54),
+            ("make_service", "", 54),  # make_service({}).save(User("ada"))
+            ("save", "", 54),
+            ("User", "", 54),
         },
         imports={
             ("logging", "logging", None),
@@ -103,9 +109,12 @@ EXPECTED = {
             ("validate", "UserService.save", 26),
             ("post", "UserService.save", 27),
             ("emit", "UserService.save", 28),
-            ("createHash", "hashName", 35),
+            ("createHash", "hashName", 35),  # createHash(...).update(format.trim(name)).digest("hex")
+            ("update", "hashName", 35),
             ("trim", "hashName", 35),
+            ("digest", "hashName", 35),
             ("fetchJson", "loadUsers", 38),
+            ("map", "loadUsers", 39),
             ("validate", "loadUsers", 39),
         },
         imports={
@@ -185,9 +194,14 @@ EXPECTED = {
         calls={
             ("useState", "UserCard", 11),
             ("fetchUser", "UserCard.load", 12),
+            ("then", "UserCard.load", 12),
+            ("onSelect", "UserCard", 17),  # onSelect?.(user)
             ("Avatar", "UserCard", 18),  # a JSX component
             ("formatName", "UserCard", 19),
             ("avatarUrl", "Avatar", 24),
+            ("trim", "formatName", 27),
+            ("toUpperCase", "formatName", 27),
+            ("map", "UserList.render", 32),
             ("UserCard", "UserList.render", 32),
         },
         imports={
@@ -249,10 +263,14 @@ EXPECTED = {
             ("default_role", "function", 36, 38),
         ],
         calls={
+            ("UserService", "UserService.new", 17),  # a struct literal builds one, like a call
             ("new", "UserService.new", 17),
             ("validate", "UserService.save", 21),
             ("insert", "UserService.save", 22),
+            ("Ok", "UserService.save", 23),
             ("is_empty", "UserService.validate", 29),
+            ("Err", "UserService.validate", 30),  # format! is a macro, not a call
+            ("Ok", "UserService.validate", 32),
             ("member", "default_role", 37),
         },
         imports={
@@ -284,9 +302,11 @@ EXPECTED = {
         ],
         calls={
             ("HashMap", "UserService", 9),
+            ("getName", "UserService.validate", 17),
             ("isEmpty", "UserService.validate", 17),
             ("validate", "UserService.save", 21),
             ("IllegalArgumentException", "UserService.save", 22),
+            ("getId", "UserService.save", 24),
             ("put", "UserService.save", 24),
         },
         imports={
@@ -348,7 +368,7 @@ def test_language_fixture(language: str) -> None:
     assert all(s.name == s.path.rsplit(".", 1)[-1] for s in parsed.symbols)
 
     calls = {(r.name, r.source, r.line) for r in parsed.references if r.kind == "calls"}
-    assert expected.calls <= calls, expected.calls - calls
+    assert calls == expected.calls, (expected.calls - calls, calls - expected.calls)
     assert all(r.module is None and r.alias is None for r in parsed.references if r.kind != "imports")
     imports = {(r.module, r.name, r.alias) for r in parsed.references if r.kind == "imports"}
     assert imports == expected.imports
@@ -381,19 +401,24 @@ def test_big_function_is_split_into_line_windows_that_keep_its_name() -> None:
 def test_big_class_splits_into_header_and_methods_and_small_class_stays_whole() -> None:
     data = (FIXTURES / "python/user_service.py").read_bytes()
     whole = parse_file("u.py", data, "python", max_chunk_chars=1500)
-    assert ("class", "UserService", 19, 41) in [
-        (c.kind, c.name, c.start_line, c.end_line) for c in whole.chunks
+    assert [(c.kind, c.name, c.start_line, c.end_line) for c in whole.chunks] == [
+        ("module", None, 1, 12),
+        ("class", "ValidationError", 15, 16),
+        ("class", "UserService", 19, 41),  # whole: no method chunks
+        ("function", "make_service", 44, 50),
+        ("module", None, 53, 54),
     ]
-    assert not any(c.kind == "method" for c in whole.chunks)
 
     split = parse_file("u.py", data, "python", max_chunk_chars=300)
     assert_well_formed(split, data.decode(), 300)
     by_path = [(c.kind, c.symbol_path, c.start_line, c.end_line) for c in split.chunks if c.symbol_path]
-    assert by_path[:4] == [
+    assert by_path == [
         ("class", "ValidationError", 15, 16),
         ("class", "UserService", 19, 25),
         ("method", "UserService.validate", 27, 31),
         ("method", "UserService.path", 33, 35),
+        ("method", "UserService.save", 37, 41),
+        ("function", "make_service", 44, 50),
     ]
 
 
@@ -405,11 +430,18 @@ def test_tiny_module_pieces_are_merged_and_long_module_code_is_windowed() -> Non
     constants = "".join(f"SETTING_{i} = {{'name': 'setting-{i}', 'enabled': True}}\n\n" for i in range(60))
     parsed = parse_file("c.py", constants.encode(), "python", max_chunk_chars=500, min_chunk_chars=200)
     assert_well_formed(parsed, constants, 500)
-    assert len(parsed.chunks) >= 6
-    assert all(c.kind == "module" and c.name is None for c in parsed.chunks)
-    assert all(len(c.content) >= 200 for c in parsed.chunks)  # no tiny tail
-    assert parsed.chunks[0].content.startswith("SETTING_0 =")
-    assert parsed.chunks[-1].content.endswith("'setting-59', 'enabled': True}")
+    # SETTING_i sits on line 2i + 1 and is 50 characters long (52 from i = 10): nine settings and
+    # the blank lines between them fill a window (466, 482, then 484 characters; a tenth would pass
+    # 500), and the last six (322 characters) are enough for a window of their own.
+    assert [(c.kind, c.name, c.start_line, c.end_line, len(c.content)) for c in parsed.chunks] == [
+        ("module", None, 1, 17, 466),
+        ("module", None, 19, 35, 482),
+        ("module", None, 37, 53, 484),
+        ("module", None, 55, 71, 484),
+        ("module", None, 73, 89, 484),
+        ("module", None, 91, 107, 484),
+        ("module", None, 109, 119, 322),
+    ]
 
 
 def test_closing_brace_joins_the_last_method_of_a_split_class() -> None:
@@ -475,22 +507,30 @@ def test_syntax_errors_are_recovered_with_a_warning() -> None:
         b"class Fine:\n    def m(self):\n        return ok()\n"
     )
     parsed = parse_file("bad.py", source, "python")
-    assert len(parsed.warnings) == 1
-    warning = parsed.warnings[0]
-    assert warning.startswith("syntax error near line 5 (")
-    assert warning.endswith("error regions); indexed with error recovery")
-    paths = [s.path for s in parsed.symbols]
-    assert "ok" in paths and "Fine" in paths and "Fine.m" in paths
-    assert ("calls", "ok", "Fine.m") in [(r.kind, r.name, r.source) for r in parsed.references]
+    assert parsed.warnings == ("syntax error near line 5 (1 error regions); indexed with error recovery",)
+    assert [(s.path, s.kind, s.start_line, s.end_line) for s in parsed.symbols] == [
+        ("ok", "function", 1, 2),
+        ("broken", "function", 5, 6),  # recovered around the bad parameter list
+        ("Fine", "class", 9, 11),
+        ("Fine.m", "method", 10, 11),
+    ]
+    assert [(c.kind, c.symbol_path, c.start_line, c.end_line) for c in parsed.chunks] == [
+        ("function", "ok", 1, 2),
+        ("function", "broken", 5, 6),
+        ("class", "Fine", 9, 11),
+    ]
+    assert [(r.kind, r.name, r.source, r.line) for r in parsed.references] == [("calls", "ok", "Fine.m", 11)]
     assert_well_formed(parsed, source.decode(), 1500)
 
 
 def test_a_file_that_is_mostly_errors_falls_back_to_line_windows() -> None:
     source = b"<<<<<<< HEAD\n}}} ))) ((( @@@ ;;; {{{\n" * 20
     parsed = parse_file("garbage.ts", source, "typescript")
-    assert len(parsed.warnings) == 1
-    assert "indexed as line windows" in parsed.warnings[0]
-    assert parsed.chunks and {c.kind for c in parsed.chunks} == {"lines"}
+    assert parsed.warnings == (
+        "syntax error near line 1 (1 error regions, 100% of the file); indexed as line windows",
+    )
+    # 40 lines, 739 characters without the last newline: one window under 1500.
+    assert [(c.kind, c.start_line, c.end_line) for c in parsed.chunks] == [("lines", 1, 40)]
     assert_well_formed(parsed, source.decode(), 1500)
 
 
@@ -527,17 +567,24 @@ def test_unknown_language_is_an_error() -> None:
 def test_minified_single_line_is_cut_into_slices() -> None:
     line = "function f(a){return a+1}var x=f(2);" * 2000 + "class K extends L{m(){return this.q()}}"
     parsed = parse_file("app.min.js", line.encode(), "javascript", max_chunk_chars=1500)
-    assert len(parsed.chunks) >= len(line) // 1500
+    assert len(line) == 72_039
+    assert len(parsed.chunks) == 49  # as few slices as 1500 characters each allow: ceil(72039 / 1500)
     assert all(c.start_line == c.end_line == 1 and len(c.content) <= 1500 for c in parsed.chunks)
     assert "".join(c.content for c in parsed.chunks) == line  # slices, in order, nothing lost
-    assert {"f", "K", "K.m"} <= {s.path for s in parsed.symbols}
+    # The 2000 definitions of f are one symbol: a redefinition keeps the first.
+    assert [(s.path, s.kind, s.start_line) for s in parsed.symbols] == [
+        ("f", "function", 1),
+        ("K", "class", 1),
+        ("K.m", "method", 1),
+    ]
 
 
 def test_five_megabyte_single_line_does_not_blow_up() -> None:
     blob = "A" * 5_000_000
     source = f'const data = "{blob}";\nfunction decode() {{ return atob(data); }}\n'.encode()
     parsed = parse_file("bundle.js", source, "javascript", max_chunk_chars=1500)
-    assert max(len(c.content) for c in parsed.chunks) <= 1500
+    # Line 1 is 5,000,016 characters: 3333 slices of 1500 and one of 516; then decode() (40).
+    assert [len(c.content) for c in parsed.chunks] == [1500] * 3333 + [516, 40]
     assert parsed.chunks[-1].name == "decode" and parsed.chunks[-1].start_line == 2
     assert sum(len(c.content) for c in parsed.chunks if c.start_line == 1) == len(source.split(b"\n")[0])
 
@@ -551,5 +598,13 @@ def test_line_windows_for_languages_without_queries_prefer_blank_lines() -> None
     parsed = parse_file("README.md", source.encode(), "markdown", max_chunk_chars=700, min_chunk_chars=100)
     assert_well_formed(parsed, source, 700)
     assert all(c.kind == "lines" and c.name is None and c.symbol_path is None for c in parsed.chunks)
-    assert all(c.content.startswith("## Section") for c in parsed.chunks)
+    # A section is 4 lines (heading, blank, 240 characters of prose, blank): two make 510 characters
+    # and a third would pass 700, so every window holds two sections and ends before a blank line.
+    assert [(c.start_line, c.end_line, c.content.split("\n", 1)[0]) for c in parsed.chunks] == [
+        (1, 7, "## Section 0"),
+        (9, 15, "## Section 2"),
+        (17, 23, "## Section 4"),
+        (25, 31, "## Section 6"),
+        (33, 39, "## Section 8"),
+    ]
     assert parsed.symbols == () and parsed.references == ()

@@ -74,7 +74,8 @@ def test_names_and_contents_are_data_never_sql(fresh_store: IndexStore) -> None:
     fresh_store.chunks.write_file("r", evil, language="python", content_hash="h1", chunks=[row], warning=None)
     assert list(fresh_store.files.stored("r")) == [evil]
     with fresh_store.begin() as conn:
-        assert conn.execute(sa.text("SELECT content FROM code_chunks")).scalar_one().startswith("';")
+        stored = conn.execute(sa.text("SELECT file_path, qualified_name, content FROM code_chunks")).one()
+    assert tuple(stored) == (evil, evil, "'; DELETE FROM source_files; --")
 
 
 def test_marking_a_file_failed_removes_its_chunks_and_keeps_the_reason(fresh_store: IndexStore) -> None:

@@ -110,6 +110,18 @@ def test_graph_waits_for_running_batches_and_still_refreshes_after_a_failed_one(
     failed = execute_job(job, instance, run_config=QUIET, tags={"dagster/partition": failing})
     watcher.join()
     assert not failed.success
+    # It failed for the reason planned, after the three retries of DATABASE_RETRY.
+    failures = failed.get_step_failure_events()
+    assert [event.step_key for event in failures] == ["code_chunks"]
+    error = failures[0].step_failure_data.error
+    assert error is not None and error.cause is not None
+    assert (error.message, error.cause.cls_name, error.cause.message) == (
+        "Exceeded max_retries of 3\n",
+        "StoreError",
+        "mnemo_dagster.core.errors.StoreError: "
+        "batch unregistered__0001: repository 'unregistered' is not registered\n",
+    )
+    assert len(instance.all_logs(failed.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)) == 3
     assert seen_while_running == [set()]  # a batch was updated, but another was still running
 
     after = evaluate_automation_conditions(

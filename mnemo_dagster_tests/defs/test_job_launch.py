@@ -82,7 +82,16 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     assert _wait(instance, {"test/launch": "batches"}, len(plan.to_run)) == [DagsterRunStatus.SUCCESS] * len(
         plan.to_run
     )
-    assert {f.status for f in default_store.files.stored("launched").values()} <= {"indexed", "skipped"}
+    assert {path: (f.status, f.error) for path, f in default_store.files.stored("launched").items()} == {
+        ".gitignore": ("skipped", "not a recognised source file type"),
+        "README.md": ("indexed", None),
+        "shop/__init__.py": ("indexed", None),
+        "shop/checkout.py": ("indexed", None),
+        "shop/models.py": ("indexed", None),
+        "shop/retry.py": ("indexed", None),
+        "web/cart.ts": ("indexed", None),
+        "web/format.ts": ("indexed", None),
+    }
 
     _dagster(
         launch_home,
@@ -96,4 +105,5 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
         json.dumps({"test/launch": "graph"}),
     )
     assert _wait(instance, {"test/launch": "graph"}, 1) == [DagsterRunStatus.SUCCESS]
-    assert default_store.graph.node_count("launched") > 10
+    # 7 modules (README.md included) and 16 definitions: 5 + 5 + 1 in shop, 4 + 1 in web.
+    assert default_store.graph.node_count("launched") == 23

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from dagster import (
@@ -17,12 +18,17 @@ from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import defs
 from mnemo_dagster.defs.sensors import evaluate_directory_changes
 
 
 def _tick(instance: DagsterInstance, store: IndexStore) -> SensorResult | SkipReason:
     return evaluate_directory_changes(build_sensor_context(instance=instance, definitions=defs), store)
+
+
+def _files(store: IndexStore) -> dict[str, tuple[str, str | None]]:
+    return {path: (f.status, f.batch_key) for path, f in store.files.stored("watched").items()}
 
 
 def _index_everything(
@@ -43,16 +49,20 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     instance.add_dynamic_partitions("file_batches", list(plan.batches))
 
     quiet = _tick(instance, fresh_store)
-    assert isinstance(quiet, SkipReason)
+    assert quiet == SkipReason("no changes in 1 repositories")
 
     (tmp_path / "m0.py").write_text("def f0():\n    return 'edited'\n")
     with fresh_store.pass_lock("watched") as acquired:  # as `mnemo index` holds it during its pass
         assert acquired
-        assert isinstance(_tick(instance, fresh_store), SkipReason)
+        # The locked repository is left out of the tick altogether.
+        assert _tick(instance, fresh_store) == SkipReason("no changes in 0 repositories")
     edited = _tick(instance, fresh_store)
     assert isinstance(edited, SensorResult)
-    assert [r.partition_key for r in edited.run_requests] == ["watched__0001"]
-    assert not edited.dynamic_partitions_requests
+    assert [(r.partition_key, r.tags) for r in edited.run_requests] == [
+        ("watched__0001", {tags.REPOSITORY: "watched", tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR})
+    ]
+    assert edited.dynamic_partitions_requests == []
+    assert json.loads(edited.cursor or "") == {"watched": {"changed": 1, "deleted": 0, "batches_to_run": 1}}
     # A tick whose result was lost (or a tick while the run is still going) asks for the same run key,
     # so nothing is lost and Dagster never launches the same change twice.
     again = _tick(instance, fresh_store)
@@ -73,16 +83,29 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     (tmp_path / "new.py").rename(tmp_path / "renamed.py")
     renamed = _tick(instance, fresh_store)
     assert isinstance(renamed, SensorResult)
-    files = fresh_store.files.stored("watched")
-    assert "new.py" not in files and files["renamed.py"].status == "pending"
-    assert [r.partition_key for r in renamed.run_requests] == [files["renamed.py"].batch_key]
+    # renamed.py takes new.py's place in the newest batch, which has room again.
+    assert _files(fresh_store) == {
+        "m0.py": ("indexed", "watched__0001"),
+        "m1.py": ("indexed", "watched__0001"),
+        "m2.py": ("indexed", "watched__0002"),
+        "m3.py": ("indexed", "watched__0002"),
+        "renamed.py": ("pending", "watched__0003"),
+    }
+    assert [r.partition_key for r in renamed.run_requests] == ["watched__0003"]
+    assert renamed.dynamic_partitions_requests == []
+    assert json.loads(renamed.cursor or "") == {"watched": {"changed": 1, "deleted": 1, "batches_to_run": 1}}
 
     (tmp_path / "m2.py").unlink()
     (tmp_path / "m3.py").unlink()
     deleted = _tick(instance, fresh_store)
     assert isinstance(deleted, SensorResult)
-    assert (
+    assert deleted.dynamic_partitions_requests == [
         DeleteDynamicPartitionsRequest("file_batches", ["watched__0002"])
-        in deleted.dynamic_partitions_requests
-    )
-    assert {"m2.py", "m3.py"}.isdisjoint(fresh_store.files.stored("watched"))
+    ]
+    # renamed.py is still waiting: its batch is asked for again, under the same run key.
+    assert [r.run_key for r in deleted.run_requests] == [r.run_key for r in renamed.run_requests]
+    assert _files(fresh_store) == {
+        "m0.py": ("indexed", "watched__0001"),
+        "m1.py": ("indexed", "watched__0001"),
+        "renamed.py": ("pending", "watched__0003"),
+    }
