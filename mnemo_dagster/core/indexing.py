@@ -127,15 +127,28 @@ def index_batch(
     root_path = store.files.root(repository)
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
-    root = Path(root_path)
     embedder.load()  # a broken model fails the batch before any file is written
     report = BatchReport(batch_key=key)
-    stored = store.files.stored(repository, batch_key=key)
+    parsed = _parse_pending(store, repository, key, Path(root_path), max_file_bytes, report)
+    log(
+        f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, "
+        f"{len(report.failures)} not indexable"
+    )
+    hashes, vectors = _embed(store, embedder, parsed, report)
+    _write(store, repository, parsed, hashes, vectors, report)
+    report.seconds = time.perf_counter() - started
+    report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return report
 
+
+def _parse_pending(
+    store: IndexStore, repository: str, key: str, root: Path, max_file_bytes: int, report: BatchReport
+) -> list[tuple[ParsedFile, str]]:
+    """Read and parse the batch's files that need work; record the ones that cannot be indexed."""
+    stored = store.files.stored(repository, batch_key=key)
     parsed: list[tuple[ParsedFile, str]] = []
     for path in sorted(stored):
-        file = stored[path]
-        if not _needs_work(root, file):
+        if not _needs_work(root, stored[path]):
             report.files_unchanged += 1
             continue
         outcome = _read_and_parse(root, path, max_file_bytes)
@@ -148,11 +161,13 @@ def index_batch(
                 report.files_skipped += 1
             continue
         parsed.append(outcome)
-    log(
-        f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, "
-        f"{len(report.failures)} not indexable"
-    )
+    return parsed
 
+
+def _embed(
+    store: IndexStore, embedder: Embedder, parsed: list[tuple[ParsedFile, str]], report: BatchReport
+) -> tuple[list[str], list[Any]]:
+    """Content hashes and vectors of every chunk, in order; known texts reuse their stored vector."""
     texts = [
         embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
     ]
@@ -166,7 +181,18 @@ def index_batch(
     for row, i in enumerate(todo):
         vectors[i] = fresh[row]
     report.embedded, report.reused = len(todo), len(hashes) - len(todo)
+    return hashes, vectors
 
+
+def _write(
+    store: IndexStore,
+    repository: str,
+    parsed: list[tuple[ParsedFile, str]],
+    hashes: list[str],
+    vectors: list[Any],
+    report: BatchReport,
+) -> None:
+    """Replace each file's rows, one transaction per file."""
     position = 0
     for pf, file_hash in parsed:
         rows = [
@@ -192,10 +218,6 @@ def index_batch(
             report.warnings.append((pf.path, warning))
         report.files_indexed += 1
         report.chunks += len(rows)
-
-    report.seconds = time.perf_counter() - started
-    report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return report
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ Used by ``mnemo index`` and by the directory-change sensor alike, so both see th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from mnemo_dagster.core.batching import (
     valid_repository_name,
 )
 from mnemo_dagster.core.defaults import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
-from mnemo_dagster.core.discovery import scan
+from mnemo_dagster.core.discovery import ScanResult, scan
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.files import StoredFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +62,7 @@ def plan_pass(
     ``max_files`` caps files per batch and is remembered for the repository (so the sensor plans the
     same way); None keeps the remembered cap, or the default.
     """
-    if not valid_repository_name(repository):
-        raise ConfigError(
-            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.', starting with "
-            "a letter or digit, with no '__' or '..', at most 63 characters"
-        )
-    root = root.resolve()
-    if not root.is_dir():
-        raise ConfigError(f"{root} is not a directory")
-    existing_root = store.files.root(repository)
-    if existing_root is not None and existing_root != str(root):
-        raise ConfigError(
-            f"repository {repository!r} is already registered for {existing_root}; pick another --name"
-        )
+    root = _check_target(store, repository, root)
     before_keys = set(store.files.batch_keys(repository))
     store.files.register(repository, str(root), batch_max_files=max_files)
     limits = BatchLimits(
@@ -81,23 +71,8 @@ def plan_pass(
     stored = store.files.stored(repository)
     result = scan(root, store.files.known_states(stored), max_file_bytes=max_file_bytes)
 
-    sizes: dict[str, int] = {}
-    current: dict[str, str | None] = {}
     changed = {f.path: f for f in result.changed}
-    for path in result.unchanged:
-        file = stored[path]
-        if file.status != "skipped":
-            sizes[path] = file.size_bytes
-            current[path] = file.batch_key
-    for file in result.touched:
-        if file.skip_reason is None:
-            sizes[file.path] = file.size_bytes
-            current[file.path] = stored[file.path].batch_key
-    for path, file in changed.items():
-        if file.skip_reason is None:
-            sizes[path] = file.size_bytes
-            current[path] = stored[path].batch_key if path in stored else None
-    plan = plan_batches(repository, sizes, current, limits)
+    plan = plan_batches(repository, *_sizes_and_batches(result, stored), limits)
 
     store.files.apply_scan(
         repository, changed=result.changed, touched=result.touched, deleted=result.deleted, plan=plan
@@ -119,3 +94,39 @@ def plan_pass(
         files_deleted=len(result.deleted),
         files_skipped=sum(1 for f in result.changed if f.skip_reason),
     )
+
+
+def _check_target(store: IndexStore, repository: str, root: Path) -> Path:
+    """The resolved root, after checking the name, the directory, and that the name is not taken."""
+    if not valid_repository_name(repository):
+        raise ConfigError(
+            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.', starting with "
+            "a letter or digit, with no '__' or '..', at most 63 characters"
+        )
+    root = root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a directory")
+    existing_root = store.files.root(repository)
+    if existing_root is not None and existing_root != str(root):
+        raise ConfigError(
+            f"repository {repository!r} is already registered for {existing_root}; pick another --name"
+        )
+    return root
+
+
+def _sizes_and_batches(
+    result: ScanResult, stored: Mapping[str, StoredFile]
+) -> tuple[dict[str, int], dict[str, str | None]]:
+    """Of every indexable file after the scan: its size, and the batch it was in (None if new)."""
+    sizes: dict[str, int] = {}
+    current: dict[str, str | None] = {}
+    for path in result.unchanged:
+        file = stored[path]
+        if file.status != "skipped":
+            sizes[path] = file.size_bytes
+            current[path] = file.batch_key
+    for file in (*result.touched, *result.changed):
+        if file.skip_reason is None:
+            sizes[file.path] = file.size_bytes
+            current[file.path] = stored[file.path].batch_key if file.path in stored else None
+    return sizes, current

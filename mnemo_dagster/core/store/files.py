@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 
 from mnemo_dagster.core.discovery import KnownState
 from mnemo_dagster.core.models import SourceFile
@@ -106,50 +107,14 @@ class FileStore:
         ``plan`` maps every indexable path to its batch key; a stored file whose key changes is updated.
         """
         with self.db.begin() as conn:
-            scanned_at = utc_now()
-            if deleted:
-                for part in slices(deleted):
-                    conn.execute(
-                        source_files.delete().where(
-                            source_files.c.repository == repository, source_files.c.path.in_(part)
-                        )
-                    )
-            rows = [
-                {
-                    "repository": repository,
-                    "path": f.path,
-                    "language": f.language,
-                    "size_bytes": f.size_bytes,
-                    "mtime_ns": f.mtime_ns,
-                    "content_hash": f.content_hash,
-                    "batch_key": plan.get(f.path),
-                    "status": "skipped" if f.skip_reason else "pending",
-                    "error": f.skip_reason,
-                }
-                for f in changed
-            ]
-            if rows:
-                stmt = pg_insert(source_files)
+            for part in slices(deleted):
                 conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["repository", "path"],
-                        set_={
-                            name: stmt.excluded[name]
-                            for name in (
-                                "language",
-                                "size_bytes",
-                                "mtime_ns",
-                                "content_hash",
-                                "batch_key",
-                                "status",
-                                "error",
-                            )
-                        },
-                    ),
-                    rows,
+                    source_files.delete().where(
+                        source_files.c.repository == repository, source_files.c.path.in_(part)
+                    )
                 )
-            skipped_now = [f.path for f in changed if f.skip_reason]
-            for part in slices(skipped_now):
+            _upsert_changed(conn, repository, changed, plan)
+            for part in slices([f.path for f in changed if f.skip_reason]):
                 conn.execute(
                     code_chunks.delete().where(
                         code_chunks.c.repository == repository, code_chunks.c.file_path.in_(part)
@@ -166,7 +131,7 @@ class FileStore:
                     [{"p_path": f.path, "p_mtime": f.mtime_ns} for f in touched],
                 )
             conn.execute(
-                repositories.update().where(repositories.c.name == repository).values(scanned_at=scanned_at)
+                repositories.update().where(repositories.c.name == repository).values(scanned_at=utc_now())
             )
 
     def move_to_batches(self, repository: str, moves: Mapping[str, str]) -> None:
@@ -209,3 +174,36 @@ class FileStore:
         )
         with self.db.begin() as conn:
             return sorted(conn.execute(query).scalars())
+
+
+_SCANNED_COLUMNS = ("language", "size_bytes", "mtime_ns", "content_hash", "batch_key", "status", "error")
+
+
+def _upsert_changed(
+    conn: Connection, repository: str, changed: Sequence[SourceFile], plan: Mapping[str, str]
+) -> None:
+    """New and changed files become ``pending`` (or ``skipped``, with the reason) in their batch."""
+    rows = [
+        {
+            "repository": repository,
+            "path": f.path,
+            "language": f.language,
+            "size_bytes": f.size_bytes,
+            "mtime_ns": f.mtime_ns,
+            "content_hash": f.content_hash,
+            "batch_key": plan.get(f.path),
+            "status": "skipped" if f.skip_reason else "pending",
+            "error": f.skip_reason,
+        }
+        for f in changed
+    ]
+    if not rows:
+        return
+    stmt = pg_insert(source_files)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repository", "path"],
+            set_={name: stmt.excluded[name] for name in _SCANNED_COLUMNS},
+        ),
+        rows,
+    )
