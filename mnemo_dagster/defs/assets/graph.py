@@ -9,8 +9,17 @@ from dagster import (
     asset,
 )
 
-from mnemo_dagster.core.graph_store import store_graph, store_metrics
+from mnemo_dagster.core.diagrams import (
+    MODULE_GRAPH_LEGEND,
+    module_graph_mermaid,
+    module_graph_svg,
+    repository_sections,
+    svg_image,
+    top_symbols_table,
+)
+from mnemo_dagster.core.graph_store import rebuild_metrics, rebuild_nodes
 from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.insights import module_links, top_modules, top_symbols
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
 from mnemo_dagster.defs.resources import IndexDatabase
 
@@ -22,6 +31,11 @@ GRAPH_REFRESH = (
 """Once after a pass: some dependency partition changed, and none is still running (failed ones count
 as done, so the graph then covers what is indexed)."""
 
+DIAGRAM_MODULES = 25
+"""Modules drawn in the module picture of each repository (the most PageRank first): more is unreadable."""
+TOP_SYMBOLS = 15
+"""Rows of the top-symbols table of each repository."""
+
 
 class GraphConfig(Config):
     """Which repositories to rebuild; empty means every registered repository."""
@@ -29,7 +43,7 @@ class GraphConfig(Config):
     repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
 
     def selected(self, store: IndexStore) -> list[str]:
-        return self.repositories or store.repository_names()
+        return self.repositories or store.files.repository_names()
 
 
 @asset(
@@ -43,16 +57,10 @@ def graph_nodes(
     context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
 ) -> MaterializeResult:
     store = index_database.get_store()
-    names = config.selected(store)
-    totals = {"repositories": len(names), "nodes": 0, "edges": 0, "calls_resolved": 0, "calls_total": 0}
-    for name in names:
-        stats = store_graph(store, name)
-        context.log.info(f"{name}: {stats}")
-        for key in ("nodes", "edges", "calls_resolved", "calls_total"):
-            totals[key] += stats.get(key, 0)
-    if store.ensure_vector_index():
-        context.log.info("built the HNSW index on code_chunks.embedding")
-    store.dispose()
+    try:
+        totals = rebuild_nodes(store, config.selected(store), context.log.info)
+    finally:
+        store.dispose()
     return MaterializeResult(metadata=totals)
 
 
@@ -67,20 +75,30 @@ def graph_metrics(
     context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
 ) -> MaterializeResult:
     store = index_database.get_store()
-    names = config.selected(store)
-    lines = []
-    cycles = 0
+    try:
+        names = config.selected(store)
+        summaries = rebuild_metrics(store, names, context.log.info)
+        pictures = graph_pictures(store, names)
+    finally:
+        store.dispose()
+    cycles = sum(summary["import_cycles"] for summary in summaries.values())
+    return MaterializeResult(metadata={"repositories": len(names), "import_cycles": cycles, **pictures})
+
+
+def graph_pictures(store: IndexStore, names: list[str]) -> dict[str, MetadataValue]:
+    """Markdown metadata of ``graph_metrics``, per repository: the module picture (an SVG image, which
+    the UI shows; it does not render Mermaid), the same graph as Mermaid text, and the top symbols."""
+    pictures, mermaid, tables = [], [], []
     for name in names:
-        summary = store_metrics(store, name)
-        cycles += summary["import_cycles"]
-        lines += [f"| {name} | `{qn}` | {rank:.4f} |" for qn, rank in summary["top_pagerank"]]
-        context.log.info(f"{name}: {summary['nodes']} nodes, {summary['import_cycles']} import cycles")
-    store.dispose()
-    table = "| repository | symbol | PageRank |\n|---|---|---|\n" + "\n".join(lines)
-    return MaterializeResult(
-        metadata={
-            "repositories": len(names),
-            "import_cycles": cycles,
-            "top_pagerank": MetadataValue.md(table),
-        }
-    )
+        modules = top_modules(store, name, DIAGRAM_MODULES)
+        links = module_links(store, name, [path for path, _ in modules])
+        caption = f"The {len(modules)} modules holding the most PageRank. {MODULE_GRAPH_LEGEND}"
+        image = svg_image(module_graph_svg(modules, links), f"module graph of {name}")
+        pictures.append((name, f"{caption}\n\n{image}"))
+        mermaid.append((name, module_graph_mermaid(modules, links)))
+        tables.append((name, top_symbols_table(top_symbols(store, name, TOP_SYMBOLS))))
+    return {
+        "module_graph": MetadataValue.md(repository_sections(pictures)),
+        "top_pagerank": MetadataValue.md(repository_sections(tables)),
+        "module_graph_mermaid": MetadataValue.md(repository_sections(mermaid)),
+    }

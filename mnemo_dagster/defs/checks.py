@@ -1,0 +1,232 @@
+"""Asset checks on the index: every file accounted for, embeddings of the right size, edges that join
+existing nodes, PageRank that sums to 1. Each check reads every registered repository and reports
+per-repository numbers in its metadata; the SQL lives in :mod:`mnemo_dagster.core.store.insights`.
+
+**Why the file and embedding checks hang off ``graph_nodes`` and not ``code_chunks``.** They are
+questions about a whole pass, and ``code_chunks`` is split into ``file_batches`` partitions, one run
+each. A check on ``code_chunks`` would join every batch run (``index_batches_job`` selects the asset,
+and jobs run the checks of what they select): without a partition it would judge the whole index
+while other batches are still pending, and with one (``partitions_def`` on a check is a preview
+feature in Dagster 1.13) it would only see its own batch, never the batches that did not run.
+``graph_nodes`` runs once after every batch of a pass has finished (``GRAPH_REFRESH``, and
+``mnemo index`` runs ``graph_job`` last), so its checks see the pass as a whole, and ``graph_job``
+evaluates them on every graph refresh.
+
+**Why one ``@multi_asset_check``.** Every step of the multiprocess executor is a process of its own,
+and on the 2-core development machine (busy, November 2026) each one cost 2 to 3 s to start: four
+``@asset_check`` steps took a ``graph_job`` run from about 8 s to about 20 s. One step runs all four checks
+on one connection pool after both graph assets; ``can_subset`` still lets the UI run any one of them.
+
+Checks never raise on a bad index (a failed check does not fail the run); they fail with metadata
+that says where. The integrity checks have severity ERROR; the PageRank sum is a numeric sanity
+check of the metrics and has severity WARN.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    multi_asset_check,
+)
+
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.insights import (
+    edge_tallies,
+    embedding_tallies,
+    file_tallies,
+    index_dimension,
+    pagerank_tallies,
+)
+from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
+from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
+from mnemo_dagster.defs.resources import IndexDatabase
+
+PAGERANK_TOLERANCE = 1e-6
+"""How far from 1 (relative) a repository's PageRank sum may be; networkx iterates to 1e-10."""
+
+Cell = str | int | float | bool | None
+
+
+def per_repository(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, Cell]]) -> MetadataValue:
+    """A table metadata value with one row per repository; ``columns`` are (name, type) pairs."""
+    return MetadataValue.table(
+        records=[TableRecord(dict(row)) for row in rows],
+        schema=TableSchema(columns=[TableColumn(name, kind) for name, kind in columns]),
+    )
+
+
+def examples(pairs: Iterable[tuple[str, Sequence[str]]]) -> MetadataValue:
+    """``repository: a, b; other: c`` as text (shown inline, unlike markdown), or ``none``."""
+    parts = [f"{repository}: {', '.join(items)}" for repository, items in pairs if items]
+    return MetadataValue.text("; ".join(parts) or "none")
+
+
+def files_accounted_for(store: IndexStore) -> AssetCheckResult:
+    """Each ``source_files`` row is indexed, skipped or failed, and a skipped or failed one says why."""
+    tallies = file_tallies(store)
+    statuses = ("indexed", "skipped", "failed", "pending")
+    columns = [("repository", "string"), *((s, "int") for s in statuses), ("other", "int")]
+    columns.append(("unexplained", "int"))
+    rows: list[dict[str, Cell]] = [
+        {
+            "repository": t.repository,
+            **{s: t.by_status.get(s, 0) for s in statuses},
+            "other": sum(n for s, n in t.by_status.items() if s not in statuses),
+            "unexplained": t.unexplained,
+        }
+        for t in tallies
+    ]
+    return AssetCheckResult(
+        asset_key=graph_nodes.key,
+        check_name="files_accounted_for",
+        passed=all(t.ok for t in tallies),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "repositories": len(tallies),
+            "pending": sum(t.unsettled for t in tallies),
+            "unexplained": sum(t.unexplained for t in tallies),
+            "by_repository": per_repository(columns, rows),
+            "pending_examples": examples((t.repository, t.unsettled_examples) for t in tallies),
+            "unexplained_examples": examples((t.repository, t.unexplained_examples) for t in tallies),
+        },
+    )
+
+
+def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
+    """Every chunk has an embedding of the dimension recorded in ``mnemo_meta``."""
+    dimension = index_dimension(store)
+    if dimension is None:
+        return AssetCheckResult(
+            asset_key=graph_nodes.key,
+            check_name="embeddings_match_dimension",
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description="mnemo_meta has no embedding_dim: the index schema was never created.",
+        )
+    tallies = embedding_tallies(store, dimension)
+    rows: list[dict[str, Cell]] = [
+        {
+            "repository": t.repository,
+            "chunks": t.chunks,
+            "wrong": t.wrong,
+            "dimensions": ", ".join(f"{d}: {n}" for d, n in sorted(t.by_dimension.items(), key=str)),
+        }
+        for t in tallies
+    ]
+    columns = [("repository", "string"), ("chunks", "int"), ("wrong", "int"), ("dimensions", "string")]
+    return AssetCheckResult(
+        asset_key=graph_nodes.key,
+        check_name="embeddings_match_dimension",
+        passed=all(t.ok for t in tallies),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "dimension": dimension,
+            "chunks": sum(t.chunks for t in tallies),
+            "wrong": sum(t.wrong for t in tallies),
+            "by_repository": per_repository(columns, rows),
+            "wrong_examples": examples((t.repository, t.examples) for t in tallies),
+        },
+    )
+
+
+def edges_join_existing_nodes(store: IndexStore) -> AssetCheckResult:
+    """Every edge joins two nodes of its own repository."""
+    tallies = edge_tallies(store)
+    rows: list[dict[str, Cell]] = [
+        {"repository": t.repository, "edges": t.edges, "dangling": t.dangling} for t in tallies
+    ]
+    columns = [("repository", "string"), ("edges", "int"), ("dangling", "int")]
+    return AssetCheckResult(
+        asset_key=graph_nodes.key,
+        check_name="edges_join_existing_nodes",
+        passed=all(t.ok for t in tallies),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "edges": sum(t.edges for t in tallies),
+            "dangling": sum(t.dangling for t in tallies),
+            "by_repository": per_repository(columns, rows),
+            "dangling_examples": examples((t.repository, t.examples) for t in tallies),
+        },
+    )
+
+
+def pagerank_sums_to_one(store: IndexStore) -> AssetCheckResult:
+    """The PageRank of every repository sums to 1 within :data:`PAGERANK_TOLERANCE`."""
+    tallies = pagerank_tallies(store)
+    off = [t.repository for t in tallies if not t.ok(PAGERANK_TOLERANCE)]
+    deviation = max((abs(t.total - 1.0) for t in tallies if t.ranked), default=0.0)
+    rows: list[dict[str, Cell]] = [
+        {"repository": t.repository, "nodes": t.nodes, "ranked": t.ranked, "pagerank_sum": t.total}
+        for t in tallies
+    ]
+    columns = [("repository", "string"), ("nodes", "int"), ("ranked", "int"), ("pagerank_sum", "float")]
+    return AssetCheckResult(
+        asset_key=graph_metrics.key,
+        check_name="pagerank_sums_to_one",
+        passed=not off,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "max_deviation": MetadataValue.float(deviation),
+            "tolerance": MetadataValue.text(f"{PAGERANK_TOLERANCE:g}"),
+            "repositories_off": MetadataValue.text(", ".join(off) or "none"),
+            "by_repository": per_repository(columns, rows),
+        },
+    )
+
+
+CHECKS: dict[str, tuple[AssetCheckSpec, Callable[[IndexStore], AssetCheckResult]]] = {
+    check.__name__: (AssetCheckSpec(check.__name__, asset=asset, description=description), check)
+    for check, asset, description in (
+        (
+            files_accounted_for,
+            graph_nodes,
+            "Every scanned file is indexed, skipped or failed; a skipped or failed file says why.",
+        ),
+        (
+            embeddings_match_dimension,
+            graph_nodes,
+            "Every chunk has an embedding of the index's dimension (mnemo_meta.embedding_dim).",
+        ),
+        (
+            edges_join_existing_nodes,
+            graph_nodes,
+            "Every edge joins two nodes of its own repository (no edge points at a missing node).",
+        ),
+        (
+            pagerank_sums_to_one,
+            graph_metrics,
+            f"PageRank sums to 1 in every repository (within {PAGERANK_TOLERANCE:g}).",
+        ),
+    )
+}
+"""Check name -> (its spec, the function that evaluates it)."""
+
+
+@multi_asset_check(
+    specs=[spec for spec, _ in CHECKS.values()],
+    can_subset=True,
+    retry_policy=DATABASE_RETRY,
+    description="Integrity of the index, over every registered repository.",
+)
+def index_checks(
+    context: AssetCheckExecutionContext, index_database: IndexDatabase
+) -> Iterator[AssetCheckResult]:
+    store = index_database.get_store()
+    try:
+        selected = {key.name for key in context.selected_asset_check_keys}
+        for name, (_, check) in CHECKS.items():
+            if name in selected:
+                yield check(store)
+    finally:
+        store.dispose()
+
+
+asset_checks = [index_checks]
+"""Every check definition, for ``Definitions(asset_checks=...)``."""

@@ -1,0 +1,283 @@
+"""The asset checks against a real index (embedded PostgreSQL, the real model) and a real instance:
+each passes on a healthy index and fails, with exact counts, on a deliberately broken one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetSelection,
+    DagsterInstance,
+    TableMetadataValue,
+    materialize,
+)
+
+from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.core.graph_store import store_graph, store_metrics
+from mnemo_dagster.core.indexing import index_batch
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.schema import (
+    code_chunks,
+    graph_edges,
+    graph_metrics,
+    graph_nodes,
+    mnemo_meta,
+    source_files,
+)
+from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.defs.assets.graph import graph_metrics as graph_metrics_asset
+from mnemo_dagster.defs.assets.graph import graph_nodes as graph_nodes_asset
+from mnemo_dagster.defs.checks import asset_checks
+from mnemo_dagster.defs.resources import IndexDatabase
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
+TINY = {
+    "tiny/app.py": "from tiny.util import helper\n\n\ndef main():\n    return helper()\n",
+    "tiny/util.py": "def helper():\n    return 1\n",
+}
+
+
+def _database(urls: DatabaseUrls, statement: str) -> None:
+    with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="module")
+def healthy(
+    urls: DatabaseUrls, embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database holding a healthy index of two repositories, ``shop`` (the sample repository) and
+    ``tiny``, built once: each test breaks its own copy."""
+    root = tmp_path_factory.mktemp("tiny")
+    for relative, text in TINY.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _database(urls, f'CREATE DATABASE "{name}"')
+    store = IndexStore(urls.index.replace("/mnemo?", f"/{name}?"))
+    store.ensure_schema(embedder.model_name, embedder.dimension)
+    for repository, source in (("shop", SAMPLE), ("tiny", root)):
+        plan = plan_pass(store, repository, source, max_file_bytes=1 << 20)
+        for key in plan.to_run:
+            index_batch(store, embedder, key)
+        store_graph(store, repository)
+        store_metrics(store, repository)
+    store.dispose()
+    yield name
+    _database(urls, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def index(urls: DatabaseUrls, healthy: str) -> Iterator[IndexStore]:
+    """A copy of the healthy index, for this test to break."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _database(urls, f'CREATE DATABASE "{name}" TEMPLATE "{healthy}"')
+    store = IndexStore(urls.index.replace("/mnemo?", f"/{name}?"))
+    yield store
+    store.dispose()
+    _database(urls, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def run_checks(
+    instance: DagsterInstance, store: IndexStore, *only: AssetCheckKey
+) -> dict[str, AssetCheckEvaluation]:
+    """Execute the checks (``only`` these if given), not the graph assets, through ``instance``;
+    return their evaluations by check name."""
+    result = materialize(
+        [graph_nodes_asset, graph_metrics_asset, *asset_checks],
+        selection=AssetSelection.checks(*only) if only else AssetSelection.checks(*asset_checks),
+        resources={"index_database": IndexDatabase(url=store.url)},
+        instance=instance,
+    )
+    assert result.success
+    assert result.get_asset_materialization_events() == []  # the graph was not rebuilt
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def value(evaluation: AssetCheckEvaluation, key: str) -> Any:
+    return evaluation.metadata[key].value
+
+
+def table(evaluation: AssetCheckEvaluation, key: str = "by_repository") -> dict[str, dict[str, Any]]:
+    """The per-repository table of a check, keyed by repository."""
+    metadata = evaluation.metadata[key]
+    assert isinstance(metadata, TableMetadataValue)
+    rows = [record.data for record in metadata.records]
+    return {str(row["repository"]): {k: v for k, v in row.items() if k != "repository"} for row in rows}
+
+
+def count(store: IndexStore, query: sa.Select[Any]) -> int:
+    with store.begin() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def per_repository(store: IndexStore, table_: sa.Table) -> dict[str, int]:
+    with store.begin() as conn:
+        query = sa.select(table_.c.repository, sa.func.count()).group_by(table_.c.repository)
+        return dict(conn.execute(query).all())
+
+
+def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index: IndexStore) -> None:
+    checks = run_checks(instance, index)
+
+    assert {name: e.passed for name, e in checks.items()} == {
+        "files_accounted_for": True,
+        "embeddings_match_dimension": True,
+        "edges_join_existing_nodes": True,
+        "pagerank_sums_to_one": True,
+    }
+    files = checks["files_accounted_for"]
+    assert (value(files, "repositories"), value(files, "pending"), value(files, "unexplained")) == (2, 0, 0)
+    assert table(files)["tiny"] == {
+        "indexed": 2,
+        "skipped": 0,
+        "failed": 0,
+        "pending": 0,
+        "other": 0,
+        "unexplained": 0,
+    }
+    assert table(files)["shop"]["indexed"] == count(
+        index,
+        sa.select(sa.func.count()).where(
+            source_files.c.repository == "shop", source_files.c.status == "indexed"
+        ),
+    )
+    assert value(files, "pending_examples") == "none"
+
+    embeddings = checks["embeddings_match_dimension"]
+    chunks = sum(per_repository(index, code_chunks).values())
+    assert (value(embeddings, "dimension"), value(embeddings, "chunks"), value(embeddings, "wrong")) == (
+        384,
+        chunks,
+        0,
+    )
+
+    edges = checks["edges_join_existing_nodes"]
+    assert table(edges) == {
+        name: {"edges": n, "dangling": 0} for name, n in per_repository(index, graph_edges).items()
+    }
+
+    pagerank = checks["pagerank_sums_to_one"]
+    nodes = per_repository(index, graph_nodes)
+    assert {name: (row["nodes"], row["ranked"]) for name, row in table(pagerank).items()} == {
+        name: (n, n) for name, n in nodes.items()
+    }
+    assert all(abs(row["pagerank_sum"] - 1) < 1e-9 for row in table(pagerank).values())
+    assert pagerank.severity == AssetCheckSeverity.WARN
+    assert files.severity == embeddings.severity == edges.severity == AssetCheckSeverity.ERROR
+
+
+def test_a_pending_file_and_a_failure_without_reason_fail_the_file_check(
+    instance: DagsterInstance, index: IndexStore
+) -> None:
+    with index.begin() as conn:
+        for path, status in (("shop/retry.py", "pending"), ("web/format.ts", "failed")):
+            conn.execute(
+                source_files.update()
+                .where(source_files.c.repository == "shop", source_files.c.path == path)
+                .values(status=status, error=None)
+            )
+
+    files = run_checks(instance, index)["files_accounted_for"]
+
+    assert not files.passed
+    assert (value(files, "pending"), value(files, "unexplained")) == (1, 1)
+    assert (table(files)["shop"]["pending"], table(files)["shop"]["unexplained"]) == (1, 1)
+    assert table(files)["tiny"]["pending"] == 0
+    assert value(files, "pending_examples") == "shop: shop/retry.py"
+    assert value(files, "unexplained_examples") == "shop: web/format.ts"
+
+
+def test_embeddings_of_another_dimension_fail_the_embedding_check(
+    instance: DagsterInstance, index: IndexStore
+) -> None:
+    with index.begin() as conn:
+        conn.execute(mnemo_meta.update().where(mnemo_meta.c.key == "embedding_dim").values(value="768"))
+    chunks = per_repository(index, code_chunks)
+
+    embeddings = run_checks(instance, index)["embeddings_match_dimension"]
+
+    assert not embeddings.passed
+    assert (value(embeddings, "dimension"), value(embeddings, "wrong")) == (768, sum(chunks.values()))
+    assert table(embeddings)["tiny"] == {
+        "chunks": chunks["tiny"],
+        "wrong": chunks["tiny"],
+        "dimensions": f"384: {chunks['tiny']}",
+    }
+
+
+def test_edges_to_a_missing_node_or_another_repository_fail_the_edge_check(
+    instance: DagsterInstance, index: IndexStore
+) -> None:
+    with index.begin() as conn:
+        ids = dict(conn.execute(sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id)).all())
+        missing = max(ids.values()) + 1000
+        # the foreign key would refuse an edge to a missing node: drop it, as a damaged database might
+        conn.execute(sa.text("ALTER TABLE graph_edges DROP CONSTRAINT graph_edges_target_id_fkey"))
+        conn.execute(
+            graph_edges.insert(),
+            [
+                {
+                    "repository": "shop",
+                    "source_id": ids["shop/retry.py"],
+                    "target_id": missing,
+                    "kind": "calls",
+                },
+                {
+                    "repository": "tiny",
+                    "source_id": ids["tiny/app.py"],
+                    "target_id": ids["shop/retry.py"],
+                    "kind": "imports",
+                },
+            ],
+        )
+
+    edges = run_checks(instance, index)["edges_join_existing_nodes"]
+
+    assert not edges.passed
+    assert value(edges, "dangling") == 2
+    assert {name: row["dangling"] for name, row in table(edges).items()} == {"shop": 1, "tiny": 1}
+    retry, app = ids["shop/retry.py"], ids["tiny/app.py"]
+    assert (
+        value(edges, "dangling_examples")
+        == f"shop: {retry} -calls-> {missing}; tiny: {app} -imports-> {retry}"
+    )
+
+
+def test_a_pagerank_off_by_a_percent_fails_and_one_off_by_rounding_passes(
+    instance: DagsterInstance, index: IndexStore
+) -> None:
+    def bump(repository: str, amount: float) -> None:
+        with index.begin() as conn:
+            node = conn.execute(
+                sa.select(sa.func.min(graph_metrics.c.node_id)).where(
+                    graph_metrics.c.repository == repository
+                )
+            ).scalar_one()
+            conn.execute(
+                graph_metrics.update()
+                .where(graph_metrics.c.node_id == node)
+                .values(pagerank=graph_metrics.c.pagerank + amount)
+            )
+
+    bump("shop", 0.01)
+    bump("tiny", 1e-9)
+
+    checks = run_checks(instance, index, AssetCheckKey(graph_metrics_asset.key, "pagerank_sums_to_one"))
+
+    assert list(checks) == ["pagerank_sums_to_one"]  # the UI can run one check of the four alone
+    pagerank = checks["pagerank_sums_to_one"]
+    assert not pagerank.passed
+    assert value(pagerank, "repositories_off") == "shop"
+    assert table(pagerank)["shop"]["pagerank_sum"] == pytest.approx(1.01, abs=1e-9)
+    assert value(pagerank, "max_deviation") == pytest.approx(0.01, abs=1e-9)
