@@ -1,0 +1,96 @@
+"""A quick check that an install works: the code location loads, tree-sitter parses, the model embeds.
+
+CI runs these alone (``-m smoke``) on every other supported Python; the main run includes them.
+No database and no Dagster run: a few seconds beyond importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.smoke
+
+PYTHON_SOURCE = b'''\
+import json
+
+
+class Greeter:
+    """Says hello."""
+
+    def greet(self, name: str) -> str:
+        return json.dumps({"hello": name})
+
+
+def main() -> None:
+    print(Greeter().greet("world"))
+'''
+
+TYPESCRIPT_SOURCE = b"""\
+import { format } from "./format";
+
+export interface Named {
+  name: string;
+}
+
+export class Cart {
+  total(items: number[]): string {
+    return format(items.reduce((a, b) => a + b, 0));
+  }
+}
+"""
+
+
+def test_the_code_location_loads() -> None:
+    from mnemo_dagster.defs.definitions import defs
+
+    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} >= {
+        "code_chunks",
+        "graph_nodes",
+        "graph_metrics",
+    }
+    assert defs.resolve_job_def("index_batches_job") is not None
+    assert defs.resolve_job_def("graph_job") is not None
+
+
+def test_tree_sitter_parses_python() -> None:
+    from mnemo_dagster.core.chunking import parse_file
+
+    parsed = parse_file("pkg/greeter.py", PYTHON_SOURCE, "python")
+    assert parsed.language == "python"
+    assert parsed.chunks, "no chunks"
+    assert not parsed.warnings, parsed.warnings
+    symbols = {symbol.path: symbol for symbol in parsed.symbols}
+    assert {"Greeter", "Greeter.greet", "main"} <= set(symbols)
+    assert symbols["Greeter"].kind == "class"
+    assert symbols["Greeter.greet"].kind == "method"
+    assert (symbols["Greeter.greet"].start_line, symbols["Greeter.greet"].end_line) == (7, 8)
+    # Every line of code is in some chunk (lines are 1-based and inclusive).
+    covered = {line for chunk in parsed.chunks for line in range(chunk.start_line, chunk.end_line + 1)}
+    assert {1, 4, 7, 8, 11, 12} <= covered
+
+
+def test_tree_sitter_parses_typescript() -> None:
+    from mnemo_dagster.core.chunking import parse_file
+
+    parsed = parse_file("web/cart.ts", TYPESCRIPT_SOURCE, "typescript")
+    assert parsed.language == "typescript"
+    assert parsed.chunks, "no chunks"
+    assert not parsed.warnings, parsed.warnings
+    symbols = {symbol.path: symbol for symbol in parsed.symbols}
+    assert {"Cart", "Cart.total"} <= set(symbols)
+    assert symbols["Cart"].kind == "class"
+    assert symbols["Cart.total"].kind == "method"
+
+
+def test_the_packaged_model_embeds_offline() -> None:
+    from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    assert embedder.dimension == 384
+    vectors = embedder.encode(["def retry_with_backoff(operation, attempts=3): ..."])
+    assert vectors.shape == (1, 384)
+    norm = math.sqrt(float((vectors[0].astype("float64") ** 2).sum()))
+    assert norm == pytest.approx(1.0, abs=1e-3)
+    assert all(math.isfinite(float(value)) for value in vectors[0])
