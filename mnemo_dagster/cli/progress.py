@@ -18,6 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from mnemo_dagster.cli.render import first_line
 from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver
 from mnemo_dagster.core.planning import PassPlan
 
@@ -30,7 +31,7 @@ def plan_line(plan: PassPlan) -> str:
 
 
 def batch_line(outcome: BatchOutcome) -> str:
-    state = "ok" if outcome.success else "FAILED: " + "; ".join(outcome.errors)[:300]
+    state = "ok" if outcome.success else "FAILED: " + first_line("; ".join(outcome.errors))
     return (
         f"{outcome.key}: {outcome.files_indexed} files, {outcome.chunks} chunks "
         f"({outcome.embedded} embedded), {outcome.files_failed} failed; {state}"
@@ -89,7 +90,7 @@ class LinesProgress(PassObserver):
 
     def graph_done(self, outcome: GraphOutcome) -> None:
         if not outcome.success:
-            self._say(f"graph run failed: {'; '.join(outcome.errors)[:500]}")
+            self._say(f"graph run failed: {first_line('; '.join(outcome.errors))}")
 
 
 class BarProgress(PassObserver):
@@ -137,7 +138,7 @@ class BarProgress(PassObserver):
     def graph_done(self, outcome: GraphOutcome) -> None:
         self.progress.stop()
         if not outcome.success:
-            self.console.print(f"[red]graph run failed: {'; '.join(outcome.errors)[:500]}")
+            self.console.print(f"[red]graph run failed: {first_line('; '.join(outcome.errors))}")
 
     def close(self) -> None:
         self.progress.stop()

@@ -24,13 +24,21 @@ def summary_text(summary: PassSummary) -> str:
     return "\n".join(lines)
 
 
+RETRY_HINT = "run the same `mnemo index` again to retry what failed: finished files are kept"
+
+
+def first_line(message: str) -> str:
+    """The first non-empty line of an error message (a database error runs on with its SQL)."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), message)[:300]
+
+
 def failures_text(summary: PassSummary) -> str | None:
-    """What failed, for stderr; None when nothing did."""
-    lines = [
-        f"batch {key} failed: {'; '.join(errors)[:500]}"
-        for key, errors in summary.as_dict()["errors"].items()
-    ]
-    return "\n".join(lines) if lines else None
+    """What failed, one line each, then how to retry, for stderr; None when nothing did."""
+    errors = summary.as_dict()["errors"]
+    if not errors:
+        return None
+    lines = [f"{key} failed: {first_line('; '.join(messages))}" for key, messages in errors.items()]
+    return "\n".join([*lines, f"mnemo: {RETRY_HINT}"])
 
 
 def status_text(report: dict[str, Any]) -> str:

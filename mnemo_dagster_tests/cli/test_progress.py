@@ -65,3 +65,23 @@ def test_the_bar_counts_files_and_chunks_and_reports_failures() -> None:
 def test_a_pipe_or_json_gets_plain_lines() -> None:
     assert isinstance(observer_for(json_output=True), LinesProgress)
     assert isinstance(observer_for(json_output=False), LinesProgress)  # pytest's stderr is no terminal
+
+
+def test_failures_are_one_line_each_then_how_to_retry() -> None:
+    from mnemo_dagster.cli.render import failures_text
+    from mnemo_dagster.core.passes import PassSummary
+
+    database_error = "(psycopg2.OperationalError) server closed the connection\n[SQL: INSERT INTO event_logs]"
+    failed = BatchOutcome("shop__0001", False, errors=(database_error,))
+    report = {
+        "files": {"indexed": 3, "failed": 0, "skipped": 0, "pending": 1},
+        "chunks": 9,
+        "nodes": 0,
+        "edges": 0,
+    }
+    summary = PassSummary("shop", 1.0, PLAN, (FIRST, failed), GraphOutcome(True), report)
+    assert failures_text(summary) == (
+        "shop__0001 failed: (psycopg2.OperationalError) server closed the connection\n"
+        "mnemo: run the same `mnemo index` again to retry what failed: finished files are kept"
+    )
+    assert failures_text(PassSummary("shop", 1.0, PLAN, (FIRST,), None, report)) is None

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).parents[2]
 NETWORKX = Path(networkx.__file__).parent / "algorithms"
 RESUME = "run the same `mnemo index` again to resume: finished files are kept"
+RETRY = "run the same `mnemo index` again to retry what failed: finished files are kept"
 FILES = 24
 """Real Python files: enough embedding work that a batch is still running when the test strikes."""
 
@@ -208,8 +209,11 @@ def test_a_killed_embedded_database_is_restarted_and_the_pass_completes(
     code = process.wait(timeout=600)
     stderr = (tmp_path / "err").read_text()
     assert "Traceback" not in stderr
-    if code != 0:  # it could not finish: one line that says how to resume, then the resume works
-        assert code == 4 and stderr.splitlines()[-1].endswith(RESUME)
+    if code != 0:  # it could not finish: it says how to resume, then the resume works
+        # 4: the pass itself lost the database; 1: a batch's run lost it (its events could not be
+        # written) and the pass went on with the other batches.
+        last = stderr.splitlines()[-1]
+        assert (code, last.endswith(RESUME)) == (4, True) or (code, last) == (1, f"mnemo: {RETRY}")
         resumed = mnemo("index", str(repo), "--name", "pgkill", **env)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
     store = _store(env)
