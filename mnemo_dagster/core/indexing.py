@@ -127,9 +127,8 @@ def index_batch(
     root_path = store.files.root(repository)
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
-    embedder.load()  # a broken model fails the batch before any file is written
     report = BatchReport(batch_key=key)
-    parsed = _parse_pending(store, repository, key, Path(root_path), max_file_bytes, report)
+    parsed = _parse_pending(store, embedder, repository, key, Path(root_path), max_file_bytes, report)
     log(
         f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, "
         f"{len(report.failures)} not indexable"
@@ -142,15 +141,22 @@ def index_batch(
 
 
 def _parse_pending(
-    store: IndexStore, repository: str, key: str, root: Path, max_file_bytes: int, report: BatchReport
+    store: IndexStore,
+    embedder: Embedder,
+    repository: str,
+    key: str,
+    root: Path,
+    max_file_bytes: int,
+    report: BatchReport,
 ) -> list[tuple[ParsedFile, str]]:
     """Read and parse the batch's files that need work; record the ones that cannot be indexed."""
     stored = store.files.stored(repository, batch_key=key)
+    todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
+    report.files_unchanged = len(stored) - len(todo)
+    if todo:
+        embedder.load()  # a broken model fails the batch before any file is written
     parsed: list[tuple[ParsedFile, str]] = []
-    for path in sorted(stored):
-        if not _needs_work(root, stored[path]):
-            report.files_unchanged += 1
-            continue
+    for path in todo:
         outcome = _read_and_parse(root, path, max_file_bytes)
         if isinstance(outcome, NotIndexed):
             store.chunks.mark_file(repository, path, outcome.status, outcome.reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder, model_dimension
+from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
@@ -39,14 +39,9 @@ class Wiring:
     def embedder(self) -> SentenceTransformerEmbedder:
         return make_embedder(self.settings)
 
-    def model_dimension(self) -> int:
-        """The configured model's dimension, read from its files when they say (no model load)."""
-        known = model_dimension(self.settings.embedding_model)
-        return known if known is not None else self.embedder.dimension
-
     def ensure_schema(self) -> None:
         """Create the index for the configured model, or check that it was built with it."""
-        self.store.ensure_schema(self.settings.embedding_model, self.model_dimension())
+        self.store.ensure_schema(self.settings.embedding_model, self.embedder.dimension)
 
     def close(self) -> None:
         self.store.dispose()
