@@ -34,3 +34,8 @@ BULK_LOAD_FILES = 2000
 """A pass that (re)indexes at least this many files drops the HNSW index and builds it again after."""
 PASS_LOCK_WAIT_SECONDS = 30.0
 """How long ``mnemo index`` waits for a sensor tick (which holds the pass lock for seconds)."""
+
+ENCODE_GROUP_CHUNKS = 256
+"""Chunks the model encodes at once (sorted by length within the call); files are never split."""
+PARSE_AHEAD_FILES = 32
+"""Files the reader thread reads and parses ahead of the model."""

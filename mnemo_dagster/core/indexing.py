@@ -12,8 +12,9 @@ import bisect
 import hashlib
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from mnemo_dagster.core.defaults import DEFAULT_MAX_FILE_BYTES
 from mnemo_dagster.core.discovery import content_hash, content_skip_reason
 from mnemo_dagster.core.embedding import Embedder
 from mnemo_dagster.core.errors import FileError, StoreError
+from mnemo_dagster.core.graph.facts import FLOW_KEY, flow_facts
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import ParsedFile, qualified_name
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
 from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.files import StoredFile
@@ -44,6 +47,12 @@ class BatchReport:
     reused: int = 0
     seconds: float = 0.0
     encode_seconds: float = 0.0
+    load_seconds: float = 0.0
+    """Loading the model (imports included)."""
+    parse_seconds: float = 0.0
+    """Reading and parsing (in the reader thread, overlapped with encoding)."""
+    write_seconds: float = 0.0
+    """Writing to the database (in the writer thread, overlapped with encoding)."""
     peak_rss_mb: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) for every file that failed or was skipped in this batch."""
@@ -61,6 +70,9 @@ class BatchReport:
             "embeddings_reused": self.reused,
             "seconds": round(self.seconds, 2),
             "encode_seconds": round(self.encode_seconds, 2),
+            "load_seconds": round(self.load_seconds, 2),
+            "parse_seconds": round(self.parse_seconds, 2),
+            "write_seconds": round(self.write_seconds, 2),
             "chunks_per_second": round(self.chunks / self.seconds, 1) if self.seconds else 0.0,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
         }
@@ -98,6 +110,9 @@ def chunk_metadata(parsed: ParsedFile) -> list[dict[str, Any]]:
         if ref.alias is not None:
             entry["alias"] = ref.alias
         per_chunk[owner(ref.line)]["references"].append(entry)
+    flow = flow_facts(parsed)  # the call graph's flow analysis needs more than names (graph/facts.py)
+    if flow is not None:
+        per_chunk[0][FLOW_KEY] = flow
     return per_chunk
 
 
@@ -121,53 +136,68 @@ def index_batch(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     log: Callable[[str], None] = lambda message: None,
 ) -> BatchReport:
-    """Index the files of batch ``key``; return counts for the run's metadata."""
+    """Index the files of batch ``key``; return counts for the run's metadata.
+
+    Reading and parsing, encoding and writing overlap (:mod:`~mnemo_dagster.core.pipeline`); files are
+    read in the order of the batch and each is written in its own transaction once all its chunks
+    have vectors.
+    """
     started = time.perf_counter()
     repository, _ = split_batch_key(key)
     root_path = store.files.root(repository)
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
     report = BatchReport(batch_key=key)
-    parsed = _parse_pending(store, embedder, repository, key, Path(root_path), max_file_bytes, report)
+    stored = store.files.stored(repository, batch_key=key)
+    root = Path(root_path)
+    todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
+    report.files_unchanged = len(stored) - len(todo)
+    work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
+    with ReadAhead(todo, work) as reader, WriteBehind() as writer:
+        if todo:  # the reader reads and parses meanwhile
+            loading = time.perf_counter()
+            embedder.load()  # a broken model fails the batch before any file is written
+            report.load_seconds = time.perf_counter() - loading
+        for group in groups(_parsed_only(store, repository, reader, writer, report), _chunk_count):
+            hashes, vectors = _embed(store, embedder, group, report)
+            writer.submit(partial(_write, store, repository, group, hashes, vectors, report))
+    report.parse_seconds, report.write_seconds = reader.seconds, writer.seconds
     log(
-        f"{key}: parsed {len(parsed)} files, {report.files_unchanged} unchanged, "
+        f"{key}: {report.files_indexed} files indexed, {report.files_unchanged} unchanged, "
         f"{len(report.failures)} not indexable"
     )
-    hashes, vectors = _embed(store, embedder, parsed, report)
-    _write(store, repository, parsed, hashes, vectors, report)
     report.seconds = time.perf_counter() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
-def _parse_pending(
+def _parsed_only(
     store: IndexStore,
-    embedder: Embedder,
     repository: str,
-    key: str,
-    root: Path,
-    max_file_bytes: int,
+    reader: ReadAhead[str],
+    writer: WriteBehind,
     report: BatchReport,
-) -> list[tuple[ParsedFile, str]]:
-    """Read and parse the batch's files that need work; record the ones that cannot be indexed."""
-    stored = store.files.stored(repository, batch_key=key)
-    todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
-    report.files_unchanged = len(stored) - len(todo)
-    if todo:
-        embedder.load()  # a broken model fails the batch before any file is written
-    parsed: list[tuple[ParsedFile, str]] = []
-    for path in todo:
-        outcome = _read_and_parse(root, path, max_file_bytes)
+) -> Iterator[tuple[ParsedFile, str]]:
+    """The parsed files; a file that cannot be indexed goes straight to the writer, to be recorded."""
+    for path, outcome in reader:
         if isinstance(outcome, NotIndexed):
-            store.chunks.mark_file(repository, path, outcome.status, outcome.reason)
-            report.failures.append((path, outcome.reason))
-            if outcome.status == "failed":
-                report.files_failed += 1
-            else:
-                report.files_skipped += 1
-            continue
-        parsed.append(outcome)
-    return parsed
+            writer.submit(partial(_mark, store, repository, path, outcome, report))
+        else:
+            yield outcome
+
+
+def _chunk_count(parsed: tuple[ParsedFile, str]) -> int:
+    return len(parsed[0].chunks)
+
+
+def _mark(store: IndexStore, repository: str, path: str, outcome: NotIndexed, report: BatchReport) -> None:
+    """Record why ``path`` cannot be indexed (removing any chunks it had)."""
+    store.chunks.mark_file(repository, path, outcome.status, outcome.reason)
+    report.failures.append((path, outcome.reason))
+    if outcome.status == "failed":
+        report.files_failed += 1
+    else:
+        report.files_skipped += 1
 
 
 def _embed(
@@ -182,11 +212,12 @@ def _embed(
     todo = [i for i, h in enumerate(hashes) if h not in known]
     encode_started = time.perf_counter()
     fresh = embedder.encode([texts[i] for i in todo])
-    report.encode_seconds = time.perf_counter() - encode_started
+    report.encode_seconds += time.perf_counter() - encode_started
     vectors: list[Any] = [known.get(h) for h in hashes]
     for row, i in enumerate(todo):
         vectors[i] = fresh[row]
-    report.embedded, report.reused = len(todo), len(hashes) - len(todo)
+    report.embedded += len(todo)
+    report.reused += len(hashes) - len(todo)
     return hashes, vectors
 
 

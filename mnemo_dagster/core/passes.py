@@ -11,7 +11,7 @@ process (``mnemo index --in-process``, and the tests of this module).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from mnemo_dagster.core.defaults import BULK_LOAD_FILES, PASS_LOCK_WAIT_SECONDS
 from mnemo_dagster.core.errors import PassBusyError
 from mnemo_dagster.core.planning import PassPlan, default_repository_name, plan_pass
 from mnemo_dagster.core.settings import Settings
+from mnemo_dagster.core.sources import GitCheckout
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.reports import status_report
 from mnemo_dagster.core.wiring import Wiring
@@ -41,6 +42,12 @@ class BatchOutcome:
     seconds: float = 0.0
     encode_seconds: float = 0.0
     """Of ``seconds``, the time spent in the model."""
+    load_seconds: float = 0.0
+    """Of ``seconds``, loading the model."""
+    parse_seconds: float = 0.0
+    """Reading and parsing (overlapped with encoding)."""
+    write_seconds: float = 0.0
+    """Writing to the database (overlapped with encoding)."""
     peak_rss_mb: float = 0.0
     """Peak resident memory of the process that ran the batch."""
     errors: tuple[str, ...] = ()
@@ -70,6 +77,9 @@ class BatchOutcome:
             reused=int(metadata.get("embeddings_reused", 0)),
             seconds=float(metadata.get("seconds", 0.0)),
             encode_seconds=float(metadata.get("encode_seconds", 0.0)),
+            load_seconds=float(metadata.get("load_seconds", 0.0)),
+            parse_seconds=float(metadata.get("parse_seconds", 0.0)),
+            write_seconds=float(metadata.get("write_seconds", 0.0)),
             peak_rss_mb=float(metadata.get("peak_rss_mb", 0.0)),
             errors=tuple(errors),
             run_id=run_id,
@@ -192,6 +202,7 @@ def locked_plan(
     *,
     max_files: int | None = None,
     wait_seconds: float = 0.0,
+    candidates: Collection[str] | None = None,
 ) -> Iterator[PassPlan | None]:
     """Take the repository's pass lock, then scan and plan; yields None if the lock stays taken.
 
@@ -208,6 +219,7 @@ def locked_plan(
             max_file_bytes=settings.max_file_bytes,
             batch_bytes=settings.batch_bytes,
             max_files=max_files,
+            candidates=candidates,
         )
 
 
@@ -220,12 +232,14 @@ def run_pass(
     batch_size: int | None = None,
     observer: PassObserver | None = None,
     lock_wait_seconds: float = PASS_LOCK_WAIT_SECONDS,
+    source: GitCheckout | None = None,
 ) -> PassSummary:
     """Index ``root`` as repository ``name`` (default: from the directory name) through ``runner``.
 
     Raises :class:`PassBusyError` when another pass holds the repository's lock, and
     :class:`~mnemo_dagster.core.errors.ConfigError` for a bad path or name. A failed batch or graph
-    does not raise: it is in the summary.
+    does not raise: it is in the summary. A git ``source`` (checked out at ``root``) limits the scan to
+    the files its diff names, and its commit is recorded once the plan is.
     """
     started = time.perf_counter()
     observer = observer or PassObserver()
@@ -233,11 +247,20 @@ def run_pass(
     name = name or default_repository_name(root)
     store = wiring.store
     wiring.ensure_schema()
+    candidates = source.changed if source else None
     with locked_plan(
-        store, wiring.settings, name, root, max_files=batch_size, wait_seconds=lock_wait_seconds
+        store,
+        wiring.settings,
+        name,
+        root,
+        max_files=batch_size,
+        wait_seconds=lock_wait_seconds,
+        candidates=candidates,
     ) as plan:
         if plan is None:
             raise PassBusyError(name)
+        if source is not None:
+            source.record(store, name)  # the plan holds the diff now: the next pass diffs from here
         observer.planned(plan)
         runner.prepare(plan)
         bulk_load = plan.files_new_or_changed >= BULK_LOAD_FILES

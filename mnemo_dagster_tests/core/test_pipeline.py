@@ -1,0 +1,94 @@
+"""The overlapped stages of a batch: order, bounded read-ahead, errors carried to the caller."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
+
+
+def test_read_ahead_yields_every_result_in_order_and_times_the_work() -> None:
+    def work(n: int) -> int:
+        time.sleep(0.001)
+        return n * n
+
+    with ReadAhead(list(range(100)), work) as reader:
+        results = list(reader)
+    assert results == [(n, n * n) for n in range(100)]
+    assert reader.seconds >= 0.1
+
+
+def test_read_ahead_stays_a_bounded_number_of_items_ahead() -> None:
+    done: list[int] = []
+    with ReadAhead(list(range(50)), done.append, depth=4) as reader:
+        iterator = iter(reader)
+        next(iterator)
+        time.sleep(0.3)  # the thread fills the queue, then waits
+        ahead = len(done)
+    # One taken, four queued, one finished and waiting for room.
+    assert 2 <= ahead <= 7
+    assert len(done) < 50  # leaving the block stopped it
+
+
+def test_read_ahead_raises_the_threads_error_after_the_good_results() -> None:
+    def work(n: int) -> int:
+        if n == 3:
+            raise MemoryError("parser ran out of memory")
+        return n
+
+    seen = []
+    with ReadAhead(list(range(10)), work) as reader, pytest.raises(MemoryError, match="out of memory"):
+        for item, _ in reader:
+            seen.append(item)
+    assert seen == [0, 1, 2]
+
+
+def test_read_ahead_stops_when_the_block_fails_before_iterating() -> None:
+    started = threading.active_count()
+    with pytest.raises(RuntimeError), ReadAhead(list(range(1000)), lambda n: n, depth=2):
+        raise RuntimeError("the model failed to load")
+    assert threading.active_count() == started
+
+
+def test_write_behind_runs_writes_in_order_and_waits_for_them() -> None:
+    written: list[int] = []
+    with WriteBehind() as writer:
+        for n in range(20):
+            writer.submit(lambda n=n: written.append(n))
+    assert written == list(range(20))
+    assert writer.seconds >= 0.0
+
+
+def test_write_behind_raises_a_failed_write_and_drops_the_rest() -> None:
+    written: list[int] = []
+
+    def write(n: int) -> None:
+        if n == 2:
+            raise ConnectionError("database went away")
+        written.append(n)
+
+    with pytest.raises(ConnectionError, match="went away"), WriteBehind(depth=1) as writer:
+        for n in range(50):
+            writer.submit(lambda n=n: write(n))
+            time.sleep(0.005)
+    assert written == [0, 1]
+
+
+def test_write_behind_abandons_queued_writes_when_the_block_fails() -> None:
+    written: list[int] = []
+    with pytest.raises(ValueError), WriteBehind(depth=8) as writer:
+        writer.submit(lambda: time.sleep(0.3))  # busy while the block fails
+        for n in range(5):
+            writer.submit(lambda n=n: written.append(n))
+        raise ValueError("encoding failed")
+    assert written == []
+
+
+def test_groups_reach_the_size_without_splitting_an_item() -> None:
+    sizes = [100, 100, 100, 5, 300, 1, 1]
+    grouped = list(groups(iter(sizes), lambda s: s, at_least=250))
+    assert grouped == [[100, 100, 100], [5, 300], [1, 1]]
+    assert list(groups(iter([]), lambda s: s, at_least=10)) == []
