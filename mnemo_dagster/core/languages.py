@@ -3,7 +3,7 @@
 A :class:`LanguageSpec` names a language, the tree-sitter grammar for it (a ``tree_sitter_languages``
 name) and the file names and extensions that select it. Languages with ``queries`` set get AST-aware
 chunking, symbols and references from ``core/queries/<queries>/tags.scm``; the others are indexed as
-line windows only.
+line windows only. ``docs/languages.md`` lists what each language gets.
 
 :func:`language_for` looks a path up by its file name first (``Dockerfile``, ``Makefile``,
 ``CMakeLists.txt``), then by its longest known extension (``.d.ts`` before ``.ts``), case-sensitively
@@ -46,20 +46,44 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("go", "go", (".go",), queries="go"),
     LanguageSpec("rust", "rust", (".rs",), queries="rust"),
     LanguageSpec("java", "java", (".java",), queries="java"),
+    LanguageSpec("c", "c", (".c", ".h"), queries="c"),
+    LanguageSpec(
+        "cpp",
+        "cpp",
+        (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".C", ".ipp", ".tpp", ".inl"),
+        queries="cpp",
+    ),
+    LanguageSpec("c_sharp", "c_sharp", (".cs",), queries="c_sharp"),
+    LanguageSpec("kotlin", "kotlin", (".kt", ".kts"), queries="kotlin"),
+    LanguageSpec("scala", "scala", (".scala", ".sc"), queries="scala"),
+    LanguageSpec(
+        "ruby", "ruby", (".rb", ".rake", ".gemspec"), filenames=("Rakefile", "Gemfile"), queries="ruby"
+    ),
+    LanguageSpec("php", "php", (".php", ".phtml"), queries="php"),
+    LanguageSpec("lua", "lua", (".lua",), queries="lua"),
+    LanguageSpec(
+        "shell",
+        "bash",
+        (".sh", ".bash", ".zsh"),
+        filenames=(".bashrc", ".zshrc", ".profile", ".bash_profile"),
+        queries="bash",
+    ),
+    LanguageSpec("elixir", "elixir", (".ex", ".exs"), queries="elixir"),
+    LanguageSpec("haskell", "haskell", (".hs",), queries="haskell"),
+    LanguageSpec("ocaml", "ocaml", (".ml", ".mli"), queries="ocaml"),
+    LanguageSpec("erlang", "erlang", (".erl", ".hrl"), queries="erlang"),
+    LanguageSpec("perl", "perl", (".pl", ".pm"), queries="perl"),
+    LanguageSpec("r", "r", (".r", ".R"), queries="r"),
+    LanguageSpec("julia", "julia", (".jl",), queries="julia"),
+    # ``.m`` is Objective-C here, not MATLAB (no MATLAB grammar is bundled); ``.mm`` is Objective-C++.
+    LanguageSpec("objc", "objc", (".m", ".mm"), queries="objc"),
     # Line windows only.
-    LanguageSpec("c", "c", (".c", ".h")),
-    LanguageSpec("cpp", "cpp", (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".C", ".ipp")),
-    LanguageSpec("c_sharp", "c_sharp", (".cs",)),
-    LanguageSpec("kotlin", "kotlin", (".kt", ".kts")),
-    LanguageSpec("scala", "scala", (".scala", ".sc")),
+    LanguageSpec("elm", "elm", (".elm",)),
+    LanguageSpec("elisp", "elisp", (".el",)),
+    LanguageSpec("commonlisp", "commonlisp", (".lisp", ".lsp", ".cl", ".asd")),
+    LanguageSpec("fortran", "fortran", (".f90", ".f95", ".f03", ".f08", ".f", ".for", ".ftn")),
+    LanguageSpec("hack", "hack", (".hack",)),
     LanguageSpec("swift", None, (".swift",)),
-    LanguageSpec("ruby", "ruby", (".rb", ".rake", ".gemspec"), filenames=("Rakefile", "Gemfile")),
-    LanguageSpec("php", "php", (".php",)),
-    LanguageSpec("lua", "lua", (".lua",)),
-    LanguageSpec("r", "r", (".r", ".R")),
-    LanguageSpec("elixir", "elixir", (".ex", ".exs")),
-    LanguageSpec("haskell", "haskell", (".hs",)),
-    LanguageSpec("shell", "bash", (".sh", ".bash", ".zsh"), filenames=(".bashrc", ".zshrc", ".profile")),
     LanguageSpec("sql", "sql", (".sql",)),
     LanguageSpec("html", "html", (".html", ".htm")),
     LanguageSpec("css", "css", (".css", ".scss", ".less")),

@@ -7,7 +7,11 @@ import pytest
 from mnemo_dagster.core.languages import LANGUAGES, language_for, language_named
 from mnemo_dagster.core.parsing import get_language, get_tags_query, parse
 
-QUERY_LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java")
+QUERY_LANGUAGES = (
+    *("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "c_sharp", "kotlin"),
+    *("scala", "ruby", "php", "lua", "shell", "elixir", "haskell", "ocaml", "erlang", "perl", "r", "julia"),
+    "objc",
+)
 
 
 @pytest.mark.parametrize(

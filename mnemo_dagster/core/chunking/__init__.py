@@ -15,9 +15,11 @@
 - the lines outside definitions (imports, constants, statements) are packed into ``module`` chunks of
   up to ``max_chunk_chars``, cut preferably before a top-level statement or after a blank line.
 
-Languages without queries, and files that are mostly syntax errors, get ``lines`` windows cut the same
-way. ``ChunkKind`` has no ``type`` or ``enum``: type aliases chunk as ``interface``, enums as ``class``
-and Rust ``impl``/``mod`` blocks as ``block`` (symbols keep their exact kinds).
+Languages without queries, files that are mostly syntax errors and files the grammar gives up on
+(:data:`~mnemo_dagster.core.parsing.PARSE_TIMEOUT_SECONDS`) get ``lines`` windows cut the same way.
+``ChunkKind`` has no ``type`` or ``enum``: type aliases chunk as ``interface``, enums as ``class`` and
+Rust ``impl``/``mod`` blocks as ``block`` (symbols keep their exact kinds). Definitions inside header
+guards, ``extern "C"`` and C++/C# namespace blocks chunk as top-level definitions.
 
 Chunks never overlap and never consist of whitespace only. Every chunk's ``content`` is exactly
 its lines ``start_line..end_line`` joined with ``"\\n"`` (a ``"\\r\\n"`` line end counts as ``"\\n"``),
@@ -105,7 +107,13 @@ def _parse_text(
 def _parse_with_tree(
     path: str, source: bytes, lines: list[str], spec: LanguageSpec, max_chars: int, min_chars: int
 ) -> ParsedFile:
-    tree = parse(source, spec)
+    try:
+        tree = parse(source, spec)
+    except TimeoutError as exc:
+        chunker = Chunker(lines, max_chars, min_chars, frozenset())
+        chunker.emit_range(1, len(lines), "lines", None, None)
+        warning = f"{exc}; indexed as line windows"
+        return ParsedFile(path=path, language=spec.name, chunks=tuple(chunker.chunks), warnings=(warning,))
     root = tree.root_node
     warnings: list[str] = []
     regions, first_error_line, error_bytes = _error_regions(root)

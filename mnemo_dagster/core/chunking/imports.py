@@ -2,7 +2,14 @@
 
 The query marks the parts of a statement with ``@import.*`` captures; this module turns them into
 (module, imported name, alias) triples: ``from m import a as b``, ``import x from "m"``,
-``const {a, b: c} = require("m")`` and Rust use trees such as ``use a::{b, c::d as e, f::*}``.
+``const {a, b: c} = require("m")``, Rust use trees such as ``use a::{b, c::d as e, f::*}`` and
+Scala paths with selectors (``import a.b.{C, D => E}``).
+
+Captures: ``@import.module`` (with ``@import.name``, ``@import.alias``, ``@import.default``,
+``@import.star``), ``@import.tree`` (a Rust use tree), ``@import.require`` with ``@import.binding``
+(CommonJS), ``@import.path`` (a statement whose ``identifier`` children are a dotted path, Scala),
+``@import.relative`` (Ruby's ``require_relative``: the module is recorded as ``./x``) and
+``@import.fallback`` (kept only when no other pattern matched the statement).
 """
 
 from __future__ import annotations
@@ -42,8 +49,14 @@ def imports_of(source: bytes, captures: dict[str, Node]) -> Iterable[ImportCaptu
         for module, name, alias, line in _rust_use(source, captures["import.tree"], ""):
             yield ImportCapture(statement, module, name, alias, line, name == "*")
         return
+    if "import.path" in captures:
+        for module, name, alias, line in _path_import(source, captures["import.path"]):
+            yield ImportCapture(statement, module, name, alias, line, name == "*")
+        return
     module_node = captures["import.module"]
     module = _module_text(source, module_node)
+    if "import.relative" in captures and not module.startswith((".", "/")):
+        module = f"./{module}"  # Ruby's require_relative "user" names ./user(.rb)
     if "import.require" in captures:
         binding = captures.get("import.binding")
         for name, alias, line in _require_bindings(source, binding, statement):
@@ -69,6 +82,44 @@ def _module_text(source: bytes, node: Node) -> str:
     if len(text) >= 2 and text[0] in _QUOTES and text[-1] == text[0]:
         return text[1:-1]
     return text
+
+
+def _path_import(source: bytes, statement: Node) -> Iterable[tuple[str, str, str | None, int]]:
+    """Scala's ``import a.b.C``, ``import a.b.{C, D => E}``, ``import a.b._``: (module, name, alias, line).
+
+    The statement's ``identifier`` children are the path; a selector list names several members of
+    the path's last package, a wildcard all of them.
+    """
+    parts: list[str] = []
+    tail: Node | None = None
+    for child in statement.named_children:
+        if child.type == "identifier":
+            parts.append(text_of(source, child))
+        else:
+            tail = child
+    package = ".".join(parts)
+    if tail is None:
+        if parts:
+            yield package, parts[-1], None, line_of(statement)
+        return
+    if tail.type in ("namespace_wildcard", "wildcard"):
+        yield package, "*", None, line_of(tail)
+        return
+    for selector in tail.named_children:
+        if selector.type == "identifier":
+            name = text_of(source, selector)
+            yield f"{package}.{name}", name, None, line_of(selector)
+        elif selector.type == "arrow_renamed_identifier":
+            name_node, alias_node = (
+                selector.child_by_field_name("name"),
+                selector.child_by_field_name("alias"),
+            )
+            if name_node is not None:
+                name = text_of(source, name_node)
+                alias = text_of(source, alias_node) if alias_node is not None else None
+                yield f"{package}.{name}", name, alias, line_of(selector)
+        elif selector.type in ("namespace_wildcard", "wildcard"):
+            yield package, "*", None, line_of(selector)
 
 
 def _require_bindings(source: bytes, target: Node | None, call: Node) -> list[tuple[str, str | None, int]]:

@@ -27,6 +27,22 @@ if TYPE_CHECKING:
 _SYMBOL_KINDS = frozenset({"class", "function", "method", "interface", "type", "enum"})
 METHOD_PARENTS = frozenset({"class", "interface", "enum", "scope"})
 """Definitions whose directly nested functions are methods."""
+_TRANSPARENT = frozenset(
+    {
+        "preproc_ifdef",
+        "preproc_if",
+        "preproc_else",
+        "preproc_elif",
+        "linkage_specification",
+        "namespace_definition",
+        "namespace_declaration",
+        "file_scoped_namespace_declaration",
+        "declaration_list",
+        "compound_statement",
+    }
+)
+"""Blocks whose members chunk as top-level definitions: header guards, ``extern "C"``, C++/C#/PHP
+namespaces. Only reached through the root's children, never into a function or class body."""
 _NEAR = 256
 """How far to look for other code on a comment's lines; beyond that (minified code) it has company."""
 
@@ -121,7 +137,7 @@ class _Captures:
         """One definition per outer node, sorted by position (outer before inner)."""
         # Top-level-ness and wrappers come from byte ranges: ``Node.parent`` and sibling lookups scan
         # from the root in tree-sitter 0.21, which is quadratic on minified files.
-        root_children = {(child.start_byte, child.end_byte) for child in root.children}
+        root_children = _top_level_keys(root)
         defs: dict[tuple[int, int], Definition] = {}
         for node, name, kind, receiver in self.raw_defs:
             outer = self._outer(node)
@@ -162,6 +178,18 @@ class _Captures:
         return chunk_start
 
 
+def _top_level_keys(root: Node) -> set[tuple[int, int]]:
+    """(start, end) bytes of the root's children, and of the children of transparent blocks among them."""
+    keys: set[tuple[int, int]] = set()
+    stack = list(root.children)
+    while stack:
+        node = stack.pop()
+        keys.add((node.start_byte, node.end_byte))
+        if node.type in _TRANSPARENT:
+            stack.extend(node.children)
+    return keys
+
+
 def _own_lines(source: bytes, node: Node) -> bool:
     """Whether nothing but whitespace shares ``node``'s first and last lines."""
     column = node.start_point[1]
@@ -184,6 +212,8 @@ def _wrapped_child(wrapper: Node) -> Node | None:
     named = [child for child in wrapper.named_children if "comment" not in child.type]
     if kind == "ambient_declaration":
         return named[0] if named else None
+    if kind == "template_declaration":  # C++: template <...> class / function
+        return named[-1] if named else None
     return named[0] if len(named) == 1 else None
 
 
@@ -248,8 +278,10 @@ def _references(defs: list[Definition], found: _Captures, source: bytes) -> list
             ordered.append((offset, len(ordered), ref))
 
     import_statements = {(i.statement.start_byte, i.statement.end_byte) for i in found.imports}
+    # Where a definition is written as a call (Elixir's "def f(x)"), its head is not a call of it.
+    definition_names = {name.start_byte for _, name, _, _ in found.raw_defs}
     for call, name in found.calls:
-        if (call.start_byte, call.end_byte) in import_statements:
+        if (call.start_byte, call.end_byte) in import_statements or name.start_byte in definition_names:
             continue  # require("m") is recorded as an import
         offset = name.start_byte
         add(offset, Reference("calls", text_of(source, name), enclosing.path_at(offset), line_of(name)))
