@@ -15,6 +15,8 @@ from mnemo_dagster.core.graph import (
     build_graph,
     compute_metrics,
 )
+from mnemo_dagster.core.graph.facts import FLOW_KEY, has_python_summary
+from mnemo_dagster.core.graph.jsconfig import CONFIG_NAME
 from mnemo_dagster.core.models import Reference, Symbol
 from mnemo_dagster.core.store.database import IndexStore
 
@@ -27,16 +29,23 @@ def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterab
         symbols: list[Symbol] = []
         references: list[Reference] = []
         language = ""
+        flow = None
         for _, chunk_language, meta in group:
             language = chunk_language
+            flow = meta.get(FLOW_KEY, flow)  # the first chunk's: rows come by start line
+            # The calls of a file with a Python flow summary resolve from the summary alone.
+            by_flow = has_python_summary(flow)
             symbols += [Symbol(**s) for s in meta.get("symbols", ())]
-            references += [Reference(**r) for r in meta.get("references", ())]
-        yield FileSymbols(path, language, tuple(symbols), tuple(references))
+            references += [
+                Reference(**r) for r in meta.get("references", ()) if not (by_flow and r["kind"] == "calls")
+            ]
+        yield FileSymbols(path, language, tuple(symbols), tuple(references), flow)
 
 
 def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
     """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
-    graph = build_graph(files_from_chunks(store.graph.chunk_symbols(repository)))
+    configs = {p: t for p, t in store.graph.config_texts(repository).items() if CONFIG_NAME.search(p)}
+    graph = build_graph(files_from_chunks(store.graph.chunk_symbols(repository)), js_configs=configs)
     nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
     stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}

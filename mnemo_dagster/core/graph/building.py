@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from mnemo_dagster.core.graph.facts import has_python_summary
+from mnemo_dagster.core.graph.jsconfig import parse_js_configs
+from mnemo_dagster.core.graph.jsflow import JsCalls
+from mnemo_dagster.core.graph.pylink import PythonLinker
 from mnemo_dagster.core.graph.records import (
     CLASS_LIKE_KINDS,
     CodeGraph,
@@ -32,22 +37,33 @@ from mnemo_dagster.core.models import qualified_name
 _REFERENCE_KINDS = ("calls", "imports", "inherits")
 
 
-def build_graph(files: Iterable[FileSymbols], *, max_global_candidates: int = 1) -> CodeGraph:
+def build_graph(
+    files: Iterable[FileSymbols],
+    *,
+    max_global_candidates: int = 1,
+    js_configs: Mapping[str, str] | None = None,
+) -> CodeGraph:
     """Build the symbol graph of a repository from the records of all its files.
 
     ``max_global_candidates`` bounds the last resolution step for calls and base classes: a name
     with more same-language definitions across the repository than this is left unresolved rather
-    than fanned out to all of them. A path given twice keeps its last record.
+    than fanned out to all of them. A path given twice keeps its last record. ``js_configs`` maps the
+    paths of ``tsconfig.json``/``jsconfig.json`` files to their text (for ``paths`` and ``baseUrl``).
     """
     by_path = {f.path: f for f in files}
     builder = _GraphBuilder(by_path, max_global_candidates)
+    builder.resolver.modules.js_paths = parse_js_configs(js_configs or {})
     # Pass 1: nodes, containment and imports (which also bind imported names).
     for path in sorted(by_path):
         builder.add_definitions(path)
         builder.add_imports(path)
-    # Pass 2: calls and base classes, now that every file's imported names are known.
+    # Pass 2: base classes, then calls, now that every file's imported names and bases are known.
     for path in sorted(by_path):
-        builder.add_uses(path)
+        builder.add_uses(path, "inherits")
+    builder.js_calls = JsCalls(builder.resolver, builder.bases())
+    for path in sorted(by_path):
+        builder.add_uses(path, "calls")
+    builder.add_python_flow()
     return builder.graph()
 
 
@@ -66,6 +82,7 @@ class _GraphBuilder:
         self.totals = dict.fromkeys(_REFERENCE_KINDS, 0)
         self.resolved = dict.fromkeys(_REFERENCE_KINDS, 0)
         self.ambiguous = 0
+        self.js_calls: JsCalls | None = None
 
     def add_edge(self, source: str, target: str, kind: str, line: int) -> None:
         """Count one reference from ``source`` to ``target``, keeping the first line it occurs on."""
@@ -117,19 +134,29 @@ class _GraphBuilder:
             self.add_edge(path, target, "imports", ref.line)
         index.namespaces = sorted(set(index.namespaces))
 
-    def add_uses(self, path: str) -> None:
-        """The ``calls`` and ``inherits`` edges of a file."""
+    def add_uses(self, path: str, kind: str) -> None:
+        """The ``calls`` or ``inherits`` edges of a file (calls of a file with flow facts by its facts)."""
         record, index = self.by_path[path], self.resolver.files[path]
+        flow = record.flow or {}
+        if kind == "calls" and has_python_summary(flow):
+            return  # resolved by add_python_flow
+        shapes: dict[tuple[int, str], list[list[Any]]] = defaultdict(list)
+        for fact in flow.get("js", {}).get("calls", ()):
+            shapes[(fact[0], fact[1])].append(fact)
         for ref in record.references:
-            if ref.kind not in ("calls", "inherits"):
+            if ref.kind != kind:
                 continue
             self.totals[ref.kind] += 1
             source = index.enclosing(ref.source)
             if ref.kind == "inherits" and self.resolver.node_kind[source] not in CLASS_LIKE_KINDS:
                 source = index.class_at(ref.line) or source
-            targets, was_ambiguous = self.resolver.resolve_name(
-                ref, index, source, class_like=ref.kind == "inherits", max_global=self.max_global
-            )
+            if "js" in flow and ref.kind == "calls":
+                targets = self.js_calls.resolve(ref, index, source, shapes.get((ref.line, ref.name), []))
+                was_ambiguous = False
+            else:
+                targets, was_ambiguous = self.resolver.resolve_name(
+                    ref, index, source, class_like=ref.kind == "inherits", max_global=self.max_global
+                )
             if not targets:
                 if was_ambiguous and ref.kind == "calls":
                     self.ambiguous += 1
@@ -137,6 +164,27 @@ class _GraphBuilder:
             self.resolved[ref.kind] += 1
             for target in targets:
                 self.add_edge(source, target, ref.kind, ref.line)
+
+    def bases(self) -> dict[str, list[str]]:
+        """Class -> its resolved base classes, from the ``inherits`` edges found so far."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for source, target, kind in sorted(self.weights):
+            if kind == "inherits":
+                found[source].append(target)
+        return dict(found)
+
+    def add_python_flow(self) -> None:
+        """The ``calls`` edges of the Python files with flow summaries, linked together (:mod:`.pylink`)."""
+        summaries = {
+            p: r.flow["python"] for p, r in sorted(self.by_path.items()) if has_python_summary(r.flow)
+        }
+        if not summaries:
+            return
+        total, resolved, edges = PythonLinker(self.resolver, summaries).edges()
+        self.totals["calls"] += total
+        self.resolved["calls"] += resolved
+        for source, target, line in edges:
+            self.add_edge(source, target, "calls", line)
 
     def graph(self) -> CodeGraph:
         """The sorted graph and its resolution counters."""

@@ -4,10 +4,11 @@
   as ``src/``, next to the importing script, and by suffix against known module paths. Python
   relative: ``.models``, ``..pkg.x``. (``from pkg import name`` where ``name`` is a submodule is
   tried first by :meth:`~mnemo_dagster.core.graph.resolution.Resolver.import_binding`.)
-- JS/TS relative: ``./user`` -> ``./user.ts``, ``./user/index.ts``..., and root, ``src`` and ``@/``
-  specifiers.
-- Other languages: by path (``#include "x/foo.h"``) or by dotted/``::`` suffix
-  (``use crate::a::Item``, ``import com.x.Item``).
+- JS/TS relative: ``./user`` -> ``./user.ts``, ``./user/index.ts``..., tsconfig/jsconfig ``paths``
+  and ``baseUrl`` (:mod:`.jsconfig`), and root, ``src`` and ``@/`` specifiers.
+- C/C++, Ruby, PHP, C#, JVM (Java, Kotlin, Scala), shell, Lua, Erlang, Elixir, Haskell and OCaml:
+  per family, in :mod:`.native_modules`.
+- Other languages (Go, Rust): by path or by dotted/``::`` suffix (``use crate::a::Item``).
 
 A specifier that names no file of the repository (stdlib, third-party) resolves to None.
 """
@@ -17,6 +18,9 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+
+from mnemo_dagster.core.graph.jsconfig import JsPaths
+from mnemo_dagster.core.graph.native_modules import RESOLVERS
 
 _PY_EXTENSIONS = (".py", ".pyi")
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -28,13 +32,23 @@ _FAMILIES = {
     "typescript": "js",
     "tsx": "js",
     "jsx": "js",
+    # C, C++ and Objective-C share headers: a call in a .cpp file may well name a function of a .c file.
     "c": "c",
     "cpp": "c",
+    "objc": "c",
+    # Java, Kotlin and Scala call each other's classes directly in mixed projects (Android, Gradle
+    # multi-language builds), and share the package layout.
+    "java": "jvm",
+    "kotlin": "jvm",
+    "scala": "jvm",
 }
 
 
 def language_family(language: str) -> str:
-    """The family a language resolves modules and names within (``typescript`` -> ``js``)."""
+    """The family a language resolves modules and names within (``typescript`` -> ``js``).
+
+    Every other language is a family of its own, so calls never resolve across languages by name.
+    """
     return _FAMILIES.get(language, language)
 
 
@@ -65,6 +79,10 @@ class ModuleIndex:
         """Python dotted module name (from the repository root) -> file path."""
         self.suffixes: dict[str, list[str]] = defaultdict(list)
         """``a/b/c`` (extensionless, ``__init__``/``index`` dropped) and every suffix -> paths."""
+        self.js_paths = JsPaths()
+        """The repository's tsconfig/jsconfig module options (set by the graph builder)."""
+        self.folders: dict[str, list[str]] = defaultdict(list)
+        """Other languages: a folder path and every suffix of it -> the files directly in it."""
 
     def add(self, path: str, family: str) -> None:
         """Index one file; files are added in path order, which makes every lookup deterministic."""
@@ -88,6 +106,8 @@ class ModuleIndex:
             full = path.split("/")
             for i in range(len(full)):
                 self.suffixes["/".join(full[i:])].append(path)
+            for i in range(len(full) - 1):
+                self.folders["/".join(full[i:-1])].append(path)
             head, dot, ext = path.rpartition(".")
             if not dot or "/" in ext:
                 return
@@ -104,11 +124,13 @@ class ModuleIndex:
             found = self._resolve_python(spec, importer)
         elif family == "js":
             found = self._resolve_js(spec, importer)
+        elif family in RESOLVERS:
+            found = RESOLVERS[family](self, spec, importer)
         else:
             found = self._resolve_generic(spec, importer)
         return found if found != importer else None
 
-    def _best(self, candidates: Iterable[str], importer: str) -> str | None:
+    def best(self, candidates: Iterable[str], importer: str) -> str | None:
         """The candidate of the importer's family closest to it in the tree (then shortest)."""
         family = self.family_of[importer]
         same_family = [c for c in candidates if self.family_of[c] == family]
@@ -152,7 +174,7 @@ class ModuleIndex:
         if "." not in spec:
             # A bare single name matched by suffix would mostly catch stdlib/third-party names.
             return None
-        return self._best(self.suffixes.get(stem, ()), importer)
+        return self.best(self.suffixes.get(stem, ()), importer)
 
     # -- JavaScript / TypeScript -----------------------------------------------------------------
 
@@ -171,11 +193,12 @@ class ModuleIndex:
         if spec.startswith("."):
             stems = [posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))]
         elif spec.startswith(("@/", "~/")):
-            stems = [f"src/{spec[2:]}", spec[2:]]
+            stems = [*self.js_paths.stems(spec, importer), f"src/{spec[2:]}", spec[2:]]
         elif spec.startswith("/"):
             stems = [spec.lstrip("/")]
         else:
-            stems = [f"{root}{spec}" for root in _JS_ROOTS]
+            # tsconfig/jsconfig ``paths`` and ``baseUrl`` first, then the usual roots.
+            stems = [*self.js_paths.stems(spec, importer), *(f"{root}{spec}" for root in _JS_ROOTS)]
         for stem in stems:
             if stem.startswith("../") or stem == "..":
                 continue
@@ -194,19 +217,19 @@ class ModuleIndex:
         spec = spec.strip("\"'<> ")
         if not spec:
             return None
-        if "/" in spec or self.family_of[importer] == "c":
+        if "/" in spec:
             here = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
             for stem in (here, spec):
                 if stem in self.family_of:
                     return stem
-            return self._best(self.suffixes.get(spec.lstrip("./"), ()), importer)
+            return self.best(self.suffixes.get(spec.lstrip("./"), ()), importer)
         parts = [p for p in spec.replace("::", ".").split(".") if p]
         while parts and parts[0] in ("crate", "self", "super"):
             parts = parts[1:]
         # ``use crate::a::Item`` / ``import com.x.Item`` may name an item inside a module: try shorter,
         # but never down to one bare name, which would mostly match by accident.
         for end in range(len(parts), 1 if len(parts) > 1 else 0, -1):
-            found = self._best(self.suffixes.get("/".join(parts[:end]), ()), importer)
+            found = self.best(self.suffixes.get("/".join(parts[:end]), ()), importer)
             if found:
                 return found
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mnemo_dagster.core.models import Reference, Symbol
 
@@ -29,6 +29,9 @@ class FileSymbols:
     language: str
     symbols: tuple[Symbol, ...]
     references: tuple[Reference, ...]
+    flow: dict[str, Any] | None = None
+    """Flow facts taken at index time (:mod:`.facts`): ``{"python": ...}`` or ``{"js": ...}``; None when
+    the file was indexed without them, and its calls then resolve by name only."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,7 +7,8 @@ definition, trying in this order:
 2. a name imported into the file (following re-exports a few levels), then a top-level definition
    of a module imported as a namespace or with ``*`` (unique among those);
 3. a definition of that name elsewhere in the same file (unique);
-4. a definition of that name anywhere in the repository, in the same language family, when there
+4. a definition of that name anywhere in the repository, in the same language family (JavaScript
+   and TypeScript apart), when there
    are at most ``max_global_candidates`` of them (see :func:`~mnemo_dagster.core.graph.build_graph`;
    default: exactly one).
 
@@ -27,6 +28,15 @@ from mnemo_dagster.core.graph.records import CLASS_LIKE_KINDS, FileSymbols
 from mnemo_dagster.core.models import Reference, Symbol, qualified_name
 
 _MAX_REEXPORT_DEPTH = 5
+_NAME_FAMILIES = {
+    "javascript": "javascript",
+    "jsx": "javascript",
+    "typescript": "typescript",
+    "tsx": "typescript",
+}
+"""Step 4 matches names within these narrower families: JavaScript and TypeScript import each other
+(modules resolve across them), but a bare name in a ``.js`` file is no evidence for a ``.ts`` definition
+(issue 8: ``response.js`` calling ``QueryCache.get``)."""
 
 _Accept = Callable[[str | None], bool]
 """Whether a candidate target (a qualified name, or None when a lookup found nothing) is acceptable."""
@@ -73,6 +83,7 @@ class Resolver:
 
     def __init__(self, files: dict[str, FileSymbols]) -> None:
         self.files: dict[str, FileIndex] = {}
+        self.records = files
         self.modules = ModuleIndex()
         self.global_by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
         """(language family, bare name) -> qualified names of all definitions."""
@@ -90,14 +101,15 @@ class Resolver:
             symbols.setdefault(symbol.path, symbol)
         by_name: dict[str, list[str]] = defaultdict(list)
         family = language_family(record.language)
+        names = _NAME_FAMILIES.get(record.language, family)
         for dotted in sorted(symbols):
             symbol = symbols[dotted]
             by_name[symbol.name].append(dotted)
             qualified = qualified_name(path, dotted)
             self.node_kind[qualified] = symbol.kind
-            self.global_by_name[(family, symbol.name)].append(qualified)
+            self.global_by_name[(names, symbol.name)].append(qualified)
             if symbol.kind in CLASS_LIKE_KINDS:
-                self.global_classes[(family, symbol.name)].append(qualified)
+                self.global_classes[(names, symbol.name)].append(qualified)
         self.files[path] = FileIndex(path, record.language, family, symbols, dict(by_name))
         self.node_kind[path] = "module"
         self.modules.add(path, family)
@@ -166,7 +178,8 @@ class Resolver:
         )
         if found:
             return found, False
-        return self._anywhere(ref.name, file.family, accept, class_like=class_like, max_global=max_global)
+        names = _NAME_FAMILIES.get(file.language, file.family)
+        return self._anywhere(ref.name, names, accept, class_like=class_like, max_global=max_global)
 
     def _acceptor(self, source: str, class_like: bool) -> _Accept:
         """Whether a candidate target is acceptable for a reference made from ``source``."""

@@ -39,6 +39,22 @@ class GraphStore:
         with self.db.engine.connect() as conn:
             yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
 
+    def config_texts(self, repository: str, name_pattern: str = "%sconfig%.json") -> dict[str, str]:
+        """File path -> text, rebuilt from the chunks, of the files whose name matches a SQL LIKE
+        pattern (by default tsconfig/jsconfig files; :mod:`~mnemo_dagster.core.graph.jsconfig` picks)."""
+        query = (
+            sa.select(code_chunks.c.file_path, code_chunks.c.start_line, code_chunks.c.content)
+            .where(code_chunks.c.repository == repository, code_chunks.c.file_path.like(name_pattern))
+            .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
+        )
+        lines: dict[str, list[str]] = {}
+        with self.db.engine.connect() as conn:
+            for path, start, content in conn.execute(query):
+                text = lines.setdefault(path, [])
+                text.extend([""] * (start - 1 - len(text)))  # a gap between chunks is blank lines
+                text.extend(content.split("\n"))
+        return {path: "\n".join(text) for path, text in lines.items()}
+
     def replace(
         self,
         repository: str,

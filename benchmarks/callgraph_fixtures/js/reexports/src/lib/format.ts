@@ -1,0 +1,3 @@
+export function formatDate(d: Date): string {
+  return d.toISOString();
+}

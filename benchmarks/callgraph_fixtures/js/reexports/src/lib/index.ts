@@ -1,0 +1,2 @@
+export * from "./format";
+export { parseDate } from "./parse";

@@ -1,0 +1,1 @@
+export function log(message: string): void {}

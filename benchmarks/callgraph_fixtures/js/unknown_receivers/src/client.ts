@@ -1,0 +1,7 @@
+export class Client {
+  get(url: string): string {
+    return url;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,6 @@
+def close():
+    pass
+
+
+def handle():
+    pass

@@ -1,0 +1,1 @@
+from .core.engine import run

@@ -1,0 +1,6 @@
+def prepare():
+    pass
+
+
+def cleanup():
+    pass
