@@ -1,0 +1,158 @@
+"""`mnemo mcp` end to end: the MCP SDK's own stdio client starts the server as a subprocess and calls
+its tools against an index of ``fixtures/graph_repo`` built here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import pytest
+from click.testing import CliRunner
+from mcp.client import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from mnemo_dagster.cli import cli
+
+GRAPH_REPO = Path(__file__).parents[1] / "fixtures" / "graph_repo"
+REPO = "graphmcp"
+TOOLS = {"search", "callers", "callees", "top", "cycles", "path", "status"}
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory, mnemo_home: Path) -> str:
+    root = tmp_path_factory.mktemp("graphmcp") / "graph_repo"
+    shutil.copytree(GRAPH_REPO, root)
+    result = CliRunner().invoke(cli, ["index", str(root), "--name", REPO, "--in-process", "--json"])
+    assert result.exit_code == 0, result.output
+    return REPO
+
+
+def _with_server(errlog: Path, talk: Callable[[ClientSession], Awaitable[T]]) -> T:
+    """Start `mnemo mcp` (this interpreter, this environment), initialise a session, run ``talk``."""
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "mnemo_dagster.cli", "mcp"], env=dict(os.environ)
+    )
+
+    async def run() -> T:
+        with errlog.open("w") as log:
+            async with (
+                stdio_client(server, errlog=log) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                return await talk(session)
+
+    return anyio.run(run)
+
+
+async def _call(session: ClientSession, tool: str, **arguments: Any) -> tuple[bool, Any]:
+    """(is_error, the structured result, or the error text) of one tool call."""
+    result = await session.call_tool(tool, arguments)
+    if result.is_error:
+        return True, result.content[0].text
+    assert json.loads(result.content[0].text) == result.structured_content  # the text echoes the data
+    return False, result.structured_content
+
+
+def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
+    async def talk(session: ClientSession) -> dict[str, Any]:
+        listed = await session.list_tools()
+        answers: dict[str, Any] = {"tools": {tool.name: tool for tool in listed.tools}}
+        for name, arguments in {
+            "search": {"query": "charge an order after checking it", "repository": indexed, "limit": 3},
+            "search_filtered": {
+                "query": "order",
+                "repository": indexed,
+                "kind": "function",
+                "path": "app/b*",
+            },
+            "callers": {"name": "validate", "repository": indexed},
+            "callees": {"name": "app/orders.py::submit", "repository": indexed},
+            "top": {"repository": indexed, "kind": "module", "limit": 2},
+            "cycles": {"repository": indexed},
+            "path": {"source": "main", "target": "audit", "repository": indexed},
+            "status": {},
+        }.items():
+            answers[name] = await _call(session, name.removesuffix("_filtered"), **arguments)
+        return answers
+
+    answers = _with_server(tmp_path / "server.log", talk)
+    assert set(answers["tools"]) == TOOLS
+    assert set(answers["tools"]["search"].input_schema["properties"]) == {
+        "query",
+        "repository",
+        "limit",
+        "language",
+        "kind",
+        "path",
+    }
+    assert answers["tools"]["path"].input_schema["required"] == ["source", "target"]
+
+    error, search = answers["search"]
+    assert not error and search["hits"][0]["qualified_name"] == "app/billing.py::charge"
+    assert {hit["repository"] for hit in search["hits"]} == {indexed} and len(search["hits"]) == 3
+    assert set(search["hits"][0]) >= {"file_path", "start_line", "end_line", "kind", "score"}
+    filtered = answers["search_filtered"][1]["hits"]
+    assert {(h["file_path"], h["kind"]) for h in filtered} == {("app/billing.py", "function")}
+    assert [c["qualified_name"] for c in answers["callers"][1]["callers"]] == [
+        "app/billing.py::charge",
+        "app/orders.py::submit",
+    ]
+    assert [c["qualified_name"] for c in answers["callees"][1]["callees"]] == [
+        "app/billing.py::charge",
+        "app/orders.py::validate",
+    ]
+    assert [s["kind"] for s in answers["top"][1]["symbols"]] == ["module", "module"]
+    assert answers["cycles"][1]["cycles"] == [
+        {"repository": indexed, "modules": ["plugins/alpha.py", "plugins/beta.py", "plugins/gamma.py"]},
+        {"repository": indexed, "modules": ["app/billing.py", "app/orders.py"]},
+    ]
+    steps = answers["path"][1]["steps"]
+    assert [(s["qualified_name"], s["via"]) for s in steps] == [
+        ("app/main.py::main", None),
+        ("app/orders.py::submit", "calls"),
+        ("app/billing.py::charge", "calls"),
+        ("app/billing.py::audit", "calls"),
+    ]
+    mine = next(r for r in answers["status"][1]["repositories"] if r["repository"] == indexed)
+    assert mine["files"]["indexed"] == 8 and mine["nodes"] > 0
+
+
+def test_bad_calls_are_tool_errors_and_the_server_goes_on(indexed: str, tmp_path: Path) -> None:
+    bad_calls: list[tuple[str, dict[str, Any], str]] = [
+        ("search", {"query": "   "}, "the query is empty"),
+        ("search", {"query": "charge", "repository": "no-such-repo"}, "no repository named 'no-such-repo'"),
+        ("callers", {"name": "run", "repository": indexed}, "'run' is ambiguous: 2 symbols match"),
+        ("callees", {"name": "nope", "repository": indexed}, f"no symbol named 'nope' in '{indexed}'"),
+        ("path", {"source": "main", "target": "'; DROP TABLE graph_nodes; --"}, "no symbol named"),
+        ("top", {"limit": 0}, "limit must be between 1 and 100, not 0"),
+        ("cycles", {"repository": "../etc"}, "no repository named '../etc'"),
+    ]
+
+    async def talk(
+        session: ClientSession,
+    ) -> tuple[list[tuple[bool, Any]], tuple[bool, Any], tuple[bool, Any]]:
+        errors = [await _call(session, tool, **arguments) for tool, arguments, _ in bad_calls]
+        long_query = await _call(
+            session, "search", query="charge an order " * 1000, repository=indexed, limit=1
+        )
+        after = await _call(session, "callers", name="app/billing.py::audit", repository=indexed)
+        return errors, long_query, after
+
+    errors, long_query, after = _with_server(tmp_path / "server.log", talk)
+    for (tool, _, expected), (is_error, text) in zip(bad_calls, errors, strict=True):
+        assert is_error, tool
+        assert expected in text, (tool, text)
+    assert not long_query[0] and len(long_query[1]["hits"]) == 1  # 16,000 characters: answered
+    assert after[0] is False and [c["qualified_name"] for c in after[1]["callers"]] == [
+        "app/billing.py::charge"
+    ]
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
