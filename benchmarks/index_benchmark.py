@@ -20,7 +20,14 @@ from pathlib import Path
 
 from mnemo_dagster.core.indexing import embedding_text
 from mnemo_dagster.core.models import split_qualified_name
-from mnemo_dagster.core.passes import BatchRunner, PassObserver, PassSummary, run_pass
+from mnemo_dagster.core.passes import (
+    BatchOutcome,
+    BatchRunner,
+    GraphOutcome,
+    PassObserver,
+    PassSummary,
+    run_pass,
+)
 from mnemo_dagster.core.planning import PassPlan
 from mnemo_dagster.core.wiring import Wiring, wire
 from mnemo_dagster.defs.launch import open_runner
@@ -64,24 +71,60 @@ def main() -> None:
 
 
 class _Timer(PassObserver):
-    """Times the batches of a pass: the part to compare with the bare model."""
+    """Times the stages of a pass: scan and plan, the batches (the part to compare with the bare
+    model), each batch's run around its step, and the graph."""
 
     def __init__(self) -> None:
-        self.started = time.perf_counter()
+        self.started = self.planned_at = time.perf_counter()
         self.seconds = 0.0
+        self.graph_seconds = 0.0
+        self.batch_walls: dict[str, float] = {}
 
     def planned(self, plan: PassPlan) -> None:
-        self.started = time.perf_counter()
+        self.planned_at = time.perf_counter()
+
+    def batch_started(self, key: str, position: int) -> None:
+        self.batch_walls[key] = time.perf_counter()
+
+    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        self.batch_walls[outcome.key] = time.perf_counter() - self.batch_walls[outcome.key]
 
     def graph_started(self) -> None:
-        self.seconds = time.perf_counter() - self.started
+        self.seconds = time.perf_counter() - self.planned_at
+        self.graph_at = time.perf_counter()
+
+    def graph_done(self, outcome: GraphOutcome) -> None:
+        self.graph_seconds = time.perf_counter() - self.graph_at
 
 
 def _timed_pass(wiring: Wiring, runner: BatchRunner, args: argparse.Namespace) -> tuple[PassSummary, float]:
     """One pass exactly as ``mnemo index`` runs it; the summary and the seconds its batches took."""
     timer = _Timer()
     summary = run_pass(wiring, args.path, runner, name=args.name, observer=timer)
+    _print_breakdown(summary, timer)
     return summary, timer.seconds or summary.seconds
+
+
+def _print_breakdown(summary: PassSummary, timer: _Timer) -> None:
+    """Where the pass's time went. Stages inside a step overlap (parse and write run beside encode)."""
+    outcomes = summary.batches
+    steps = sum(o.seconds for o in outcomes)
+    runs = sum(timer.batch_walls.get(o.key, 0.0) for o in outcomes)
+    parts = {
+        "scan+plan": timer.planned_at - timer.started,
+        "run start/end": runs - steps,
+        "model load": sum(o.load_seconds for o in outcomes),
+        "parse": sum(o.parse_seconds for o in outcomes),
+        "encode": sum(o.encode_seconds for o in outcomes),
+        "write": sum(o.write_seconds for o in outcomes),
+        "graph": timer.graph_seconds,
+    }
+    print("breakdown (s)       " + ", ".join(f"{name} {value:.1f}" for name, value in parts.items()))
+    fixed = summary.seconds - parts["encode"]
+    print(
+        f"fixed cost (s)      {fixed:.1f} (the pass minus encoding), "
+        f"{fixed - parts['model load']:.1f} without the model's load"
+    )
 
 
 def _raw_encode_rate(wiring: Wiring, repository: str, sample: int) -> tuple[float, int]:

@@ -30,6 +30,14 @@ def plan_line(plan: PassPlan) -> str:
     )
 
 
+def order_line(plan: PassPlan, shown: int = 8) -> str:
+    """The batches in the order they run: the one with the most recently modified file first."""
+    keys = list(plan.to_run[:shown]) + (
+        [f"... {len(plan.to_run) - shown} more"] if len(plan.to_run) > shown else []
+    )
+    return "order (most recently modified first): " + ", ".join(keys)
+
+
 def batch_line(outcome: BatchOutcome) -> str:
     state = "ok" if outcome.success else "FAILED: " + first_line("; ".join(outcome.errors))
     return (
@@ -72,7 +80,7 @@ class LinesProgress(PassObserver):
         self.total = len(plan.to_run)
         self._say(plan_line(plan))
         if plan.to_run:
-            self._say("order: " + ", ".join(plan.to_run))
+            self._say(order_line(plan))
 
     def batch_started(self, key: str, position: int) -> None:
         if self.rates.started is None:
@@ -116,6 +124,7 @@ class BarProgress(PassObserver):
         self.console.print(plan_line(plan))
         if not plan.to_run:
             return
+        self.console.print(order_line(plan))
         self.progress.update(self.task, total=max(plan.files_to_index, 1), visible=True)
         self.progress.start()
 

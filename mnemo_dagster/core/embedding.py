@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mnemo_dagster.core.defaults import (
+    DEFAULT_EMBEDDING_DEVICE,
     DEFAULT_EMBEDDING_DTYPE,
     DEFAULT_MODEL,
     EMBEDDING_BATCH_SIZE,
+    GPU_EMBEDDING_BATCH_SIZE,
     MAX_SEQUENCE_TOKENS,
 )
 from mnemo_dagster.core.errors import ConfigError
@@ -62,8 +64,54 @@ def model_dimension(model: str) -> int | None:
         ) from exc
 
 
+_NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX), from ``/proc/cpuinfo``.
+
+    Without it torch emulates bfloat16 and is several times slower than in float32.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return not _NATIVE_BF16_FLAGS.isdisjoint(line.partition(":")[2].split())
+    return False
+
+
+def resolve_device(requested: str, cuda_available: bool) -> str:
+    """``cpu`` or ``cuda`` for a ``MNEMO_EMBEDDING_DEVICE`` of ``auto``, ``cpu`` or ``cuda``."""
+    if requested == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if requested == "cuda" and not cuda_available:
+        raise ConfigError(
+            "MNEMO_EMBEDDING_DEVICE=cuda, but torch sees no CUDA device (a CPU-only torch build, or no "
+            "GPU/driver); use auto or cpu"
+        )
+    return requested
+
+
+def resolve_dtype(requested: str, device: str, native_bf16: bool) -> str:
+    """The dtype for a ``MNEMO_EMBEDDING_DTYPE`` on ``device``: ``auto`` is float16 on a GPU, and on a
+    CPU bfloat16 where it is native and float32 elsewhere."""
+    if requested != "auto":
+        return requested
+    if device == "cuda":
+        return "float16"
+    return "bfloat16" if native_bf16 else "float32"
+
+
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model on the CPU, loaded on first use."""
+    """A sentence-transformers model on the CPU or a GPU, loaded on first use.
+
+    ``device`` and ``dtype`` may be ``auto`` (see :func:`resolve_device` and :func:`resolve_dtype`);
+    after loading, :attr:`device` and :attr:`dtype` hold what was chosen. ``threads`` caps torch's
+    CPU threads (None: torch's default, every core).
+    """
 
     def __init__(
         self,
@@ -73,8 +121,12 @@ class SentenceTransformerEmbedder:
         batch_size: int = EMBEDDING_BATCH_SIZE,
         max_seq_length: int = MAX_SEQUENCE_TOKENS,
         trust_remote_code: bool = False,
+        device: str = DEFAULT_EMBEDDING_DEVICE,
+        threads: int | None = None,
     ) -> None:
         self.model_name = model_name
+        self.device = device
+        self.threads = threads
         self.trust_remote_code = trust_remote_code
         """Let the model run code from its own repository (``MNEMO_TRUST_REMOTE_CODE=1``); off by
         default, since a model name from the environment could otherwise execute arbitrary code."""
@@ -109,8 +161,16 @@ class SentenceTransformerEmbedder:
 
         transformers.utils.logging.disable_progress_bar()
 
+        self.device = resolve_device(self.device, torch.cuda.is_available())
+        self.dtype = resolve_dtype(self.dtype, self.device, cpu_has_native_bf16())
+        if self.device == "cuda" and self.batch_size == EMBEDDING_BATCH_SIZE:
+            self.batch_size = GPU_EMBEDDING_BATCH_SIZE
+        if self.threads is not None and self.device == "cpu":
+            torch.set_num_threads(self.threads)
         try:
-            model = SentenceTransformer(location, device="cpu", trust_remote_code=self.trust_remote_code)
+            model = SentenceTransformer(
+                location, device=self.device, trust_remote_code=self.trust_remote_code
+            )
         # A missing, unreadable or corrupt model surfaces as any of these, depending on which file broke.
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ConfigError(
@@ -118,8 +178,8 @@ class SentenceTransformerEmbedder:
                 "local path or a sentence-transformers name available offline"
             ) from exc
         model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
-        if self.dtype == "bfloat16":
-            model = model.to(torch.bfloat16)
+        if self.dtype in ("bfloat16", "float16"):
+            model = model.to(getattr(torch, self.dtype))
         model.eval()
         return model
 
@@ -149,7 +209,7 @@ class SentenceTransformerEmbedder:
             convert_to_tensor=True,
             show_progress_bar=False,
         )
-        # Normalise in float32: bfloat16 norms are off by up to 1%.
+        # Normalise in float32: bfloat16 and float16 norms are off by up to 1%.
         array = vectors.float().cpu().numpy()
         array /= np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
         return array

@@ -26,6 +26,9 @@ def _failure(exc: BaseException) -> str:
 class InProcessRunner:
     """Runs each batch and the graph in this process, one after another."""
 
+    max_workers = 1
+    """One process, one model: batches run one at a time whatever ``MNEMO_WORKERS`` says."""
+
     def __init__(self, wiring: Wiring, log: Callable[[str], None] = lambda message: None) -> None:
         self.wiring = wiring
         self.log = log

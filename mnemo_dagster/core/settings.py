@@ -3,7 +3,11 @@
 ``MNEMO_HOME``             where the embedded PostgreSQL and Dagster's home live (default ``./.mnemo``)
 ``MNEMO_DATABASE_URL``     an external PostgreSQL (>= 14, with the ``vector`` extension) instead
 ``MNEMO_EMBEDDING_MODEL``  a sentence-transformers name or local path (default: the packaged MiniLM)
-``MNEMO_EMBEDDING_DTYPE``  ``bfloat16`` (default on CPU) or ``float32``
+``MNEMO_EMBEDDING_DTYPE``  ``auto`` (default: float16 on a GPU, bfloat16 on a CPU that has it natively,
+                          else float32), ``bfloat16``, ``float16`` (GPU only) or ``float32``
+``MNEMO_EMBEDDING_DEVICE`` ``auto`` (default: CUDA when torch sees a GPU), ``cpu`` or ``cuda``
+``MNEMO_WORKERS``          batch steps that run at once, each with cores/N torch threads (default: one
+                          per 4 cores, at most one per 2 GB of memory, at least 1)
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
@@ -20,11 +24,14 @@ from pathlib import Path
 
 from mnemo_dagster.core.defaults import (
     DEFAULT_BATCH_BYTES,
+    DEFAULT_EMBEDDING_DEVICE,
     DEFAULT_EMBEDDING_DTYPE,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
     DEFAULT_SENSOR_INTERVAL_SECONDS,
+    WORKER_CORES,
+    WORKER_MEMORY_BYTES,
 )
 from mnemo_dagster.core.errors import ConfigError
 
@@ -65,6 +72,34 @@ def _flag_env(name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
 
 
+EMBEDDING_DTYPES = ("auto", "bfloat16", "float16", "float32")
+EMBEDDING_DEVICES = ("auto", "cpu", "cuda")
+
+
+def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:
+    """Batch steps to run at once: one per :data:`WORKER_CORES` cores, bounded by the memory (one
+    per :data:`WORKER_MEMORY_BYTES`), at least one."""
+    if cores is None:
+        cores = available_cores()
+    if memory_bytes is None:
+        import psutil
+
+        memory_bytes = psutil.virtual_memory().total
+    return max(1, min(cores // WORKER_CORES, memory_bytes // WORKER_MEMORY_BYTES))
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _choice_env(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved configuration of one mnemo process."""
@@ -79,6 +114,14 @@ class Settings:
     max_file_bytes: int
     trust_remote_code: bool = False
     """Whether the embedding model may run code shipped with it (an explicit opt-in)."""
+    embedding_device: str = DEFAULT_EMBEDDING_DEVICE
+    workers: int = 1
+    """Batch steps that run at once (``MNEMO_WORKERS``)."""
+
+    @property
+    def torch_threads(self) -> int:
+        """Torch threads per batch step: the cores shared out between the workers."""
+        return max(1, available_cores() // self.workers)
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
@@ -87,9 +130,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read the settings from the environment."""
-        dtype = os.environ.get("MNEMO_EMBEDDING_DTYPE") or DEFAULT_EMBEDDING_DTYPE
-        if dtype not in ("bfloat16", "float32"):
-            raise ConfigError(f"MNEMO_EMBEDDING_DTYPE must be bfloat16 or float32, got {dtype!r}")
+        dtype = _choice_env("MNEMO_EMBEDDING_DTYPE", DEFAULT_EMBEDDING_DTYPE, EMBEDDING_DTYPES)
+        device = _choice_env("MNEMO_EMBEDDING_DEVICE", DEFAULT_EMBEDDING_DEVICE, EMBEDDING_DEVICES)
+        if dtype == "float16" and device == "cpu":
+            raise ConfigError(
+                "MNEMO_EMBEDDING_DTYPE=float16 needs a GPU; on the CPU use auto, bfloat16 or float32"
+            )
+        workers = os.environ.get("MNEMO_WORKERS")
         return cls(
             home=Path(os.environ.get("MNEMO_HOME") or ".mnemo").expanduser().resolve(),
             database_url=os.environ.get("MNEMO_DATABASE_URL") or None,
@@ -98,4 +145,6 @@ class Settings:
             batch_bytes=_int_env("MNEMO_BATCH_BYTES", DEFAULT_BATCH_BYTES),
             max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
             trust_remote_code=_flag_env("MNEMO_TRUST_REMOTE_CODE"),
+            embedding_device=device,
+            workers=_int_env("MNEMO_WORKERS", 1) if workers else default_workers(),
         )

@@ -21,6 +21,8 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
         settings.embedding_model,
         dtype=settings.embedding_dtype,
         trust_remote_code=settings.trust_remote_code,
+        device=settings.embedding_device,
+        threads=settings.torch_threads if settings.workers > 1 else None,
     )
 
 

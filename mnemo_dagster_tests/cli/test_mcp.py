@@ -132,7 +132,11 @@ def test_bad_calls_are_tool_errors_and_the_server_goes_on(indexed: str, tmp_path
         ("search", {"query": "charge", "repository": "no-such-repo"}, "no repository named 'no-such-repo'"),
         ("callers", {"name": "run", "repository": indexed}, "'run' is ambiguous: 2 symbols match"),
         ("callees", {"name": "nope", "repository": indexed}, f"no symbol named 'nope' in '{indexed}'"),
-        ("path", {"source": "main", "target": "'; DROP TABLE graph_nodes; --"}, "no symbol named"),
+        (
+            "path",
+            {"source": "main", "target": "'; DROP TABLE graph_nodes; --", "repository": indexed},
+            "no symbol named",
+        ),
         ("top", {"limit": 0}, "limit must be between 1 and 100, not 0"),
         ("cycles", {"repository": "../etc"}, "no repository named '../etc'"),
     ]

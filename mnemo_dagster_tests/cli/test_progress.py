@@ -40,7 +40,7 @@ def test_plain_lines_say_the_plan_the_order_each_batch_and_failures() -> None:
     _drive(LinesProgress(stream))
     lines = stream.getvalue().splitlines()
     assert lines[0] == "shop: 5 new or changed files, 3 unchanged, 1 deleted; 2 of 2 batches to run"
-    assert lines[1] == "order: shop__0002, shop__0001"
+    assert lines[1] == "order (most recently modified first): shop__0002, shop__0001"
     assert re.fullmatch(
         r"\[1/2\] shop__0002: 3 files, 12 chunks \(10 embedded\), 0 failed; ok; [\d.]+ chunks/s overall",
         lines[2],

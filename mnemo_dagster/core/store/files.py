@@ -162,7 +162,9 @@ class FileStore:
             return conn.execute(query).scalar_one()
 
     def pending_batches(self, repository: str) -> list[str]:
-        """Batches holding a file whose current content is not yet indexed (or recorded as failed)."""
+        """Batches holding a file whose current content is not yet indexed (or recorded as failed),
+        the batch with the most recently modified such file first (ties: by key)."""
+        newest = sa.func.max(source_files.c.mtime_ns)
         query = (
             sa.select(source_files.c.batch_key)
             .where(
@@ -170,10 +172,11 @@ class FileStore:
                 source_files.c.batch_key.is_not(None),
                 source_files.c.status == "pending",
             )
-            .distinct()
+            .group_by(source_files.c.batch_key)
+            .order_by(newest.desc(), source_files.c.batch_key)
         )
         with self.db.begin() as conn:
-            return sorted(conn.execute(query).scalars())
+            return list(conn.execute(query).scalars())
 
 
 _SCANNED_COLUMNS = ("language", "size_bytes", "mtime_ns", "content_hash", "batch_key", "status", "error")

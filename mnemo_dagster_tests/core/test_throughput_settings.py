@@ -1,0 +1,161 @@
+"""Device, dtype and worker settings, and what runs first in a pass."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnemo_dagster.core.embedding import (
+    SentenceTransformerEmbedder,
+    cpu_has_native_bf16,
+    resolve_device,
+    resolve_dtype,
+)
+from mnemo_dagster.core.errors import ConfigError
+from mnemo_dagster.core.passes import BatchOutcome, PassObserver, _run_batches
+from mnemo_dagster.core.planning import plan_pass
+from mnemo_dagster.core.settings import Settings, default_workers
+from mnemo_dagster.core.store.database import IndexStore
+
+GIB = 1024**3
+SAPPHIRE_RAPIDS = "processor : 0\nflags : fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+EPYC_ROME = "processor : 0\nflags : fpu sse2 avx2 sha_ni\n"
+
+
+def test_native_bf16_is_read_from_the_cpu_flags() -> None:
+    assert cpu_has_native_bf16(SAPPHIRE_RAPIDS)
+    assert not cpu_has_native_bf16(EPYC_ROME)
+    assert not cpu_has_native_bf16("")
+
+
+@pytest.mark.parametrize(
+    ("requested", "cuda", "native_bf16", "device", "dtype"),
+    [
+        ("auto", True, False, "cuda", "float16"),
+        ("auto", False, True, "cpu", "bfloat16"),
+        ("auto", False, False, "cpu", "float32"),
+        ("cpu", True, True, "cpu", "bfloat16"),
+    ],
+)
+def test_auto_picks_the_gpu_in_float16_and_bf16_only_where_the_cpu_has_it(
+    requested: str, cuda: bool, native_bf16: bool, device: str, dtype: str
+) -> None:
+    chosen = resolve_device(requested, cuda_available=cuda)
+    assert (chosen, resolve_dtype("auto", chosen, native_bf16)) == (device, dtype)
+    assert resolve_dtype("float32", chosen, native_bf16) == "float32"  # an explicit choice stands
+
+
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="sees no CUDA device"):
+        resolve_device("cuda", cuda_available=False)
+
+
+def test_auto_falls_back_to_the_cpu_where_torch_sees_no_gpu() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    auto = SentenceTransformerEmbedder(device="auto", dtype="auto", threads=1)
+    reference = SentenceTransformerEmbedder(device="cpu", dtype="float32")
+    texts = ["def parse_price(text):\n    return float(text)", "class Cart:\n    pass"]
+    vectors = auto.encode(texts)
+    assert auto.device == "cpu"
+    assert auto.dtype == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    assert torch.get_num_threads() == 1
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (vectors * reference.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.99
+    with pytest.raises(ConfigError, match="sees no CUDA device"):
+        SentenceTransformerEmbedder(device="cuda").encode(["x"])
+    torch.set_num_threads(os.cpu_count() or 1)
+
+
+def test_settings_read_device_dtype_and_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNEMO_EMBEDDING_DEVICE", "cpu")
+    monkeypatch.setenv("MNEMO_EMBEDDING_DTYPE", "float32")
+    monkeypatch.setenv("MNEMO_WORKERS", "3")
+    settings = Settings.from_env()
+    assert (settings.embedding_device, settings.embedding_dtype, settings.workers) == ("cpu", "float32", 3)
+    assert settings.torch_threads == max(1, len(os.sched_getaffinity(0)) // 3)
+    for name, value, message in [
+        ("MNEMO_EMBEDDING_DEVICE", "tpu", "MNEMO_EMBEDDING_DEVICE must be one of auto, cpu, cuda"),
+        ("MNEMO_EMBEDDING_DTYPE", "int8", "MNEMO_EMBEDDING_DTYPE must be one of auto, bfloat16"),
+        ("MNEMO_EMBEDDING_DTYPE", "float16", "float16 needs a GPU"),
+        ("MNEMO_WORKERS", "0", "MNEMO_WORKERS must be positive"),
+        ("MNEMO_WORKERS", "many", "MNEMO_WORKERS must be an integer"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            with pytest.raises(ConfigError, match=message):
+                Settings.from_env()
+
+
+def test_default_workers_follow_cores_and_memory() -> None:
+    assert default_workers(cores=2, memory_bytes=24 * GIB) == 1
+    assert default_workers(cores=16, memory_bytes=128 * GIB) == 4
+    assert default_workers(cores=64, memory_bytes=8 * GIB) == 4  # memory bounds it
+    assert default_workers(cores=16, memory_bytes=1 * GIB) == 1
+
+
+def test_the_batch_with_the_newest_edit_runs_first(fresh_store: IndexStore, tmp_path: Path) -> None:
+    for n in range(6):
+        (tmp_path / f"m{n}.py").write_text(f"def f{n}():\n    return {n}\n")
+        os.utime(tmp_path / f"m{n}.py", ns=(10**18, 10**18 + n))
+    first = plan_pass(fresh_store, "r", tmp_path, max_file_bytes=10**6, max_files=2)
+    # Batches are filled in path order (so they stay stable), and run newest first.
+    assert first.to_run == ("r__0003", "r__0002", "r__0001")
+    assert fresh_store.files.stored("r")["m5.py"].batch_key == "r__0003"
+    # Nothing indexed yet; an edit of the oldest file moves its batch to the front.
+    os.utime(tmp_path / "m0.py", ns=(10**18, 10**18 + 100))
+    (tmp_path / "m0.py").write_text("def f0():\n    return 'edited'\n")
+    os.utime(tmp_path / "m0.py", ns=(10**18, 10**18 + 100))
+    again = plan_pass(fresh_store, "r", tmp_path, max_file_bytes=10**6)
+    assert again.to_run == ("r__0001", "r__0003", "r__0002")
+
+
+class _Runner:
+    """Records how many batches ran at once (a narrow stand-in: the real runners are tested elsewhere)."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        return BatchOutcome(key, success=key != "r__0003")
+
+
+class _Order(PassObserver):
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.done: list[str] = []
+
+    def batch_started(self, key: str, position: int) -> None:
+        self.started.append(key)
+
+    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        self.done.append(outcome.key)
+
+
+@pytest.mark.parametrize(("workers", "most"), [(1, 1), (3, 3)])
+def test_batches_run_up_to_workers_at_once_and_keep_their_order(workers: int, most: int) -> None:
+    keys = [f"r__{n:04d}" for n in range(1, 8)]
+    runner, observer = _Runner(workers), _Order()
+    outcomes = _run_batches(runner, "r", keys, observer, workers)  # type: ignore[arg-type]
+    assert [o.key for o in outcomes] == keys
+    assert [o.success for o in outcomes] == [True, True, False, True, True, True, True]
+    assert runner.most == most
+    assert sorted(observer.done) == keys and observer.started[:workers] == keys[:workers]
