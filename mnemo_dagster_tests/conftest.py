@@ -26,8 +26,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def mnemo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """MNEMO_HOME for the whole session: the embedded server lives here."""
     home = tmp_path_factory.mktemp("mnemo-home")
-    previous = {key: os.environ.get(key) for key in ("MNEMO_HOME", "MNEMO_DATABASE_URL", "DAGSTER_HOME")}
+    keys = ("MNEMO_HOME", "MNEMO_DATABASE_URL", "DAGSTER_HOME", "MNEMO_SEARCH_SERVICE")
+    previous = {key: os.environ.get(key) for key in keys}
     os.environ["MNEMO_HOME"] = str(home)
+    os.environ["MNEMO_SEARCH_SERVICE"] = "0"  # `mnemo search` in-process; tests of the service turn it on
     os.environ.pop("MNEMO_DATABASE_URL", None)
     os.environ.pop("DAGSTER_HOME", None)
     os.environ["HF_HUB_OFFLINE"] = "1"

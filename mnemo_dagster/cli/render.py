@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from mnemo_dagster.core.passes import PassSummary
-from mnemo_dagster.core.search import SearchHit
+if TYPE_CHECKING:  # kept out of the import path of `mnemo search`, which must start fast
+    from mnemo_dagster.core.passes import PassSummary
 
 
 def summary_text(summary: PassSummary) -> str:
@@ -59,11 +59,24 @@ def status_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def hits_text(hits: Iterable[SearchHit], *, show_code: bool) -> str:
+SNIPPET_LINES = 12
+"""Lines of code ``mnemo search --show-code`` prints per hit."""
+
+
+def hits_text(hits: Iterable[Mapping[str, Any]], *, show_code: bool) -> str:
+    """Search hits (``SearchHit.as_dict()``), best first: location, kind and name, score, then the
+    signature line, or with ``show_code`` the first lines of the code, numbered."""
     lines = []
     for hit in hits:
-        place = f"{hit.file_path}:{hit.start_line}-{hit.end_line}"
-        lines.append(f"{hit.score:.3f}  {hit.qualified_name}  [{hit.kind}, {place}]")
+        place = f"{hit['file_path']}:{hit['start_line']}-{hit['end_line']}"
+        symbol = hit["qualified_name"].partition("::")[2] or "(module)"
+        exact = ", exact match" if hit.get("match") == "exact" else ""
+        repository = f"{hit['repository']}  " if hit.get("repository") else ""
+        lines.append(f"{repository}{place}  {hit['kind']} {symbol}  [score {hit['score']:.3f}{exact}]")
         if show_code:
-            lines.append("    " + "\n    ".join(hit.content.splitlines()[:12]))
-    return "\n".join(lines) if lines else "No results."
+            code = hit.get("content", "").splitlines()[:SNIPPET_LINES]
+            width = len(str(hit["start_line"] + len(code)))
+            lines += [f"    {hit['start_line'] + n:>{width}}  {line}" for n, line in enumerate(code)]
+        elif hit.get("signature"):
+            lines.append(f"    {hit['signature']}")
+    return "\n".join(lines)

@@ -7,8 +7,18 @@ import sqlalchemy as sa
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.errors import StoreError
+from mnemo_dagster.core.models import SourceFile
+from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.schema import SCHEMA_VERSION, VECTOR_INDEX, mnemo_meta
+
+LEXICAL_INDEX_NAMES = {
+    "code_chunks_lexemes",
+    "code_chunks_name_lower",
+    "code_chunks_symbol_lower",
+    "code_chunks_path_reversed",
+    "code_chunks_symbols",
+}
 
 
 def _version(store: IndexStore) -> str | None:
@@ -24,8 +34,9 @@ def _indexes(store: IndexStore, table: str) -> set[str]:
 
 
 def test_a_new_index_records_the_current_version_and_its_declared_indexes(fresh_store: IndexStore) -> None:
-    assert _version(fresh_store) == str(SCHEMA_VERSION) == "2"
+    assert _version(fresh_store) == str(SCHEMA_VERSION) == "3"
     assert VECTOR_INDEX.name in _indexes(fresh_store, "code_chunks")
+    assert _indexes(fresh_store, "code_chunks") >= LEXICAL_INDEX_NAMES
     assert "graph_nodes_name" in _indexes(fresh_store, "graph_nodes")
 
 
@@ -36,8 +47,48 @@ def test_a_version_1_index_is_migrated(
         conn.execute(mnemo_meta.delete().where(mnemo_meta.c.key == "schema_version"))
         conn.execute(sa.text("DROP INDEX graph_nodes_name"))
     fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
-    assert _version(fresh_store) == "2"
+    assert _version(fresh_store) == "3"
     assert "graph_nodes_name" in _indexes(fresh_store, "graph_nodes")
+
+
+def test_a_version_2_index_gains_the_lexical_index_for_its_rows_and_the_git_source_columns(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    fresh_store.files.register("r", "/src/r")
+    fresh_store.files.apply_scan(
+        "r",
+        changed=[SourceFile("a.py", "python", 10, 1, "h")],
+        touched=[],
+        deleted=[],
+        plan={"a.py": "r__0001"},
+    )
+    row = ChunkRow(
+        "function", "parsePrice", "a.py::parsePrice", 1, 2, "def parsePrice(): ...", "c", [0.1] * 384, {}
+    )
+    fresh_store.chunks.write_file(
+        "r", "a.py", language="python", content_hash="h", chunks=[row], warning=None
+    )
+    with fresh_store.begin() as conn:  # what version 2 left: no lexemes, no source columns
+        for index in sorted(LEXICAL_INDEX_NAMES):
+            conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
+        conn.execute(sa.text("ALTER TABLE code_chunks DROP COLUMN lexemes"))
+        conn.execute(sa.text("DROP FUNCTION mnemo_code_words"))
+        for column in ("source_url", "source_ref", "source_commit"):
+            conn.execute(sa.text(f"ALTER TABLE repositories DROP COLUMN {column}"))
+        conn.execute(mnemo_meta.update().where(mnemo_meta.c.key == "schema_version").values(value="2"))
+    assert not LEXICAL_INDEX_NAMES & _indexes(fresh_store, "code_chunks")
+
+    fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
+
+    assert _version(fresh_store) == "3"
+    assert _indexes(fresh_store, "code_chunks") >= LEXICAL_INDEX_NAMES
+    with fresh_store.begin() as conn:
+        lexemes = conn.execute(sa.text("SELECT lexemes::text FROM code_chunks")).scalar_one()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("repositories")}
+    # The existing row's lexemes were computed by the migration: the words of the split name and the
+    # joined name, stemmed, labelled A from the qualified name and unlabelled (D) from the content.
+    assert lexemes == "'def':8,11 'pars':3A,9 'parsepric':7A,12 'price':4A,10 'py':2A,6A"
+    assert {"source_url", "source_ref", "source_commit"} <= columns
 
 
 def test_a_newer_index_is_refused_with_what_to_do(
@@ -48,7 +99,7 @@ def test_a_newer_index_is_refused_with_what_to_do(
     with pytest.raises(StoreError) as refused:
         fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
     assert str(refused.value) == (
-        "this index has schema version 99, written by a newer mnemo-dagster (this one knows version 2). "
+        "this index has schema version 99, written by a newer mnemo-dagster (this one knows version 3). "
         "Upgrade mnemo-dagster, or use another MNEMO_HOME / MNEMO_DATABASE_URL."
     )
 

@@ -1,7 +1,8 @@
-"""Search against a real store and the real model: ranking, the exact-name bonus, collapsing, filters.
+"""Search against a real store and the real model: hybrid ranking, exact names and paths, one hit per
+place, filters, and queries that are not what they seem.
 
-Most tests store vectors built from the query's own embedding (``_at_cosine``), so every score is
-known in advance: a chunk stored at cosine 0.6 to the query scores exactly 0.6, or 0.75 with the bonus.
+Most tests store vectors built from the query's own embedding (``_at_cosine``), so every cosine is
+known in advance; the lexical rank comes from PostgreSQL's own full-text index of the chunk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.errors import ModelMismatchError
 from mnemo_dagster.core.indexing import embedding_text
 from mnemo_dagster.core.models import SourceFile, qualified_name
-from mnemo_dagster.core.search import NAME_MATCH_BONUS, SearchHit, search
+from mnemo_dagster.core.search import EXACT_MATCH_BONUS, Ranking, SearchHit, search
 from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls
@@ -32,24 +33,37 @@ def _register(store: IndexStore, repository: str, paths: list[str]) -> None:
     )
 
 
-def _row(path: str, name: str | None, line: int, vector: np.ndarray, kind: str = "function") -> ChunkRow:
-    content = f"def {name}(): ..." if name else "import os"
+def _row(
+    path: str,
+    name: str | None,
+    line: int,
+    vector: np.ndarray,
+    kind: str = "function",
+    *,
+    end: int | None = None,
+    content: str | None = None,
+    symbols: list[dict[str, object]] | None = None,
+) -> ChunkRow:
+    if content is None:
+        content = f"def {name.rsplit('.', 1)[-1]}(): ..." if name else "import os"
     return ChunkRow(
         kind=kind,
-        name=name,
+        name=name.rsplit(".", 1)[-1] if name else None,
         qualified_name=qualified_name(path, name),
         start_line=line,
-        end_line=line + 1,
+        end_line=end or line + 1,
         content=content,
         content_hash=f"{path}:{line}:{name}",
         embedding=vector,
-        metadata={"symbols": [], "references": []},
+        metadata={"symbols": symbols or [], "references": []},
     )
 
 
-def _write(store: IndexStore, repository: str, path: str, rows: list[ChunkRow]) -> None:
+def _write(
+    store: IndexStore, repository: str, path: str, rows: list[ChunkRow], language: str = "python"
+) -> None:
     store.chunks.write_file(
-        repository, path, language="python", content_hash=f"hash-{path}", chunks=rows, warning=None
+        repository, path, language=language, content_hash=f"hash-{path}", chunks=rows, warning=None
     )
 
 
@@ -105,32 +119,38 @@ CORPUS = {
 }
 
 
-def test_the_nearest_chunk_ranks_first_with_its_cosine_score(
-    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
-) -> None:
-    _register(fresh_store, "shop", sorted(CORPUS))
+def _store_corpus(store: IndexStore, embedder: SentenceTransformerEmbedder) -> dict[str, np.ndarray]:
+    _register(store, "shop", sorted(CORPUS))
     texts = {path: embedding_text(path, name, content) for path, (name, content) in CORPUS.items()}
     vectors = dict(zip(texts, embedder.encode(list(texts.values())), strict=True))
     for path, (name, content) in CORPUS.items():
         row = ChunkRow(
             "function", name, f"{path}::{name}", 1, content.count("\n") + 1, content, path, vectors[path], {}
         )
-        _write(fresh_store, "shop", path, [row])
-    query = "send an email message"  # no word of it is a chunk's name: no bonus
+        _write(store, "shop", path, [row])
+    return vectors
+
+
+def test_the_score_fuses_cosine_and_the_max_normalised_lexical_rank(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    vectors = _store_corpus(fresh_store, embedder)
+    query = "send an email message"
     q = embedder.encode([query])[0]
 
     hits = search(fresh_store, embedder, query)
 
-    # By meaning: the email sender, then the other sender of messages; the two unrelated functions
-    # score near zero and follow in the order of their cosine to the query.
-    assert [h.qualified_name for h in hits] == [
-        "mail.py::send_email",
-        "sms.py::send_sms",
-        "maths.py::fibonacci",
-        "config.py::load_config",
-    ]
-    # Each score is the cosine similarity, as numpy computes it from the same vectors, to 4 places.
-    assert [h.score for h in hits] == [round(float(vectors[h.file_path] @ q), 4) for h in hits]
+    assert [h.qualified_name for h in hits][:2] == ["mail.py::send_email", "sms.py::send_sms"]
+    # Each similarity is the cosine numpy computes from the same vectors; the lexical rank is
+    # PostgreSQL's: send_email matches three words of the query (send, email, message), send_sms two.
+    assert [h.similarity for h in hits] == [round(float(vectors[h.file_path] @ q), 4) for h in hits]
+    assert hits[0].lexical > hits[1].lexical > 0
+    assert {h.file_path: h.lexical for h in hits}["config.py"] == 0.0
+    top = hits[0].lexical
+    for hit in hits:
+        assert hit.score == pytest.approx(
+            hit.similarity + Ranking().lexical_weight * hit.lexical / top, abs=2e-4
+        )
     assert hits[0].as_dict() == {
         "repository": "shop",
         "qualified_name": "mail.py::send_email",
@@ -139,116 +159,220 @@ def test_the_nearest_chunk_ranks_first_with_its_cosine_score(
         "end_line": 3,
         "kind": "function",
         "language": "python",
-        "score": round(float(vectors["mail.py"] @ q), 4),
+        "score": hits[0].score,
         "content": CORPUS["mail.py"][1],
+        "name": "send_email",
+        "signature": "def send_email(recipient, subject, body):",
+        "match": "ranked",
+        "similarity": round(float(vectors["mail.py"] @ q), 4),
+        "lexical": hits[0].lexical,
     }
     assert search(fresh_store, embedder, query, limit=2) == hits[:2]
 
 
-# -- the exact-name bonus ----------------------------------------------------------------------------
-
-
-def test_a_chunk_named_by_a_word_of_the_query_gets_exactly_the_bonus(
+def test_the_vector_only_ranking_scores_by_cosine_alone(
     fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
-    query = "where is parse_header called"
-    q, u = _query_vector(embedder, query)
-    _register(fresh_store, "r", ["h.py"])
-    rows = [
-        _row("h.py", "closest", 1, _at_cosine(q, u, 1.0)),
-        _row("h.py", "tokenize", 10, _at_cosine(q, u, 0.7)),
-        _row("h.py", "Parse_Header", 20, _at_cosine(q, u, 0.6)),  # names match case-insensitively
-        _row("h.py", "header", 30, _at_cosine(q, u, 0.65)),  # a part of a query word is no match
-    ]
-    _write(fresh_store, "r", "h.py", rows)
+    vectors = _store_corpus(fresh_store, embedder)
+    query = "send an email message"
+    q = embedder.encode([query])[0]
 
-    hits = search(fresh_store, embedder, query)
+    hits = search(fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0, exact=False))
 
-    assert NAME_MATCH_BONUS == 0.15
-    # Parse_Header is found twice (nearest, and by name) and listed once, lifted above tokenize.
-    assert _ranked(hits) == [
-        ("h.py::closest", 1.0),
-        ("h.py::Parse_Header", round(0.6 + NAME_MATCH_BONUS, 4)),
-        ("h.py::tokenize", 0.7),
-        ("h.py::header", 0.65),
-    ]
-    assert hits[1].score == 0.75
+    cosines = {path: round(float(v @ q), 4) for path, v in vectors.items()}
+    assert [(h.file_path, h.score) for h in hits] == sorted(cosines.items(), key=lambda item: -item[1])
+    assert all(h.lexical == 0.0 for h in hits)
 
 
-def test_a_named_chunk_is_found_even_beyond_the_nearest_candidates(
+# -- exact identifiers, qualified names and paths ----------------------------------------------------
+
+
+def test_an_identifier_query_puts_its_chunk_first_even_beyond_the_nearest_candidates(
     fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
-    query = "who calls rebuild_index"
+    query = "rebuild_index"
     q, u = _query_vector(embedder, query)
     _register(fresh_store, "r", ["f.py"])
-    # 30 chunks nearer than rebuild_index fill the 30 nearest candidates (max(limit * 3, 30)).
-    fillers = [_row("f.py", f"filler_{i:02d}", 1 + 2 * i, _at_cosine(q, u, 0.3)) for i in range(30)]
-    named = _row("f.py", "rebuild_index", 100, _at_cosine(q, u, 0.2))
+    # 80 chunks nearer than rebuild_index fill every candidate list of the vector arm.
+    fillers = [
+        _row("f.py", f"filler_{i:02d}", 1 + 2 * i, _at_cosine(q, u, 0.9 - i / 1000)) for i in range(80)
+    ]
+    named = _row("f.py", "Rebuild_Index", 500, _at_cosine(q, u, 0.1))  # names match case-insensitively
     _write(fresh_store, "r", "f.py", [*fillers, named])
 
-    hits = search(fresh_store, embedder, query, limit=2)
+    hits = search(fresh_store, embedder, query, limit=3)
 
-    assert _ranked(hits) == [("f.py::rebuild_index", 0.35), ("f.py::filler_00", 0.3)]
+    assert [(h.qualified_name, h.match) for h in hits] == [
+        ("f.py::Rebuild_Index", "exact"),
+        ("f.py::filler_00", "ranked"),
+        ("f.py::filler_01", "ranked"),
+    ]
+    assert hits[0].score > EXACT_MATCH_BONUS > hits[1].score
 
 
-# -- collapsing and filters --------------------------------------------------------------------------
-
-
-def test_chunks_at_the_same_place_collapse_to_the_best_scored_one(
+def test_a_qualified_name_finds_a_method_inside_its_class_chunk(
     fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
-    query = "the Parser class"
-    q, u = _query_vector(embedder, query)
-    _register(fresh_store, "r", ["d.py", "e.py"])
-    _write(
-        fresh_store,
-        "r",
-        "d.py",
-        [
-            _row("d.py", None, 1, _at_cosine(q, u, 0.9), kind="module"),
-            _row("d.py", "Parser", 1, _at_cosine(q, u, 0.8), kind="class"),  # 0.8 + 0.15 beats 0.9
-            _row("d.py", "Lexer", 1, _at_cosine(q, u, 0.85), kind="class"),
-        ],
+    q, u = _query_vector(embedder, "Checkout.place_order")
+    _register(fresh_store, "r", ["shop/checkout.py", "orders.py"])
+    method = {"name": "place_order", "path": "Checkout.place_order", "kind": "method", "start_line": 5}
+    # A small class is one chunk; its method is only among the symbols the chunk defines.
+    checkout = _row(
+        "shop/checkout.py", "Checkout", 1, _at_cosine(q, u, 0.2), kind="class", end=12, symbols=[method]
     )
-    _write(fresh_store, "r", "e.py", [_row("e.py", None, 1, _at_cosine(q, u, 0.5), kind="module")])
+    _write(fresh_store, "r", "shop/checkout.py", [checkout])
+    _write(fresh_store, "r", "orders.py", [_row("orders.py", "place_order", 1, _at_cosine(q, u, 0.8))])
 
-    hits = search(fresh_store, embedder, query)
+    def first(query: str) -> list[tuple[str, str]]:
+        return [(h.qualified_name, h.match) for h in search(fresh_store, embedder, query, limit=2)]
 
-    # One hit per (repository, file, start line): d.py's three chunks at line 1 give one, e.py its own.
-    assert [(h.qualified_name, h.kind, h.start_line, h.score) for h in hits] == [
-        ("d.py::Parser", "class", 1, 0.95),
-        ("e.py", "module", 1, 0.5),
+    # The dotted name only fits the class's method; the module function of the same name is ranked.
+    assert first("Checkout.place_order") == [
+        ("shop/checkout.py::Checkout", "exact"),
+        ("orders.py::place_order", "ranked"),
+    ]
+    assert first("shop/checkout.py::Checkout.place_order")[0] == ("shop/checkout.py::Checkout", "exact")
+    # The bare name fits both: a symbol path equal to the name outranks a symbol inside a chunk.
+    assert first("place_order") == [
+        ("orders.py::place_order", "exact"),
+        ("shop/checkout.py::Checkout", "exact"),
     ]
 
 
-def test_the_repository_filter_applies_to_nearest_and_named_chunks(
+@pytest.mark.parametrize(
+    ("query", "exact"), [("shop/retry.py", True), ("retry.py", True), ("SHOP/RETRY.PY", False)]
+)
+def test_a_path_query_puts_that_file_first(
+    query: str, exact: bool, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    q, u = _query_vector(embedder, query)
+    paths = ["shop/retry.py", "shop/retry_policy.py", "shop/retryXpy"]
+    _register(fresh_store, "r", paths)
+    _write(fresh_store, "r", "shop/retry.py", [_row("shop/retry.py", "backoff", 3, _at_cosine(q, u, 0.1))])
+    for path in paths[1:]:
+        _write(fresh_store, "r", path, [_row(path, "near", 1, _at_cosine(q, u, 0.95))])
+
+    hits = search(fresh_store, embedder, query)
+
+    # Paths compare exactly (case included); `_` and `.` in the query are not wildcards.
+    assert [(h.file_path, h.match) for h in hits if h.match == "exact"] == (
+        [("shop/retry.py", "exact")] if exact else []
+    )
+    if exact:
+        assert hits[0].file_path == "shop/retry.py"
+
+
+# -- one hit per place, and filters ------------------------------------------------------------------
+
+
+def test_a_method_and_its_class_chunk_count_as_one_place(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    query = "tokenize the input"
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["d.py"])
+    _register(fresh_store, "s", ["d.py"])
+    rows = [
+        _row("d.py", "Parser", 1, _at_cosine(q, u, 0.8), kind="class", end=40),
+        _row("d.py", "Parser.tokenize", 10, _at_cosine(q, u, 0.9), kind="method", end=20),
+        _row("d.py", "Parser.parse", 21, _at_cosine(q, u, 0.7), kind="method", end=30),
+        _row("d.py", "helper", 50, _at_cosine(q, u, 0.5), end=55),
+    ]
+    _write(fresh_store, "r", "d.py", rows)
+    _write(fresh_store, "s", "d.py", [_row("d.py", "Parser", 1, _at_cosine(q, u, 0.6), kind="class", end=40)])
+
+    hits = search(fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0))
+
+    # The class overlaps its better-scored method: one place, and the method stands for it. The other
+    # method is another place, and so are the same lines in another repository.
+    assert [(h.repository, h.qualified_name, h.score) for h in hits] == [
+        ("r", "d.py::Parser.tokenize", 0.9),
+        ("r", "d.py::Parser.parse", 0.7),
+        ("s", "d.py::Parser", 0.6),
+        ("r", "d.py::helper", 0.5),
+    ]
+
+
+def test_filters_by_repository_language_kind_and_path_glob(
     fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
     query = "find lookup"
     q, u = _query_vector(embedder, query)
+    files = {
+        "src/app/a.py": ("python", "function"),
+        "src/app/b.ts": ("typescript", "function"),
+        "src/c.py": ("python", "class"),
+        "tests/test_a.py": ("python", "function"),
+    }
     for repository in ("alpha", "beta"):
-        _register(fresh_store, repository, ["a.py"])
-    _write(
-        fresh_store,
-        "alpha",
-        "a.py",
-        [_row("a.py", "shared", 1, _at_cosine(q, u, 1.0)), _row("a.py", "lookup", 5, _at_cosine(q, u, 0.1))],
-    )
-    _write(fresh_store, "beta", "a.py", [_row("a.py", "shared", 1, _at_cosine(q, u, 1.0))])
+        _register(fresh_store, repository, sorted(files))
+    for n, (path, (language, kind)) in enumerate(sorted(files.items())):
+        row = _row(path, f"f{n}", 1, _at_cosine(q, u, 0.9 - n / 10), kind=kind)
+        _write(fresh_store, "alpha", path, [row], language=language)
+    _write(fresh_store, "beta", "src/c.py", [_row("src/c.py", "other", 1, _at_cosine(q, u, 1.0))])
 
-    def found(repository: str | None) -> list[tuple[str, str, float]]:
-        hits = search(fresh_store, embedder, query, repository=repository)
-        return sorted((h.repository, h.qualified_name, h.score) for h in hits)
+    def found(**filters: str) -> list[tuple[str, str]]:
+        return sorted((h.repository, h.file_path) for h in search(fresh_store, embedder, query, **filters))
 
-    # The same file and line in two repositories are two hits.
-    assert found(None) == [
-        ("alpha", "a.py::lookup", 0.25),
-        ("alpha", "a.py::shared", 1.0),
-        ("beta", "a.py::shared", 1.0),
+    assert found(repository="beta") == [("beta", "src/c.py")]
+    assert found(repository="alpha", language="typescript") == [("alpha", "src/app/b.ts")]
+    assert found(kind="class") == [("alpha", "src/c.py")]
+    assert found(repository="alpha", path="src/**") == [
+        ("alpha", "src/app/a.py"),
+        ("alpha", "src/app/b.ts"),
+        ("alpha", "src/c.py"),
     ]
-    assert found("alpha") == [("alpha", "a.py::lookup", 0.25), ("alpha", "a.py::shared", 1.0)]
-    assert found("beta") == [("beta", "a.py::shared", 1.0)]
-    assert found("gamma") == []
+    assert found(repository="alpha", path="src/*.py") == [("alpha", "src/c.py")]
+    assert found(path="test_*") == [("alpha", "tests/test_a.py")]
+    assert found(repository="alpha", path="*.py", kind="function") == [
+        ("alpha", "src/app/a.py"),
+        ("alpha", "tests/test_a.py"),
+    ]
+    assert found(repository="gamma") == []
+
+
+def test_the_lexical_index_follows_each_rewrite_of_a_file(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    q, u = _query_vector(embedder, "zebrafish")
+    _register(fresh_store, "r", ["z.py"])
+    content = "def swim():\n    return zebrafish_school.move()"
+    _write(fresh_store, "r", "z.py", [_row("z.py", "swim", 1, _at_cosine(q, u, 0.5), content=content)])
+    assert search(fresh_store, embedder, "zebrafish")[0].lexical > 0
+
+    replaced = "def swim():\n    return goldfish.move()"
+    _write(fresh_store, "r", "z.py", [_row("z.py", "swim", 1, _at_cosine(q, u, 0.5), content=replaced)])
+    assert [(h.qualified_name, h.lexical) for h in search(fresh_store, embedder, "zebrafish")] == [
+        ("z.py::swim", 0.0)
+    ]
+    assert search(fresh_store, embedder, "goldfish")[0].lexical > 0
+
+
+# -- queries that are not what they seem -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "'; DROP TABLE code_chunks; --",
+        "a & b | !c:* <-> (d",
+        "100% of_the_ \\\\ backslash",
+        "x" * 10_000,
+        "lookup " * 2_000,
+        "\x00 nul",
+    ],
+)
+def test_queries_with_metacharacters_or_great_length_search_safely(
+    query: str, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    q, u = _query_vector(embedder, "lookup")
+    _register(fresh_store, "r", ["a.py"])
+    _write(fresh_store, "r", "a.py", [_row("a.py", "lookup", 1, _at_cosine(q, u, 0.5))])
+
+    hits = search(fresh_store, embedder, query)
+
+    assert [h.qualified_name for h in hits] == ["a.py::lookup"]
+    assert fresh_store.chunks.reusable_embeddings(["a.py:1:lookup"]).keys() == {"a.py:1:lookup"}
 
 
 # -- nothing to search, or the wrong model -----------------------------------------------------------

@@ -24,7 +24,15 @@ from mnemo_dagster.core.errors import ModelMismatchError, StoreError
 from mnemo_dagster.core.store.chunks import ChunkStore
 from mnemo_dagster.core.store.files import FileStore
 from mnemo_dagster.core.store.graph import GraphStore
-from mnemo_dagster.core.store.schema import SCHEMA_VERSION, dimensioned_metadata, graph_nodes, mnemo_meta
+from mnemo_dagster.core.store.schema import (
+    CODE_WORDS_FUNCTION,
+    LEXICAL_INDEXES,
+    MIGRATION_3,
+    SCHEMA_VERSION,
+    dimensioned_metadata,
+    graph_nodes,
+    mnemo_meta,
+)
 
 SCHEMA_LOCK = 7411
 """Advisory lock (transaction-scoped) held while the schema is created or migrated."""
@@ -40,7 +48,20 @@ def _index_graph_nodes_by_name(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
-MIGRATIONS = {1: _index_graph_nodes_by_name}
+def _create_lexical_indexes(conn: Connection) -> None:
+    for statement in LEXICAL_INDEXES:
+        conn.execute(sa.text(statement))
+
+
+def _add_lexical_search_and_git_sources(conn: Connection) -> None:
+    """Version 2 -> 3: the generated ``lexemes`` column with its indexes, and the git source columns
+    of ``repositories``."""
+    for statement in MIGRATION_3:
+        conn.execute(sa.text(statement))
+    _create_lexical_indexes(conn)
+
+
+MIGRATIONS = {1: _index_graph_nodes_by_name, 2: _add_lexical_search_and_git_sources}
 """Schema version -> the step that brings an index of that version to the next one."""
 
 
@@ -142,7 +163,9 @@ class IndexStore:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
             if not sa.inspect(conn).has_table("mnemo_meta"):
+                conn.execute(sa.text(CODE_WORDS_FUNCTION))  # the generated lexemes column calls it
                 dimensioned_metadata(dimension).create_all(conn)
+                _create_lexical_indexes(conn)
                 conn.execute(
                     mnemo_meta.insert(),
                     [

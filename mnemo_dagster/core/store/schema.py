@@ -3,6 +3,12 @@
 ``code_chunks.embedding`` is declared without a dimension here; :func:`dimensioned_metadata` gives a
 copy of the tables whose vector column has the model's dimension, which is what creates them, and
 ``mnemo_meta`` records which model that was and the schema version.
+
+``code_chunks.lexemes`` is the lexical index of a chunk: a STORED generated ``tsvector`` over its
+qualified name (weight A) and content (weight D), both passed through ``mnemo_code_words``, an SQL
+function that splits identifiers on camelCase and snake_case and also keeps each identifier whole.
+PostgreSQL computes it in the statement that writes the row, so the GIN index over it and the HNSW
+index over ``embedding`` can never drift apart.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -28,10 +35,53 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
-SCHEMA_VERSION = 2
-"""Version of the tables below. 1: the first release (no version stored); 2: ``graph_nodes`` by name."""
+SCHEMA_VERSION = 3
+"""Version of the tables below. 1: the first release (no version stored); 2: ``graph_nodes`` by name;
+3: the lexical index of ``code_chunks`` and the git source columns of ``repositories``."""
+
+TEXT_SEARCH_CONFIG = "english"
+"""Text-search configuration of the queries against ``code_chunks.lexemes`` (the same as
+:data:`LEXEMES_SQL` names): it drops stop words and stems, so "parses" meets ``parse``."""
+
+CODE_WORDS_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION mnemo_code_words(source text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT
+RETURN lower(
+  regexp_replace(
+    regexp_replace(
+      regexp_replace(source, '([a-z0-9])([A-Z])', '\1 \2', 'g'), '([A-Z]+)([A-Z][a-z])', '\1 \2', 'g'
+    ),
+    '[^A-Za-z0-9]+', ' ', 'g'
+  )
+  || ' '
+  || regexp_replace(
+    regexp_replace(source, '([A-Za-z0-9])_+(?=[A-Za-z0-9])', '\1', 'g'), '[^A-Za-z0-9]+', ' ', 'g'
+  )
+)
+"""
+"""``mnemo_code_words('Checkout.place_order')`` is ``'checkout place order checkout placeorder'``: the
+words of every identifier, then each snake_case identifier joined, so a query for ``parse_price`` or
+``parsePrice`` can match the whole name as one lexeme. Created before the tables (the generated column
+calls it)."""
+
+LEXEMES_SQL = (
+    "setweight(to_tsvector('english'::regconfig, mnemo_code_words(qualified_name)), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, mnemo_code_words(content)), 'D')"
+)
+"""The generated expression of ``code_chunks.lexemes``."""
+
+MIGRATION_3 = (
+    CODE_WORDS_FUNCTION,
+    "ALTER TABLE code_chunks ADD COLUMN IF NOT EXISTS lexemes tsvector GENERATED ALWAYS AS ("
+    + LEXEMES_SQL
+    + ") STORED",
+    "ALTER TABLE repositories ADD COLUMN IF NOT EXISTS source_url text",
+    "ALTER TABLE repositories ADD COLUMN IF NOT EXISTS source_ref text",
+    "ALTER TABLE repositories ADD COLUMN IF NOT EXISTS source_commit text",
+)
+"""Version 2 -> 3, before :data:`LEXICAL_INDEXES`: PostgreSQL fills ``lexemes`` for every existing row."""
 
 metadata = MetaData()
 
@@ -52,6 +102,9 @@ repositories = Table(
     Column("batch_max_files", Integer, doc="files-per-batch cap given to `mnemo index --batch-size`"),
     Column("graph_built_at", DateTime(timezone=True)),
     Column("graph_stats", JSONB),
+    Column("source_url", Text, doc="git URL the repository was cloned from (None for a local directory)"),
+    Column("source_ref", Text, doc="the branch, tag or commit asked for with the git URL"),
+    Column("source_commit", Text, doc="the commit the last pass indexed"),
 )
 
 source_files = Table(
@@ -89,6 +142,7 @@ code_chunks = Table(
     Column("content_hash", Text, nullable=False),
     Column("embedding", Vector(), nullable=False),
     Column("metadata", JSONB, nullable=False),
+    Column("lexemes", TSVECTOR, Computed(LEXEMES_SQL, persisted=True)),
     ForeignKeyConstraint(
         ["repository", "file_path"], ["source_files.repository", "source_files.path"], ondelete="CASCADE"
     ),
@@ -103,6 +157,20 @@ VECTOR_INDEX = Index(
     postgresql_ops={"embedding": "vector_cosine_ops"},
 )
 """The HNSW cosine index. Bulk loads drop it and build it again afterwards (inserts into it are slow)."""
+
+LEXICAL_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS code_chunks_lexemes ON code_chunks USING gin (lexemes)",
+    "CREATE INDEX IF NOT EXISTS code_chunks_name_lower ON code_chunks (lower(name))",
+    "CREATE INDEX IF NOT EXISTS code_chunks_symbol_lower "
+    "ON code_chunks (lower(split_part(qualified_name, '::', 2)))",
+    "CREATE INDEX IF NOT EXISTS code_chunks_path_reversed "
+    "ON code_chunks (reverse(file_path) text_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS code_chunks_symbols "
+    "ON code_chunks USING gin ((metadata -> 'symbols') jsonb_path_ops)",
+)
+"""Indexes of the lexical and exact-name search: full text, bare name, symbol path, file path suffix
+(a btree over the reversed path serves ``LIKE 'suffix%'`` without pg_trgm, which the embedded server
+lacks), and the symbols defined inside a chunk (a small class is one chunk with its methods)."""
 
 graph_nodes = Table(
     "graph_nodes",
