@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import psycopg
-import psycopg2
-import sqlalchemy as sa
 
 from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError
 
@@ -65,6 +62,11 @@ class MnemoGroup(click.Group):
 
 def _database_cause(exc: BaseException) -> BaseException | None:
     """The database error behind ``exc`` (its own or one in its chain of causes), or None."""
+    # Imported here, not at the top: `mnemo search` must start without loading the drivers.
+    import psycopg
+    import psycopg2
+    import sqlalchemy as sa
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, sa.exc.SQLAlchemyError | psycopg.Error | psycopg2.Error):
@@ -82,23 +84,46 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--name", help="Repository name (default: the directory name).")
+@click.argument("target", metavar="PATH|URL")
+@click.option("--name", help="Repository name (default: the directory's or the URL's last name).")
+@click.option("--ref", help="Git branch, tag or commit to index (a git URL or repository; default: HEAD).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="At most N files per batch.")
 @click.option("--json", "json_output", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("--in-process", is_flag=True, help="Run the batches here, sequentially, with no Dagster runs.")
-def index(path: Path, name: str | None, batch_size: int | None, json_output: bool, in_process: bool) -> None:
-    """Index the directory PATH: scan, plan batches, run them (through Dagster), build the graph."""
+def index(
+    target: str,
+    name: str | None,
+    ref: str | None,
+    batch_size: int | None,
+    json_output: bool,
+    in_process: bool,
+) -> None:
+    """Index the directory PATH, or a git URL (or bare repository) at --ref: scan, plan batches, run
+    them (through Dagster), build the graph."""
     from mnemo_dagster.cli.progress import observer_for
     from mnemo_dagster.cli.render import failures_text, summary_text
     from mnemo_dagster.core.passes import run_pass
+    from mnemo_dagster.core.sources import checkout_source
     from mnemo_dagster.core.wiring import wire
     from mnemo_dagster.defs.launch import open_runner
+    from mnemo_dagster.defs.tags import source_tags
 
     _quiet_dagster()
     observer = observer_for(json_output)
-    with wire() as wiring, open_runner(wiring, in_process=in_process) as runner:
-        summary = run_pass(wiring, path, runner, name=name, batch_size=batch_size, observer=observer)
+    with wire() as wiring:
+        source = checkout_source(wiring, target, ref=ref, name=name)
+        root = source.root if source else Path(target)
+        run_tags = source_tags(source.url, source.ref, source.commit) if source else None
+        with open_runner(wiring, in_process=in_process, run_tags=run_tags) as runner:
+            summary = run_pass(
+                wiring,
+                root,
+                runner,
+                name=source.name if source else name,
+                batch_size=batch_size,
+                observer=observer,
+                source=source,
+            )
     click.echo(json.dumps(summary.as_dict()) if json_output else summary_text(summary))
     failures = failures_text(summary)
     if failures:
@@ -147,26 +172,6 @@ def _attach_runs(wiring: Wiring, reports: list[dict[str, Any]]) -> None:
 
 
 @cli.command()
-@click.argument("query")
-@click.option("--repo", help="Only this repository.")
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--json", "json_output", is_flag=True, help="Print JSON.")
-@click.option("--show-code", is_flag=True, help="Print the first lines of each hit.")
-def search(query: str, repo: str | None, limit: int, json_output: bool, show_code: bool) -> None:
-    """Semantic code search."""
-    from mnemo_dagster import search as search_index
-    from mnemo_dagster.cli.render import hits_text
-
-    hits = search_index(query, repository=repo, limit=limit)
-    if json_output:
-        click.echo(
-            json.dumps([{k: v for k, v in h.as_dict().items() if k != "content"} for h in hits], indent=2)
-        )
-    else:
-        click.echo(hits_text(hits, show_code=show_code))
-
-
-@cli.command()
 @click.argument("name")
 @click.option("--pending", is_flag=True, help="Only batches with files still to index.")
 def batches(name: str, pending: bool) -> None:
@@ -201,7 +206,7 @@ def env() -> None:
     from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, prepare_dagster_home
 
     wiring = wire()
-    home = prepare_dagster_home(wiring.settings.home, wiring.urls.dagster)
+    home = prepare_dagster_home(wiring.settings.home, wiring.urls.dagster, wiring.settings.workers)
     click.echo(f"export DAGSTER_HOME={shlex.quote(str(home))}")
     click.echo(f"export {DAGSTER_STORAGE_ENV}={shlex.quote(wiring.urls.dagster)}")
     click.echo(f"export MNEMO_HOME={shlex.quote(str(wiring.settings.home))}")
@@ -238,3 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
     return 0
+
+
+from mnemo_dagster.cli.graph_cmd import graph  # noqa: E402  (subcommands register on the group above)
+from mnemo_dagster.cli.mcp_cmd import mcp  # noqa: E402
+from mnemo_dagster.cli.search_cmd import search  # noqa: E402
+
+cli.add_command(graph)
+cli.add_command(mcp)
+cli.add_command(search)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,9 +196,14 @@ class ScanResult:
 
 
 def scan(
-    root: Path, known: Mapping[str, KnownState], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    root: Path,
+    known: Mapping[str, KnownState],
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    candidates: Collection[str] | None = None,
 ) -> ScanResult:
-    """Compare the tree under ``root`` with ``known`` (path -> stored state)."""
+    """Compare the tree under ``root`` with ``known`` (path -> stored state). With ``candidates`` (the
+    paths a ``git diff`` names), a known file outside them is unchanged, whatever its stat says."""
     changed: list[SourceFile] = []
     unchanged: list[str] = []
     touched: list[SourceFile] = []
@@ -206,6 +211,9 @@ def scan(
     for rel_path, stat in walk(root):
         seen.add(rel_path)
         state = known.get(rel_path)
+        if state is not None and candidates is not None and rel_path not in candidates:
+            unchanged.append(rel_path)
+            continue
         if state is not None and state.size_bytes == stat.st_size and state.mtime_ns == stat.st_mtime_ns:
             unchanged.append(rel_path)
             continue

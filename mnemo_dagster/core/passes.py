@@ -10,8 +10,10 @@ process (``mnemo index --in-process``, and the tests of this module).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +99,9 @@ class GraphOutcome:
 
 class BatchRunner(Protocol):
     """Runs the batches and the graph of a pass. Never raises for a failed batch: it returns one."""
+
+    max_workers: int
+    """How many batches it can run at once (``run_batch`` is then called from that many threads)."""
 
     def prepare(self, plan: PassPlan) -> None:
         """Get ready for ``plan`` (e.g. make its partitions exist)."""
@@ -266,7 +271,8 @@ def run_pass(
         bulk_load = plan.files_new_or_changed >= BULK_LOAD_FILES
         if bulk_load:
             store.chunks.drop_vector_index()  # the graph step builds it again
-        outcomes = _run_batches(runner, name, plan.to_run, observer)
+        workers = min(wiring.settings.workers, runner.max_workers)
+        outcomes = _run_batches(runner, name, plan.to_run, observer, workers)
         graph = None
         if outcomes or plan.files_deleted or bulk_load or store.graph.is_stale(name):
             observer.graph_started()
@@ -283,12 +289,31 @@ def run_pass(
 
 
 def _run_batches(
-    runner: BatchRunner, repository: str, keys: Sequence[str], observer: PassObserver
+    runner: BatchRunner, repository: str, keys: Sequence[str], observer: PassObserver, workers: int
 ) -> list[BatchOutcome]:
-    outcomes = []
-    for position, key in enumerate(keys):
-        observer.batch_started(key, position)
+    """Run ``keys`` in order, up to ``workers`` at a time (each batch in its own run and process)."""
+    if workers <= 1 or len(keys) <= 1:
+        outcomes = []
+        for position, key in enumerate(keys):
+            observer.batch_started(key, position)
+            outcome = runner.run_batch(repository, key)
+            outcomes.append(outcome)
+            observer.batch_done(outcome, position)
+        return outcomes
+    lock = threading.Lock()  # observers draw on one terminal
+
+    def run(position: int, key: str) -> BatchOutcome:
+        with lock:
+            observer.batch_started(key, position)
         outcome = runner.run_batch(repository, key)
-        outcomes.append(outcome)
-        observer.batch_done(outcome, position)
-    return outcomes
+        with lock:
+            observer.batch_done(outcome, position)
+        return outcome
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mnemo-batch")
+    try:
+        futures = [pool.submit(run, position, key) for position, key in enumerate(keys)]
+        return [future.result() for future in futures]
+    finally:
+        # On Ctrl-C, batches not yet started never start; running ones are the runner's to stop.
+        pool.shutdown(wait=False, cancel_futures=True)

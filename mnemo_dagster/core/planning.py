@@ -5,7 +5,7 @@ Used by ``mnemo index`` and by the directory-change sensor alike, so both see th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +56,13 @@ def plan_pass(
     max_file_bytes: int,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     max_files: int | None = None,
+    candidates: Collection[str] | None = None,
 ) -> PassPlan:
     """Register ``root`` as ``repository``, scan it against the stored state and plan its batches.
 
     ``max_files`` caps files per batch and is remembered for the repository (so the sensor plans the
-    same way); None keeps the remembered cap, or the default.
+    same way); None keeps the remembered cap, or the default. ``candidates`` (from a ``git diff``) are
+    the only known files the scan may find changed.
     """
     root = _check_target(store, repository, root)
     before_keys = set(store.files.batch_keys(repository))
@@ -69,7 +71,9 @@ def plan_pass(
         max_bytes=batch_bytes, max_files=store.files.batch_max_files(repository) or DEFAULT_BATCH_FILES
     )
     stored = store.files.stored(repository)
-    result = scan(root, store.files.known_states(stored), max_file_bytes=max_file_bytes)
+    result = scan(
+        root, store.files.known_states(stored), max_file_bytes=max_file_bytes, candidates=candidates
+    )
 
     changed = {f.path: f for f in result.changed}
     plan = plan_batches(repository, *_sizes_and_batches(result, stored), limits)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, JobDefinition, define_asset_job, multiprocess_executor
+from dagster import Definitions, JobDefinition, define_asset_job
 
 from mnemo_dagster.defs.assets.code_chunks import code_chunks
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
 from mnemo_dagster.defs.checks import asset_checks
+from mnemo_dagster.defs.executors import select_executor
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
 
@@ -21,17 +22,8 @@ graph_job = define_asset_job(
     description="Rebuild the symbol graph and its metrics from code_chunks.",
 )
 
-STEP_PRELOAD_MODULES = ["mnemo_dagster.defs.definitions", "mnemo_dagster.core.preload"]
-"""Imported once by the executor's fork server; steps fork from it with torch already loaded."""
-
-executor = multiprocess_executor.configured(
-    {
-        "max_concurrent": 1,
-        # Steps fork from a server that has already imported torch and sentence-transformers, so a
-        # batch pays ~0.5 s to start instead of ~6 s, and its memory still goes back when it ends.
-        "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD_MODULES}},
-    }
-)
+executor = select_executor()
+"""The multiprocess executor, or Celery: ``MNEMO_EXECUTOR`` (see ``defs/executors.py``)."""
 
 defs = Definitions(
     assets=[code_chunks, graph_nodes, graph_metrics],

@@ -11,10 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import shutil
+import re
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,11 @@ from mnemo_dagster.core.runners import InProcessRunner
 from mnemo_dagster.core.store.server import embedded_server_watch
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
-from mnemo_dagster.defs.definitions import STEP_PRELOAD_MODULES, get_graph_job, get_index_batches_job
+from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
+from mnemo_dagster.defs.executors import MULTIPROCESS, STEP_PRELOAD_MODULES, executor_name
 from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
+from mnemo_dagster.defs.run_workers import RunWorkerPool
 
 DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
@@ -39,14 +41,23 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 reports failures itself)."""
 
 
-def prepare_dagster_home(mnemo_home: Path, storage_url: str) -> Path:
-    """Point Dagster at ``$MNEMO_HOME/dagster`` (unless DAGSTER_HOME is set) and at its Postgres storage."""
+def dagster_yaml(workers: int = 1) -> str:
+    """The instance settings, with the daemon's queue running ``workers`` runs at once (the same
+    ``MNEMO_WORKERS`` that ``mnemo index`` runs batches with)."""
+    text = DAGSTER_YAML.read_text()
+    return re.sub(r"(?m)^(\s*max_concurrent_runs:) \d+$", rf"\g<1> {workers}", text, count=1)
+
+
+def prepare_dagster_home(mnemo_home: Path, storage_url: str, workers: int = 1) -> Path:
+    """Point Dagster at ``$MNEMO_HOME/dagster`` (unless DAGSTER_HOME is set) and at its Postgres storage,
+    writing its ``dagster.yaml`` (:func:`dagster_yaml`)."""
     os.environ[DAGSTER_STORAGE_ENV] = storage_url
     home = Path(os.environ.get("DAGSTER_HOME") or mnemo_home / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    if not target.exists() or target.read_bytes() != DAGSTER_YAML.read_bytes():
-        shutil.copyfile(DAGSTER_YAML, target)
+    text = dagster_yaml(workers)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -64,7 +75,7 @@ def warm_step_server() -> None:
 @contextmanager
 def dagster_instance(wiring: Wiring) -> Iterator[DagsterInstance]:
     """The persistent instance of this configuration (storage in the index's PostgreSQL server)."""
-    prepare_dagster_home(wiring.settings.home, wiring.urls.dagster)
+    prepare_dagster_home(wiring.settings.home, wiring.urls.dagster, wiring.settings.workers)
     with DagsterInstance.get() as instance:
         yield instance
 
@@ -114,12 +125,29 @@ def _interrupted(result: JobExecutionResult) -> bool:
 
 
 class DagsterRunner:
-    """Runs a pass's batches and graph as Dagster runs of the instance, one after another."""
+    """Runs a pass's batches and graph as Dagster runs of the instance: here, one at a time, or with
+    ``max_workers`` > 1 that many at once, each in a run worker process (:mod:`.run_workers`)."""
 
-    def __init__(self, instance: DagsterInstance) -> None:
+    def __init__(
+        self, instance: DagsterInstance, extra_tags: Mapping[str, str] | None = None, max_workers: int = 1
+    ) -> None:
         self.instance = instance
+        self.max_workers = max_workers
+        self.extra_tags = dict(extra_tags or {})
+        """Added to every run's tags (a git source's URL and commit)."""
         self.pass_id = uuid.uuid4().hex
         """Tags every run of this pass, so an interrupted pass can find and cancel its own runs."""
+        self._pool = RunWorkerPool(max_workers, self.pass_id, self.extra_tags) if max_workers > 1 else None
+
+    def interrupt(self) -> None:
+        """Interrupt the run workers (a terminal's Ctrl-C reaches them anyway; SIGTERM does not)."""
+        if self._pool is not None:
+            self._pool.interrupt()
+
+    def close(self) -> None:
+        """Stop the run workers, if any."""
+        if self._pool is not None:
+            self._pool.close()
 
     def _stop_if_interrupted(self, result: JobExecutionResult) -> None:
         if _interrupted(result):
@@ -139,11 +167,13 @@ class DagsterRunner:
         sync_partitions(self.instance, plan.batches, plan.removed)
 
     def run_batch(self, repository: str, key: str) -> BatchOutcome:
+        if self._pool is not None:
+            return self._pool.run_batch(repository, key)
         result = execute_job(
             reconstructable(get_index_batches_job),
             self.instance,
             run_config=QUIET,
-            tags={tags.PARTITION: key, **_run_tags(repository, self.pass_id)},
+            tags={tags.PARTITION: key, **_run_tags(repository, self.pass_id), **self.extra_tags},
         )
         self._stop_if_interrupted(result)
         metadata, errors = _metadata_and_errors(result)
@@ -157,7 +187,7 @@ class DagsterRunner:
             reconstructable(get_graph_job),
             self.instance,
             run_config={**QUIET, "ops": {"graph_nodes": config, "graph_metrics": config}},
-            tags=_run_tags(",".join(repositories), self.pass_id),
+            tags={**_run_tags(",".join(repositories), self.pass_id), **self.extra_tags},
         )
         self._stop_if_interrupted(result)
         _, errors = _metadata_and_errors(result)
@@ -165,27 +195,34 @@ class DagsterRunner:
 
 
 @contextmanager
-def open_runner(wiring: Wiring, *, in_process: bool = False) -> Iterator[BatchRunner]:
-    """The runner of a pass: Dagster runs through the persistent instance, or ``in_process``."""
+def open_runner(
+    wiring: Wiring, *, in_process: bool = False, run_tags: Mapping[str, str] | None = None
+) -> Iterator[BatchRunner]:
+    """The runner of a pass: Dagster runs through the persistent instance (tagged with ``run_tags``
+    too), or ``in_process``."""
     with embedded_server_watch(wiring.urls.embedded_data_dir):
         if in_process:
             yield InProcessRunner(wiring)
             return
-        with _dagster_runner(wiring) as runner:
+        with _dagster_runner(wiring, run_tags) as runner:
             yield runner
 
 
 @contextmanager
-def _dagster_runner(wiring: Wiring) -> Iterator[DagsterRunner]:
+def _dagster_runner(wiring: Wiring, run_tags: Mapping[str, str] | None) -> Iterator[DagsterRunner]:
     with dagster_instance(wiring) as instance:
         end_orphaned_runs(instance)  # a killed earlier pass must not block the daemon's queue
-        warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
-        runner = DagsterRunner(instance)
+        if executor_name() == MULTIPROCESS:  # other engines run steps elsewhere
+            warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
+        runner = DagsterRunner(instance, run_tags, max_workers=wiring.settings.workers)
         try:
             yield runner
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into SIGINT)
+            runner.interrupt()
             runner.cancel_unfinished(INTERRUPTED)
             raise
+        finally:
+            runner.close()
 
 
 def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Iterable[str] = ()) -> None:

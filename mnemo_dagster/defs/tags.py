@@ -17,3 +17,14 @@ PID = "mnemo/pid"
 
 CLI = "mnemo-cli"
 DIRECTORY_SENSOR = "directory_change_sensor"
+SOURCE_URL = "mnemo/source_url"
+"""The git URL (or path) a git-sourced repository is fetched from."""
+SOURCE_REF = "mnemo/source_ref"
+"""The branch, tag or commit asked for."""
+COMMIT = "mnemo/commit"
+"""The commit the pass indexes: a worker elsewhere fetches exactly this from ``mnemo/source_url``."""
+
+
+def source_tags(url: str, ref: str, commit: str) -> dict[str, str]:
+    """The tags that let a worker anywhere fetch the exact tree a run indexes."""
+    return {SOURCE_URL: url, SOURCE_REF: ref, COMMIT: commit}

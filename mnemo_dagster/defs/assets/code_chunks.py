@@ -12,9 +12,12 @@ from dagster import (
     asset,
 )
 
+from mnemo_dagster.core.batching import split_batch_key
 from mnemo_dagster.core.errors import ConfigError, ModelMismatchError
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.settings import reindex_cron
+from mnemo_dagster.core.sources import ensure_checkout
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 
@@ -43,6 +46,8 @@ def code_chunks(
     embedder = embedding_model.get_embedder()
     try:
         store.ensure_schema(embedder.model_name, embedder.dimension)
+        # A git source: this machine fetches the run's commit itself if its checkout is missing or elsewhere.
+        ensure_checkout(store, split_batch_key(context.partition_key)[0], context.run.tags.get(tags.COMMIT))
         report = index_batch(
             store,
             embedder,
