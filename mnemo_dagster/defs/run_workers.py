@@ -18,6 +18,7 @@ import queue
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import IO, Any
@@ -36,6 +37,7 @@ class RunWorkerPool:
         self.extra_tags = dict(extra_tags)
         self._idle: queue.Queue[subprocess.Popen[str]] = queue.Queue()
         self._all: list[subprocess.Popen[str]] = []
+        self._interrupted = threading.Event()
 
     def _start(self) -> subprocess.Popen[str]:
         worker = subprocess.Popen(
@@ -67,6 +69,8 @@ class RunWorkerPool:
             line = worker.stdout.readline()
         except (BrokenPipeError, OSError):
             line = ""
+        if self._interrupted.is_set():  # whatever the run's end looked like, the pass was interrupted
+            raise KeyboardInterrupt
         if not line:
             code = worker.wait()
             if code == 130 or code == -signal.SIGINT:
@@ -82,6 +86,7 @@ class RunWorkerPool:
 
     def interrupt(self) -> None:
         """Interrupt every worker: its running step stops and its run ends ``CANCELED``."""
+        self._interrupted.set()
         for worker in self._all:
             if worker.poll() is None:
                 with contextlib.suppress(ProcessLookupError):

@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import signal
+import time
 from pathlib import Path
 
+import psutil
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from mnemo_dagster.core.passes import run_pass
 from mnemo_dagster.core.runners import InProcessRunner
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.wiring import wire
+from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.launch import DagsterRunner
 from mnemo_dagster_tests.defs.test_in_process import SAMPLE
+from mnemo_dagster_tests.faults.test_faults import (
+    RESUME,
+    assert_complete,
+    mnemo,
+    repo,  # noqa: F401  (a fixture)
+    start_mnemo,
+    unfinished_runs,
+)
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 
 pytestmark = pytest.mark.slow
@@ -43,3 +55,40 @@ def test_two_workers_run_batches_at_once_and_store_the_same_rows(
     assert overlapping, f"no two batch runs overlapped: {spans}"
 
     assert_same_index(index_rows(default_store, "parallel"), index_rows(default_store, "sequential"))
+
+
+def _step_running(instance: DagsterInstance, repository: str, timeout: float = 240) -> str:
+    """Wait until a batch run of ``repository`` has started its step; its run id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in instance.get_runs(RunsFilter(tags={tags.REPOSITORY: repository})):
+            if instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_WORKER_STARTED):
+                return run.run_id
+        time.sleep(0.2)
+    raise AssertionError(f"no step of {repository} started within {timeout} s")
+
+
+def test_ctrl_c_with_two_workers_cancels_their_runs_and_stops_them(
+    repo: Path,  # noqa: F811
+    tmp_path: Path,
+    instance: DagsterInstance,
+    default_store: IndexStore,
+) -> None:
+    log = tmp_path / "err"
+    args = ("index", str(repo), "--name", "wsigint", "--batch-size", "6")
+    process = start_mnemo(*args, log=log, MNEMO_WORKERS="2")
+    run_id = _step_running(instance, "wsigint")
+    workers = [p for p in psutil.Process(process.pid).children() if "run_workers" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=300) == 130, log.read_text()[-3000:]
+    stderr = log.read_text()
+    assert stderr.endswith(f"mnemo: interrupted; {RESUME}\n") and "Traceback" not in stderr
+    assert "FAILED" not in stderr  # an interrupted batch is not reported as a failure
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED  # type: ignore[union-attr]
+    assert not any(worker.is_running() for worker in workers)
+    assert unfinished_runs(instance) == []
+
+    resumed = mnemo("index", str(repo), "--name", "wsigint", "--json", MNEMO_WORKERS="2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_complete(default_store, "wsigint", repo)
