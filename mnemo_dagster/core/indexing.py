@@ -24,7 +24,7 @@ from mnemo_dagster.core.defaults import DEFAULT_MAX_FILE_BYTES
 from mnemo_dagster.core.discovery import content_hash, content_skip_reason
 from mnemo_dagster.core.embedding import Embedder
 from mnemo_dagster.core.errors import FileError, StoreError
-from mnemo_dagster.core.graph.facts import FLOW_KEY, flow_facts
+from mnemo_dagster.core.graph.facts import FLOW_KEY
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import ParsedFile, qualified_name
 from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
@@ -110,9 +110,8 @@ def chunk_metadata(parsed: ParsedFile) -> list[dict[str, Any]]:
         if ref.alias is not None:
             entry["alias"] = ref.alias
         per_chunk[owner(ref.line)]["references"].append(entry)
-    flow = flow_facts(parsed)  # the call graph's flow analysis needs more than names (graph/facts.py)
-    if flow is not None:
-        per_chunk[0][FLOW_KEY] = flow
+    if parsed.flow is not None:  # the call graph's flow analysis needs more than names (graph/facts.py)
+        per_chunk[0][FLOW_KEY] = parsed.flow
     return per_chunk
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FileStatus = Literal["pending", "indexed", "failed", "skipped"]
 ChunkKind = Literal["class", "function", "method", "interface", "module", "block", "lines"]
@@ -100,3 +100,6 @@ class ParsedFile:
     references: tuple[Reference, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     """Problems that did not stop indexing, e.g. a syntax error tree-sitter recovered from."""
+    flow: dict[str, Any] | None = None
+    """Flow facts for the call graph (:mod:`mnemo_dagster.core.graph.facts`), taken from the same
+    syntax tree; None for languages without a flow analysis."""

@@ -38,6 +38,7 @@ from mnemo_dagster.core.chunking.nodes import line_of
 from mnemo_dagster.core.chunking.tags import extract
 from mnemo_dagster.core.defaults import MAX_CHUNK_CHARS, MIN_CHUNK_CHARS
 from mnemo_dagster.core.errors import DecodeError
+from mnemo_dagster.core.graph.facts import flow_facts
 from mnemo_dagster.core.languages import LanguageSpec, language_named
 from mnemo_dagster.core.models import ParsedFile
 from mnemo_dagster.core.parsing import parse
@@ -147,6 +148,7 @@ def _parse_with_tree(
         symbols=tuple(symbols),
         references=tuple(references),
         warnings=tuple(warnings),
+        flow=flow_facts(spec.name, root) if chunker.chunks else None,
     )
 
 

@@ -2,8 +2,9 @@
 
 The chunker keeps only names of calls; a call graph that can be trusted needs to know what a name
 holds (``handler = registry["save"]; handler()``), which takes the syntax tree. Parsing every file
-again when the graph is built would cost more than the whole graph build, so the facts are taken once
-when a file is indexed and stored as JSON in the metadata of the file's first chunk (``"flow"``):
+again when the graph is built would cost more than the whole graph build, so the facts are taken from
+the tree the chunker parses when a file is indexed (:attr:`ParsedFile.flow`) and stored as JSON in the
+metadata of the file's first chunk (``"flow"``):
 
 - Python: the module's facts (:mod:`.pyfacts`) solved on their own (:mod:`.pyflow`) into a summary
   that :mod:`.pylink` links across modules when the graph is built;
@@ -14,7 +15,6 @@ A file indexed before facts existed has none; its calls resolve by name as befor
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,33 +23,13 @@ from mnemo_dagster.core.graph.modules import language_family
 from mnemo_dagster.core.graph.pyfacts import python_facts
 from mnemo_dagster.core.graph.pyflow import SUMMARY_VERSION
 from mnemo_dagster.core.graph.pysummary import summarize
-from mnemo_dagster.core.languages import language_named
-from mnemo_dagster.core.models import Chunk, ParsedFile
-from mnemo_dagster.core.parsing import get_language
+from mnemo_dagster.core.models import Chunk
 
 if TYPE_CHECKING:
-    from tree_sitter import Parser
+    from tree_sitter import Node
 
 FLOW_KEY = "flow"
 """The key of the facts in a chunk's metadata."""
-
-_local = threading.local()
-
-
-def _parser(language: str) -> Parser:
-    """A parser of this thread: indexing writes (and so takes facts) in a thread of its own while
-    another thread parses with the process's cached parsers, and a parser serves one thread at a time.
-    """
-    parsers: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
-    grammar = language_named(language).grammar
-    assert grammar is not None  # Python and the JavaScript family have grammars
-    if grammar not in parsers:
-        from tree_sitter import Parser
-
-        parser = Parser()
-        parser.set_language(get_language(grammar))
-        parsers[grammar] = parser
-    return parsers[grammar]
 
 
 def source_text(chunks: Iterable[Chunk]) -> str:
@@ -73,12 +53,12 @@ def has_python_summary(flow: dict[str, Any] | None) -> bool:
     return isinstance(summary, dict) and summary.get("v") == SUMMARY_VERSION
 
 
-def flow_facts(parsed: ParsedFile) -> dict[str, Any] | None:
-    """The flow facts of a parsed file, or None for languages without a flow analysis."""
-    family = language_family(parsed.language)
-    if family not in ("python", "js") or not parsed.chunks:
+def flow_facts(language: str, root: Node) -> dict[str, Any] | None:
+    """The flow facts of a file of ``language`` from its syntax tree, or None for languages without a
+    flow analysis."""
+    family = language_family(language)
+    if family not in ("python", "js"):
         return None
-    root = _parser(parsed.language).parse(source_text(parsed.chunks).encode("utf-8")).root_node
     try:
         return {"python": summarize(python_facts(root))} if family == "python" else {"js": js_facts(root)}
     except RecursionError:
