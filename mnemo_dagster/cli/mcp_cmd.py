@@ -64,14 +64,16 @@ def _check_limit(limit: int) -> None:
 
 
 def _search(query: str, repository: str | None, limit: int, **filters: str | None) -> dict[str, Any]:
-    from mnemo_dagster import search, shared_index
+    from mnemo_dagster import shared_index
     from mnemo_dagster.core.graph_answers import GraphQueryError
 
     if not query.strip():
         raise GraphQueryError("the query is empty; ask for what the code does or name an identifier")
     _check_limit(limit)
-    shared_index().check_repository(repository)
-    hits = search(query, repository=repository, limit=limit, **filters)
+    index = shared_index()
+    hits = index.search(query, repository, limit, **filters)
+    if not hits:  # an unknown repository only ever has no hits
+        index.check_repository(repository)
     return {"hits": [{k: v for k, v in hit.as_dict().items() if k != "content"} for hit in hits]}
 
 

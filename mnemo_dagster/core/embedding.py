@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
         model_name: str = DEFAULT_MODEL,
         *,
         dtype: str = DEFAULT_EMBEDDING_DTYPE,
-        batch_size: int = EMBEDDING_BATCH_SIZE,
+        batch_size: int | None = None,
         max_seq_length: int = MAX_SEQUENCE_TOKENS,
         trust_remote_code: bool = False,
         device: str = DEFAULT_EMBEDDING_DEVICE,
@@ -163,8 +163,8 @@ class SentenceTransformerEmbedder:
 
         self.device = resolve_device(self.device, torch.cuda.is_available())
         self.dtype = resolve_dtype(self.dtype, self.device, cpu_has_native_bf16())
-        if self.device == "cuda" and self.batch_size == EMBEDDING_BATCH_SIZE:
-            self.batch_size = GPU_EMBEDDING_BATCH_SIZE
+        if self.batch_size is None:
+            self.batch_size = GPU_EMBEDDING_BATCH_SIZE if self.device == "cuda" else EMBEDDING_BATCH_SIZE
         if self.threads is not None and self.device == "cpu":
             torch.set_num_threads(self.threads)
         try:

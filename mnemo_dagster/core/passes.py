@@ -271,8 +271,7 @@ def run_pass(
         bulk_load = plan.files_new_or_changed >= BULK_LOAD_FILES
         if bulk_load:
             store.chunks.drop_vector_index()  # the graph step builds it again
-        workers = min(wiring.settings.workers, runner.max_workers)
-        outcomes = _run_batches(runner, name, plan.to_run, observer, workers)
+        outcomes = _run_batches(runner, name, plan.to_run, observer, runner.max_workers)
         graph = None
         if outcomes or plan.files_deleted or bulk_load or store.graph.is_stale(name):
             observer.graph_started()

@@ -31,11 +31,10 @@ _DONE = object()
 _POLL_SECONDS = 0.1
 
 
-class _Stage(Generic[T]):
+class _Stage:
     """A daemon thread and the bounded queue between it and the calling thread."""
 
-    def __init__(self, name: str, depth: int) -> None:
-        self.name = name
+    def __init__(self, depth: int) -> None:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -72,7 +71,7 @@ class ReadAhead(Generic[T]):
     def __init__(self, items: list[T], work: Callable[[T], Any], depth: int = PARSE_AHEAD_FILES) -> None:
         self._items = items
         self._work = work
-        self._stage: _Stage[T] = _Stage("reader", depth)
+        self._stage = _Stage(depth)
         self._thread = threading.Thread(target=self._run, name="mnemo-reader", daemon=True)
 
     @property
@@ -117,7 +116,7 @@ class WriteBehind:
     """
 
     def __init__(self, depth: int = 2) -> None:
-        self._stage: _Stage[Any] = _Stage("writer", depth)
+        self._stage = _Stage(depth)
         self._thread = threading.Thread(target=self._run, name="mnemo-writer", daemon=True)
 
     @property

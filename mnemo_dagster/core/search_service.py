@@ -173,11 +173,7 @@ def raise_error(answer: dict[str, Any]) -> None:
 
 def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Run one search request against ``index``; errors become ``{"error", "type"}``."""
-    from mnemo_dagster.core.search import QueryError
-
     try:
-        if request.get("check_repository"):
-            index.check_repository(request.get("repository"))
         hits = index.search(
             str(request.get("query", "")),
             request.get("repository"),
@@ -186,9 +182,9 @@ def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
             kind=request.get("kind"),
             path=request.get("path"),
         )
+        if not hits and request.get("check_repository"):  # an unknown repository only ever has no hits
+            index.check_repository(request.get("repository"))
         return {"hits": [hit.as_dict() for hit in hits]}
-    except QueryError as exc:
-        return {"error": str(exc), "type": "QueryError"}
     except errors.MnemoError as exc:
         return {"error": str(exc), "type": type(exc).__name__}
     except Exception as exc:  # a broken request must not end the service

@@ -82,9 +82,7 @@ def default_workers(cores: int | None = None, memory_bytes: int | None = None) -
     if cores is None:
         cores = available_cores()
     if memory_bytes is None:
-        import psutil
-
-        memory_bytes = psutil.virtual_memory().total
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return max(1, min(cores // WORKER_CORES, memory_bytes // WORKER_MEMORY_BYTES))
 
 
@@ -93,7 +91,8 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _choice_env(name: str, default: str, choices: tuple[str, ...]) -> str:
+def choice_env(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """The value of ``name`` (lower-cased; ``default`` when unset), which must be one of ``choices``."""
     value = (os.environ.get(name) or default).strip().lower()
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
@@ -130,13 +129,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read the settings from the environment."""
-        dtype = _choice_env("MNEMO_EMBEDDING_DTYPE", DEFAULT_EMBEDDING_DTYPE, EMBEDDING_DTYPES)
-        device = _choice_env("MNEMO_EMBEDDING_DEVICE", DEFAULT_EMBEDDING_DEVICE, EMBEDDING_DEVICES)
+        dtype = choice_env("MNEMO_EMBEDDING_DTYPE", DEFAULT_EMBEDDING_DTYPE, EMBEDDING_DTYPES)
+        device = choice_env("MNEMO_EMBEDDING_DEVICE", DEFAULT_EMBEDDING_DEVICE, EMBEDDING_DEVICES)
         if dtype == "float16" and device == "cpu":
             raise ConfigError(
                 "MNEMO_EMBEDDING_DTYPE=float16 needs a GPU; on the CPU use auto, bfloat16 or float32"
             )
-        workers = os.environ.get("MNEMO_WORKERS")
         return cls(
             home=Path(os.environ.get("MNEMO_HOME") or ".mnemo").expanduser().resolve(),
             database_url=os.environ.get("MNEMO_DATABASE_URL") or None,
@@ -146,5 +144,5 @@ class Settings:
             max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
             trust_remote_code=_flag_env("MNEMO_TRUST_REMOTE_CODE"),
             embedding_device=device,
-            workers=_int_env("MNEMO_WORKERS", 1) if workers else default_workers(),
+            workers=_int_env("MNEMO_WORKERS", 0) or default_workers(),
         )

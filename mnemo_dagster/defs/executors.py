@@ -15,12 +15,11 @@ Workers take the same config block from a YAML file (:data:`CELERY_EXECUTOR_CONF
 
 from __future__ import annotations
 
-import os
 import warnings
 
 from dagster import ExecutorDefinition, multiprocess_executor
 
-from mnemo_dagster.core.errors import ConfigError
+from mnemo_dagster.core.settings import choice_env
 
 EXECUTOR_ENV = "MNEMO_EXECUTOR"
 BROKER_ENV = "MNEMO_CELERY_BROKER_URL"
@@ -47,10 +46,7 @@ CELERY_EXECUTOR_CONFIG = {
 
 def executor_name() -> str:
     """The engine ``MNEMO_EXECUTOR`` selects (default ``multiprocess``)."""
-    name = (os.environ.get(EXECUTOR_ENV) or MULTIPROCESS).strip().lower()
-    if name not in EXECUTORS:
-        raise ConfigError(f"{EXECUTOR_ENV} must be one of {', '.join(EXECUTORS)}, got {name!r}")
-    return name
+    return choice_env(EXECUTOR_ENV, MULTIPROCESS, EXECUTORS)
 
 
 def select_executor() -> ExecutorDefinition:

@@ -66,8 +66,10 @@ def warm_step_server() -> None:
     """Start the executor's fork server now, so its imports (~6 s) overlap with scanning and planning.
 
     The multiprocess executor reuses a running fork server; call this after the environment is final
-    (steps inherit the server's environment).
+    (steps inherit the server's environment). Other engines run steps elsewhere: nothing to start.
     """
+    if executor_name() != MULTIPROCESS:
+        return
     multiprocessing.set_forkserver_preload(STEP_PRELOAD_MODULES)
     multiprocessing.forkserver.ensure_running()
 
@@ -212,8 +214,7 @@ def open_runner(
 def _dagster_runner(wiring: Wiring, run_tags: Mapping[str, str] | None) -> Iterator[DagsterRunner]:
     with dagster_instance(wiring) as instance:
         end_orphaned_runs(instance)  # a killed earlier pass must not block the daemon's queue
-        if executor_name() == MULTIPROCESS:  # other engines run steps elsewhere
-            warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
+        warm_step_server()  # its imports overlap with the scan; unused (and gone at exit) if nothing runs
         runner = DagsterRunner(instance, run_tags, max_workers=wiring.settings.workers)
         try:
             yield runner
