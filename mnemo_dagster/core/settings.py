@@ -95,7 +95,7 @@ def choice_env(name: str, default: str, choices: tuple[str, ...]) -> str:
     """The value of ``name`` (lower-cased; ``default`` when unset), which must be one of ``choices``."""
     value = (os.environ.get(name) or default).strip().lower()
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
