@@ -82,7 +82,9 @@ def default_workers(cores: int | None = None, memory_bytes: int | None = None) -
     if cores is None:
         cores = available_cores()
     if memory_bytes is None:
-        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        import psutil
+
+        memory_bytes = psutil.virtual_memory().total
     return max(1, min(cores // WORKER_CORES, memory_bytes // WORKER_MEMORY_BYTES))
 
 
