@@ -82,9 +82,7 @@ def default_workers(cores: int | None = None, memory_bytes: int | None = None) -
     if cores is None:
         cores = available_cores()
     if memory_bytes is None:
-        import psutil
-
-        memory_bytes = psutil.virtual_memory().total
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return max(1, min(cores // WORKER_CORES, memory_bytes // WORKER_MEMORY_BYTES))
 
 

@@ -98,3 +98,27 @@ def test_tags_query_compiles_once_per_process(name: str) -> None:
     assert get_tags_query(name) is query
     tree = parse(b"\n", name)
     assert query.captures(tree.root_node) == []
+
+
+LUA_FILE = b'local x = f("a")\nprint(\'b\')\nlocal t = [[long]]\n-- note\nreturn x\n'
+
+
+@pytest.mark.parametrize(
+    "unterminated",
+    [b'x = "abc', b"x = 'abc", b"--[[ abc", b"x = [[abc", b"--[==[ x", b"x = [=[abc", b'x = "a\\\n'],
+)
+def test_lua_file_after_an_unterminated_string_parses_cleanly(unterminated: bytes) -> None:
+    # The bundled Lua scanner keeps the string state a parse ends in; each parse must start clean.
+    assert parse(unterminated, "lua").root_node.has_error
+    assert not parse(LUA_FILE, "lua").root_node.has_error
+
+
+def test_fresh_lua_parsers_parse_their_first_file_cleanly() -> None:
+    # A new parser's Lua scanner state is uninitialised heap memory; vary the heap between parsers.
+    from mnemo_dagster.core import parsing
+
+    ballast: list[bytes] = []
+    for size in range(1, 120):
+        ballast.append(bytes(size))
+        parsing.get_parser.cache_clear()
+        assert not parse(LUA_FILE, "lua").root_node.has_error
