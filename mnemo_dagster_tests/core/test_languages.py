@@ -100,7 +100,7 @@ def test_tags_query_compiles_once_per_process(name: str) -> None:
     assert query.captures(tree.root_node) == []
 
 
-LUA_FILE = b'local x = f("a")\nprint(\'b\')\nlocal t = [[long]]\n-- note\nreturn x\n'
+LUA_FILE = b"local x = f(\"a\")\nprint('b')\nlocal t = [[long]]\n-- note\nreturn x\n"
 
 
 @pytest.mark.parametrize(
