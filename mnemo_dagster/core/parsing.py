@@ -33,6 +33,7 @@ valid file then parses with errors. Before each parse such a grammar gets a new 
 (``set_language`` destroys and creates it) and the probe is parsed until it parses cleanly: a clean
 probe ends on a closed string, so the scanner is back in its initial state."""
 _RESET_TRIES = 10
+_PROBE_TIMEOUT_MICROS = 200_000
 
 
 @functools.cache
@@ -54,25 +55,38 @@ def get_parser(grammar: str) -> Parser:
 
     parser = Parser()
     parser.set_language(get_language(grammar))
-    parser.set_timeout_micros(PARSE_TIMEOUT_SECONDS * 1_000_000)
+    parser.set_timeout_micros(round(PARSE_TIMEOUT_SECONDS * 1_000_000))
     return parser
+
+
+class GrammarError(Exception):
+    """A grammar that could not parse a file at all: it ran past :data:`PARSE_TIMEOUT_SECONDS`, or
+    its scanner would not reset."""
 
 
 def _reset_scanner(parser: Parser, grammar: str) -> None:
     """Put a grammar listed in :data:`_RESET_PROBES` back into its initial scanner state."""
     probe = _RESET_PROBES[grammar]
-    for attempt in range(_RESET_TRIES):
-        if not parser.parse(probe).root_node.has_error:
-            return
-        if attempt % 2 == 0:
-            parser.set_language(get_language(grammar))
-    raise RuntimeError(f"the {grammar} grammar's scanner did not reset after {_RESET_TRIES} tries")
+    parser.set_timeout_micros(_PROBE_TIMEOUT_MICROS)
+    try:
+        for attempt in range(_RESET_TRIES):
+            try:
+                if not parser.parse(probe).root_node.has_error:
+                    return
+            except ValueError:  # the probe timed out: a new scanner state follows
+                parser.reset()
+            if attempt % 2 == 0:
+                parser.set_language(get_language(grammar))
+    finally:
+        parser.set_timeout_micros(round(PARSE_TIMEOUT_SECONDS * 1_000_000))
+    raise GrammarError(f"the {grammar} grammar's scanner did not reset after {_RESET_TRIES} tries")
 
 
 def parse(source: bytes, language: str | LanguageSpec) -> Tree:
     """Parse UTF-8 ``source`` with the grammar of ``language`` (a registry name or spec).
 
-    Raises ``TimeoutError`` when the grammar runs past :data:`PARSE_TIMEOUT_SECONDS`."""
+    Raises :class:`GrammarError` when the grammar runs past :data:`PARSE_TIMEOUT_SECONDS` (or its
+    scanner cannot be reset)."""
     spec = language if isinstance(language, LanguageSpec) else language_named(language)
     if spec.grammar is None:
         raise ValueError(f"no tree-sitter grammar for {spec.name}")
@@ -83,7 +97,7 @@ def parse(source: bytes, language: str | LanguageSpec) -> Tree:
         return parser.parse(source)
     except ValueError:  # tree-sitter's "Parsing failed": the timeout passed
         parser.reset()  # or the next parse would resume this one
-        raise TimeoutError(f"the {spec.name} grammar gave up after {PARSE_TIMEOUT_SECONDS} s") from None
+        raise GrammarError(f"the {spec.name} grammar gave up after {PARSE_TIMEOUT_SECONDS} s") from None
 
 
 def query_source(folder: str) -> str:

@@ -41,7 +41,7 @@ from mnemo_dagster.core.errors import DecodeError
 from mnemo_dagster.core.graph.facts import flow_facts
 from mnemo_dagster.core.languages import LanguageSpec, language_named
 from mnemo_dagster.core.models import ParsedFile
-from mnemo_dagster.core.parsing import parse
+from mnemo_dagster.core.parsing import GrammarError, parse
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -110,7 +110,7 @@ def _parse_with_tree(
 ) -> ParsedFile:
     try:
         tree = parse(source, spec)
-    except TimeoutError as exc:
+    except GrammarError as exc:
         chunker = Chunker(lines, max_chars, min_chars, frozenset())
         chunker.emit_range(1, len(lines), "lines", None, None)
         warning = f"{exc}; indexed as line windows"

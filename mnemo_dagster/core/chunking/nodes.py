@@ -13,6 +13,12 @@ def line_of(node: Node) -> int:
     return node.start_point[0] + 1
 
 
+def text_line_of(source: bytes, node: Node) -> int:
+    """1-based line of the node's first non-blank character (see :func:`text_of`)."""
+    text = source[node.start_byte : node.end_byte]
+    return line_of(node) + text[: len(text) - len(text.lstrip())].count(b"\n")
+
+
 def end_line_of(node: Node) -> int:
     """1-based last line of the node, not counting a line the node only reaches with its newline."""
     row, column = node.end_point
@@ -22,5 +28,6 @@ def end_line_of(node: Node) -> int:
 
 
 def text_of(source: bytes, node: Node) -> str:
-    """The source text of ``node``."""
-    return source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+    """The source text of ``node``, without surrounding whitespace (the bundled R grammar folds the
+    blank lines before an identifier starting with ``.`` into the identifier)."""
+    return source[node.start_byte : node.end_byte].decode("utf-8", errors="replace").strip()

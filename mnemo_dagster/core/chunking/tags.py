@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mnemo_dagster.core.chunking.imports import ImportCapture, imports_of
-from mnemo_dagster.core.chunking.nodes import end_line_of, line_of, text_of
+from mnemo_dagster.core.chunking.nodes import end_line_of, line_of, text_line_of, text_of
 from mnemo_dagster.core.languages import LanguageSpec
 from mnemo_dagster.core.models import Reference, Symbol, SymbolKind
 from mnemo_dagster.core.parsing import get_tags_query
@@ -144,7 +144,7 @@ class _Captures:
             key = (outer.start_byte, outer.end_byte)
             if key in defs:
                 continue
-            start_line = line_of(outer)
+            start_line = text_line_of(source, outer)
             defs[key] = Definition(
                 name=text_of(source, name),
                 kind=kind,
