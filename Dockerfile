@@ -3,7 +3,7 @@
 #   code server (default)  dagster api grpc -m mnemo_dagster.defs.definitions -h 0.0.0.0 -p 3030
 #   run worker             what dagster-k8s's K8sRunLauncher runs in it: dagster api execute_run ...
 #   celery worker          dagster-celery worker start -A dagster_celery.app -y /opt/mnemo/celery-worker.yaml
-#                            -i mnemo_dagster.core.preload -- --concurrency 1
+#                            -i mnemo_dagster.defs.step_preload -- --concurrency 1
 #   indexing job           mnemo index https://git.example.com/team/app.git --ref main --json
 #
 # Build: docker build -t mnemo-dagster:0.1.0 .

@@ -46,7 +46,9 @@ BULK_LOAD_FILES = 2000
 PASS_LOCK_WAIT_SECONDS = 30.0
 """How long ``mnemo index`` waits for a sensor tick (which holds the pass lock for seconds)."""
 
-ENCODE_GROUP_CHUNKS = 256
-"""Chunks the model encodes at once (sorted by length within the call); files are never split."""
+ENCODE_GROUP_CHUNKS = 1024
+"""Chunks the model encodes at once (sorted by length within the call); files are never split. On
+real Python packages, groups of 256 pad to 1.039x the tokens of one sort over everything, groups of
+1024 to 1.010x."""
 PARSE_AHEAD_FILES = 32
 """Files the reader thread reads and parses ahead of the model."""

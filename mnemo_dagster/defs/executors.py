@@ -27,7 +27,7 @@ MULTIPROCESS = "multiprocess"
 CELERY = "celery"
 EXECUTORS = (MULTIPROCESS, CELERY)
 
-STEP_PRELOAD_MODULES = ["mnemo_dagster.defs.definitions", "mnemo_dagster.core.preload"]
+STEP_PRELOAD_MODULES = ["mnemo_dagster.defs.step_preload"]
 """Imported once by the executor's fork server; steps fork from it with torch already loaded."""
 
 CELERY_EXECUTOR_CONFIG = {

@@ -139,7 +139,7 @@ def workers(
     config.write_text(yaml.safe_dump({"execution": {"config": CELERY_EXECUTOR_CONFIG}}))
     env = _engine_env(celery_urls, broker_url, dagster_home)
     command = [sys.executable, "-m", "dagster_celery.cli", "worker", "start", "-A", "dagster_celery.app"]
-    options = ["-y", str(config), "-i", "mnemo_dagster.core.preload", "-l", "WARNING"]
+    options = ["-y", str(config), "-i", "mnemo_dagster.defs.step_preload", "-l", "WARNING"]
     started = []
     try:
         for name in WORKERS:
