@@ -30,14 +30,14 @@ FILES = {
 }
 
 
-def _write(store: IndexStore) -> None:
+def _write(store: IndexStore, files: dict[str, str] = FILES) -> None:
     store.files.register("r", "/src/r")
     changed = [
-        SourceFile(p, language_for(p).name, len(t), 1, f"h{i}") for i, (p, t) in enumerate(FILES.items())
+        SourceFile(p, language_for(p).name, len(t), 1, f"h{i}") for i, (p, t) in enumerate(files.items())
     ]
-    store.files.apply_scan("r", changed=changed, touched=[], deleted=[], plan=dict.fromkeys(FILES, "r__0001"))
+    store.files.apply_scan("r", changed=changed, touched=[], deleted=[], plan=dict.fromkeys(files, "r__0001"))
     vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
-    for n, (path, text) in enumerate(FILES.items()):
+    for n, (path, text) in enumerate(files.items()):
         parsed = parse_file(path, text.encode(), language_for(path).name)
         rows = [
             ChunkRow(
@@ -78,3 +78,19 @@ def test_the_graph_of_stored_chunks_uses_flow_summaries_and_tsconfig_paths(fresh
     }
     # handlers() and Item(); handlers()['save'](); self.check(); fmt("a"): every call resolved.
     assert (counts["calls_total"], counts["calls_resolved"]) == (5, 5)
+
+
+def test_a_minified_tsconfig_is_read_whole_from_its_chunks(fresh_store: IndexStore) -> None:
+    # One line longer than a chunk: it is stored as pieces that share their start line.
+    aliases = ", ".join(f'"@pkg{i}/*": ["packages/pkg{i}/src/*"]' for i in range(60))
+    tsconfig = '{"compilerOptions": {"baseUrl": ".", "paths": {' + aliases + ', "@lib/*": ["lib/*"]}}}'
+    files = {
+        "web/tsconfig.json": tsconfig,
+        "web/lib/fmt.ts": FILES["web/lib/fmt.ts"],
+        "web/main.ts": FILES["web/main.ts"],
+    }
+    _write(fresh_store, files)
+    assert fresh_store.graph.config_texts("r") == {"web/tsconfig.json": tsconfig}
+    store_graph(fresh_store, "r")
+    graph, _ = load_graph(fresh_store, "r")
+    assert ("web/main.ts::run", "web/lib/fmt.ts::fmt") in {(e.source, e.target) for e in graph.edges}

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from mnemo_dagster.core.graph.facts import source_text
+from mnemo_dagster.core.models import Chunk
 from mnemo_dagster.core.store.schema import (
     code_chunks,
     graph_edges,
@@ -42,18 +44,14 @@ class GraphStore:
     def config_texts(self, repository: str, name_pattern: str = "%sconfig%.json") -> dict[str, str]:
         """File path -> text, rebuilt from the chunks, of the files whose name matches a SQL LIKE
         pattern (by default tsconfig/jsconfig files; :mod:`~mnemo_dagster.core.graph.jsconfig` picks)."""
-        query = (
-            sa.select(code_chunks.c.file_path, code_chunks.c.start_line, code_chunks.c.content)
-            .where(code_chunks.c.repository == repository, code_chunks.c.file_path.like(name_pattern))
-            .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
-        )
-        lines: dict[str, list[str]] = {}
+        query = sa.select(
+            code_chunks.c.file_path, code_chunks.c.start_line, code_chunks.c.end_line, code_chunks.c.content
+        ).where(code_chunks.c.repository == repository, code_chunks.c.file_path.like(name_pattern))
+        chunks: dict[str, list[Chunk]] = {}
         with self.db.engine.connect() as conn:
-            for path, start, content in conn.execute(query):
-                text = lines.setdefault(path, [])
-                text.extend([""] * (start - 1 - len(text)))  # a gap between chunks is blank lines
-                text.extend(content.split("\n"))
-        return {path: "\n".join(text) for path, text in lines.items()}
+            for path, start, end, content in conn.execute(query):
+                chunks.setdefault(path, []).append(Chunk("lines", None, None, start, end, content))
+        return {path: source_text(pieces) for path, pieces in chunks.items()}
 
     def replace(
         self,
