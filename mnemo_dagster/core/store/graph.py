@@ -6,7 +6,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mnemo_dagster.core.graph.facts import source_text
 from mnemo_dagster.core.models import Chunk
@@ -16,7 +15,6 @@ from mnemo_dagster.core.store.schema import (
     graph_metrics,
     graph_nodes,
     repositories,
-    slices,
     source_files,
     utc_now,
 )
@@ -67,11 +65,12 @@ class GraphStore:
             )
             conn.execute(graph_nodes.delete().where(graph_nodes.c.repository == repository))
             ids: dict[str, int] = {}
-            for part in slices(list(nodes), 5000):
+            if nodes:
+                # One statement, many parameter sets: SQLAlchemy batches them ("insertmanyvalues")
+                # from one compiled statement, instead of compiling a VALUES list per slice.
                 result = conn.execute(
-                    pg_insert(graph_nodes)
-                    .values([{"repository": repository, **node} for node in part])
-                    .returning(graph_nodes.c.id, graph_nodes.c.qualified_name)
+                    graph_nodes.insert().returning(graph_nodes.c.id, graph_nodes.c.qualified_name),
+                    [{"repository": repository, **node} for node in nodes],
                 )
                 ids.update({qn: node_id for node_id, qn in result})
             edge_rows = [
