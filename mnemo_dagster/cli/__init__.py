@@ -230,6 +230,10 @@ def _sigterm_as_sigint(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mnemo`` script; returns the exit code."""
     signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    # A background job of a script starts with SIGINT ignored, and Python then keeps it ignored: a
+    # pass with run workers would shrug off Ctrl-C and SIGTERM (a one-worker pass only stops because
+    # Dagster installs its own handler for the run).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(args=argv, prog_name="mnemo", standalone_mode=False)
     except click.exceptions.Exit as exc:

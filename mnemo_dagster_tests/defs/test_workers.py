@@ -76,7 +76,12 @@ def test_ctrl_c_with_two_workers_cancels_their_runs_and_stops_them(
 ) -> None:
     log = tmp_path / "err"
     args = ("index", str(repo), "--name", "wsigint", "--batch-size", "6")
-    process = start_mnemo(*args, log=log, MNEMO_WORKERS="2")
+    # Started the way a script starts a background job, with SIGINT ignored: Ctrl-C must still work.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = start_mnemo(*args, log=log, MNEMO_WORKERS="2")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     run_id = _step_running(instance, "wsigint")
     workers = [p for p in psutil.Process(process.pid).children() if "run_workers" in " ".join(p.cmdline())]
     assert len(workers) == 2
