@@ -29,9 +29,10 @@ parses cleanly only from a good state.
 The bundled Lua scanner allocates its state without initialising it and ignores the empty state a
 new parse hands it, so a parse starts from heap garbage (a new parser) or from wherever the last
 parse stopped (an unterminated string or long comment leaves a string state behind). Either way a
-valid file then parses with errors. Before each parse such a grammar gets a new scanner state
-(``set_language`` destroys and creates it) and the probe is parsed until it parses cleanly: a clean
-probe ends on a closed string, so the scanner is back in its initial state."""
+valid file then parses with errors. Before each parse the probe is parsed until it parses cleanly;
+after a failed probe the scanner gets a new state (``set_language`` destroys and creates it), whose
+garbage the next probe clears, which a state left behind by a file is not. A clean probe ends on a
+closed string, so the scanner is back in its initial state."""
 _RESET_TRIES = 10
 _PROBE_TIMEOUT_MICROS = 200_000
 
