@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError
+from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError, unknown_repository
 
 if TYPE_CHECKING:
     from mnemo_dagster.core.wiring import Wiring
@@ -143,7 +143,7 @@ def status(name: str | None, json_output: bool) -> None:
     with wire() as wiring:
         known = wiring.store.files.repository_names()
         if name and name not in known:
-            _fail(f"no repository named {name!r}; known: {', '.join(known) or 'none'}", EXIT_USAGE)
+            _fail(unknown_repository(name, known), EXIT_USAGE)
         reports = [status_report(wiring.store, n) for n in ([name] if name else known)]
         _attach_runs(wiring, reports)
     if json_output:

@@ -52,5 +52,10 @@ class PassBusyError(MnemoError):
         self.repository = repository
 
 
+def unknown_repository(name: str, known: list[str], none: str = "none") -> str:
+    """The message for a repository ``name`` that is not among ``known`` (``none`` when empty)."""
+    return f"no repository named {name!r}; known: {', '.join(known) or none}"
+
+
 class StoreError(MnemoError):
     """The database is unreachable or not in the expected state."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mnemo_dagster.core.errors import unknown_repository
 from mnemo_dagster.core.graph_answers import (
     AmbiguousNameError,
     GraphPath,
@@ -103,8 +104,7 @@ def _check_repository(conn: Connection, repository: str | None) -> str | None:
     repository = _clean(repository, "repository name")
     known = list(conn.execute(sa.select(repositories.c.name).order_by(repositories.c.name)).scalars())
     if repository not in known:
-        listed = ", ".join(known) or "none (run `mnemo index PATH`)"
-        raise UnknownRepositoryError(f"no repository named {repository!r}; known: {listed}")
+        raise UnknownRepositoryError(unknown_repository(repository, known, "none (run `mnemo index PATH`)"))
     return repository
 
 

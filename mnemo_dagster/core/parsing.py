@@ -37,6 +37,10 @@ _RESET_TRIES = 10
 _PROBE_TIMEOUT_MICROS = 200_000
 
 
+def _parse_timeout_micros() -> int:
+    return round(PARSE_TIMEOUT_SECONDS * 1_000_000)
+
+
 @functools.cache
 def get_language(grammar: str) -> Language:
     """The tree-sitter ``Language`` for a tree-sitter-languages grammar name."""
@@ -56,7 +60,7 @@ def get_parser(grammar: str) -> Parser:
 
     parser = Parser()
     parser.set_language(get_language(grammar))
-    parser.set_timeout_micros(round(PARSE_TIMEOUT_SECONDS * 1_000_000))
+    parser.set_timeout_micros(_parse_timeout_micros())
     return parser
 
 
@@ -79,7 +83,7 @@ def _reset_scanner(parser: Parser, grammar: str) -> None:
             if attempt % 2 == 0:
                 parser.set_language(get_language(grammar))
     finally:
-        parser.set_timeout_micros(round(PARSE_TIMEOUT_SECONDS * 1_000_000))
+        parser.set_timeout_micros(_parse_timeout_micros())
     raise GrammarError(f"the {grammar} grammar's scanner did not reset after {_RESET_TRIES} tries")
 
 

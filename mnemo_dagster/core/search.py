@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mnemo_dagster.core.errors import MnemoError
+from mnemo_dagster.core.errors import MnemoError, unknown_repository
 from mnemo_dagster.core.lexical import bounded, glob_regex, name_like, signature
 from mnemo_dagster.core.store.database import IndexStore, check_model
 from mnemo_dagster.core.store.search import (
@@ -284,7 +284,7 @@ class Index:
             return
         known = self.repositories()
         if repository not in known:
-            raise QueryError(f"no repository named {repository!r}; known: {', '.join(known) or 'none'}")
+            raise QueryError(unknown_repository(repository, known))
 
     def search(
         self,

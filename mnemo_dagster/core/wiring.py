@@ -33,6 +33,7 @@ class Wiring:
     settings: Settings
     urls: DatabaseUrls
     store: IndexStore = field(init=False)
+    _schema_ready: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.store = IndexStore(self.urls.index)
@@ -42,8 +43,11 @@ class Wiring:
         return make_embedder(self.settings)
 
     def ensure_schema(self) -> None:
-        """Create the index for the configured model, or check that it was built with it."""
-        self.store.ensure_schema(self.settings.embedding_model, self.embedder.dimension)
+        """Create the index for the configured model, or check that it was built with it (once: a
+        git pass reads its recorded commit before the pass itself starts)."""
+        if not self._schema_ready:
+            self.store.ensure_schema(self.settings.embedding_model, self.embedder.dimension)
+            self._schema_ready = True
 
     def close(self) -> None:
         self.store.dispose()

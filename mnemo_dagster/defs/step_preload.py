@@ -1,12 +1,14 @@
 """Imported once by the executor's fork server (and by a Celery worker), so that each step process
-starts warm: torch and sentence-transformers, the grammars, Dagster's Postgres storage (about 0.5 s
-to import) and the resolved jobs (about 0.3 s to build) are already in the process it forks from."""
+starts warm: sentence-transformers with torch and transformers (seconds to import), the grammars,
+Dagster's Postgres storage (about 0.5 s) and the resolved jobs (about 0.3 s to build) are already in
+the process it forks from."""
 
 from __future__ import annotations
 
 import dagster_postgres  # noqa: F401
+import sentence_transformers  # noqa: F401
+import tree_sitter_languages  # noqa: F401
 
-import mnemo_dagster.core.preload  # noqa: F401
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
 
 get_index_batches_job()

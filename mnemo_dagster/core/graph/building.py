@@ -151,7 +151,7 @@ class _GraphBuilder:
             if ref.kind == "inherits" and self.resolver.node_kind[source] not in CLASS_LIKE_KINDS:
                 source = index.class_at(ref.line) or source
             if "js" in flow and ref.kind == "calls":
-                targets = self.js_calls.resolve(ref, index, source, shapes.get((ref.line, ref.name), []))
+                targets = self.js_calls.resolve(ref, index, shapes.get((ref.line, ref.name), []))
                 was_ambiguous = False
             else:
                 targets, was_ambiguous = self.resolver.resolve_name(

@@ -94,12 +94,12 @@ class JsCalls:
         self.resolver = resolver
         self.bases = bases
 
-    def resolve(self, ref: Reference, file: FileIndex, source: str, shapes: list[list[Any]]) -> list[str]:
+    def resolve(self, ref: Reference, file: FileIndex, shapes: list[list[Any]]) -> list[str]:
         """Targets of one call reference, given the receiver shapes recorded on its line."""
         targets: list[str] = []
         for _, _, kind, receiver in shapes:
             if kind in ("", "new"):
-                found = self.plain(ref, file, source)
+                found = self.plain(ref, file)
                 if kind == "new":
                     found += [c for f in found for c in self.method_chain(f, "constructor")[:1]]
             elif kind == "this":
@@ -109,13 +109,13 @@ class JsCalls:
                 cls = self.enclosing_class(ref, file)
                 found = [m for b in self.bases.get(cls or "", []) for m in self.method_chain(b, ref.name)[:1]]
             elif kind == "id":
-                found = self.on_identifier(ref, file, source, receiver)
+                found = self.on_identifier(ref, file, receiver)
             else:
                 found = []
             targets += [t for t in found if t not in targets]
         return targets
 
-    def plain(self, ref: Reference, file: FileIndex, source: str) -> list[str]:
+    def plain(self, ref: Reference, file: FileIndex) -> list[str]:
         """A bare name: enclosing scopes and the file's functions/classes, then imports."""
         kinds = self.resolver.node_kind
 
@@ -147,13 +147,13 @@ class JsCalls:
                 return None
         return self.resolver.name_in_module(module, name)
 
-    def on_identifier(self, ref: Reference, file: FileIndex, source: str, receiver: str) -> list[str]:
+    def on_identifier(self, ref: Reference, file: FileIndex, receiver: str) -> list[str]:
         binding = file.bindings.get(receiver)
         if binding is not None and binding[0] == "module":
             found = self.resolver.name_in_module(binding[1], ref.name)
             return [found] if found is not None else []
         holder = Reference("calls", receiver, ref.source, ref.line)
-        classes = [c for c in self.plain(holder, file, source) if self.resolver.node_kind.get(c) == "class"]
+        classes = [c for c in self.plain(holder, file) if self.resolver.node_kind.get(c) == "class"]
         return [m for c in classes for m in self.method_chain(c, ref.name)[:1]]
 
     def enclosing_class(self, ref: Reference, file: FileIndex) -> str | None:
