@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.executors import BROKER_ENV, CELERY_EXECUTOR_CONFIG, EXECUTOR_ENV, select_executor
 from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, DAGSTER_YAML
+from mnemo_dagster_tests.processes import stop_session
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
@@ -45,17 +45,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End ``process`` and everything in its session (a worker's pool children)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture
@@ -83,7 +72,7 @@ def broker_url(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        _stop(server)
+        stop_session(server, timeout=20)
 
 
 @pytest.fixture
@@ -156,7 +145,7 @@ def workers(
         yield started
     finally:
         for process in started:
-            _stop(process)
+            stop_session(process, timeout=20)
 
 
 def _step_processes(instance: DagsterInstance, repository: str) -> dict[str, tuple[str, int]]:

@@ -20,6 +20,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatu
 
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs import tags
+from mnemo_dagster_tests.processes import stop_session
 
 pytestmark = pytest.mark.slow
 
@@ -281,12 +282,7 @@ def daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_session(process)
 
 
 def _wait_for_run(
