@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
@@ -114,17 +115,21 @@ GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")
 def rebuild_nodes(
     store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
 ) -> dict[str, int]:
-    """What the ``graph_nodes`` step does: rebuild the graph of each repository, then make sure the
-    HNSW index exists (a bulk load dropped it). Returns totals over the repositories."""
+    """What the ``graph_nodes`` step does: rebuild the graph of each repository while PostgreSQL
+    makes sure the HNSW index exists (a bulk load dropped it; the build runs on another core, and only
+    blocks writes to ``code_chunks``, which the graph does not make). Returns totals over the
+    repositories."""
     names = list(repositories)
     totals = {"repositories": len(names), **dict.fromkeys(GRAPH_TOTALS, 0)}
-    for name in names:
-        stats = store_graph(store, name)
-        log(f"{name}: {stats}")
-        for key in GRAPH_TOTALS:
-            totals[key] += stats.get(key, 0)
-    if store.chunks.ensure_vector_index():
-        log("built the HNSW index on code_chunks.embedding")
+    with ThreadPoolExecutor(1, thread_name_prefix="mnemo-vector-index") as pool:
+        built = pool.submit(store.chunks.ensure_vector_index)
+        for name in names:
+            stats = store_graph(store, name)
+            log(f"{name}: {stats}")
+            for key in GRAPH_TOTALS:
+                totals[key] += stats.get(key, 0)
+        if built.result():
+            log("built the HNSW index on code_chunks.embedding")
     return totals
 
 

@@ -12,7 +12,7 @@ import bisect
 import hashlib
 import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,7 @@ from mnemo_dagster.core.errors import FileError, StoreError
 from mnemo_dagster.core.graph.facts import FLOW_KEY
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import ParsedFile, qualified_name
-from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind
 from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.files import StoredFile
@@ -152,14 +152,16 @@ def index_batch(
     todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
     report.files_unchanged = len(stored) - len(todo)
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
-    with ReadAhead(todo, work) as reader, WriteBehind() as writer:
+    with ReadAhead(todo, work, depth=1, size=_chunk_count) as reader, WriteBehind() as writer:
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
             embedder.load()  # a broken model fails the batch before any file is written
             report.load_seconds = time.perf_counter() - loading
-        for group in groups(_parsed_only(store, repository, reader, writer, report), _chunk_count):
-            hashes, vectors = _embed(store, embedder, group, report)
-            writer.submit(partial(_write, store, repository, group, hashes, vectors, report))
+        for group in reader:
+            parsed = _parsed_only(store, repository, group, writer, report)
+            if parsed:
+                hashes, vectors = _embed(store, embedder, parsed, report)
+                writer.submit(partial(_write, store, repository, parsed, hashes, vectors, report))
     report.parse_seconds, report.write_seconds = reader.seconds, writer.seconds
     log(
         f"{key}: {report.files_indexed} files indexed, {report.files_unchanged} unchanged, "
@@ -173,20 +175,24 @@ def index_batch(
 def _parsed_only(
     store: IndexStore,
     repository: str,
-    reader: ReadAhead[str],
+    group: list[tuple[str, tuple[ParsedFile, str] | NotIndexed]],
     writer: WriteBehind,
     report: BatchReport,
-) -> Iterator[tuple[ParsedFile, str]]:
-    """The parsed files; a file that cannot be indexed goes straight to the writer, to be recorded."""
-    for path, outcome in reader:
+) -> list[tuple[ParsedFile, str]]:
+    """The parsed files of ``group``; a file that cannot be indexed goes straight to the writer, to be
+    recorded."""
+    parsed = []
+    for path, outcome in group:
         if isinstance(outcome, NotIndexed):
             writer.submit(partial(_mark, store, repository, path, outcome, report))
         else:
-            yield outcome
+            parsed.append(outcome)
+    return parsed
 
 
-def _chunk_count(parsed: tuple[ParsedFile, str]) -> int:
-    return len(parsed[0].chunks)
+def _chunk_count(read: tuple[str, tuple[ParsedFile, str] | NotIndexed]) -> int:
+    outcome = read[1]
+    return 0 if isinstance(outcome, NotIndexed) else len(outcome[0].chunks)
 
 
 def _mark(store: IndexStore, repository: str, path: str, outcome: NotIndexed, report: BatchReport) -> None:

@@ -268,7 +268,7 @@ def run_pass(
             source.record(store, name)  # the plan holds the diff now: the next pass diffs from here
         observer.planned(plan)
         runner.prepare(plan)
-        bulk_load = plan.files_new_or_changed >= BULK_LOAD_FILES
+        bulk_load = _is_bulk_load(store, plan)
         if bulk_load:
             store.chunks.drop_vector_index()  # the graph step builds it again
         outcomes = _run_batches(runner, name, plan.to_run, observer, runner.max_workers)
@@ -285,6 +285,13 @@ def run_pass(
         graph=graph,
         report=status_report(store, name),
     )
+
+
+def _is_bulk_load(store: IndexStore, plan: PassPlan) -> bool:
+    """Whether the pass writes enough vectors that building the HNSW index afterwards beats keeping
+    it up to date: :data:`BULK_LOAD_FILES` files, or at least as many as are indexed already."""
+    changed = plan.files_new_or_changed
+    return changed >= BULK_LOAD_FILES or changed >= max(1, store.files.indexed_count())
 
 
 def _run_batches(

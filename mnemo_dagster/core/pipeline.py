@@ -4,12 +4,13 @@ A batch used to parse every file, then encode every chunk, then write every file
 thread reads and parses ahead, the calling thread encodes, and a writer thread writes each file in its
 own transaction, so the model is never idle while a file is read, parsed or written:
 
-    reader thread --(files, bounded)--> caller: encode groups --(groups, bounded)--> writer thread
+    reader thread --(groups, bounded)--> caller: encode groups --(groups, bounded)--> writer thread
 
-Both queues are bounded (:data:`~mnemo_dagster.core.defaults.PARSE_AHEAD_FILES` files ahead, two
-groups behind), so memory stays bounded whatever the batch's size. The model encodes a group of at
-least :data:`~mnemo_dagster.core.defaults.ENCODE_GROUP_CHUNKS` chunks at once; sentence-transformers
-sorts a call's texts by length, so large groups also cut padding. Torch releases the GIL while it
+The reader hands over whole groups of at least
+:data:`~mnemo_dagster.core.defaults.ENCODE_GROUP_CHUNKS` chunks (files are never split), one group
+ahead of the model: when the model finishes a group, the next is ready. Sentence-transformers sorts a
+call's texts by length, so large groups also cut padding. Both queues are bounded (one group ahead,
+two behind), so memory stays bounded whatever the batch's size. Torch releases the GIL while it
 computes, which is what lets the two threads make progress meanwhile.
 
 An error in any stage stops the others and is raised in the calling thread, so the step fails (and
@@ -65,12 +66,24 @@ class ReadAhead(Generic[T]):
     """``(item, work(item))`` for every item, in order, computed by a thread a few items ahead; a
     context manager (entering starts the thread, leaving stops it).
 
+    With ``size``, the thread hands over groups instead: lists of ``(item, result)`` whose
+    ``size((item, result))`` adds up to at least ``at_least`` (:func:`groups`), ``depth`` groups ahead.
     Iterate over it once, inside the block; :attr:`seconds` is the time the thread spent working.
     """
 
-    def __init__(self, items: list[T], work: Callable[[T], Any], depth: int = PARSE_AHEAD_FILES) -> None:
+    def __init__(
+        self,
+        items: list[T],
+        work: Callable[[T], Any],
+        depth: int = PARSE_AHEAD_FILES,
+        *,
+        size: Callable[[tuple[T, Any]], int] | None = None,
+        at_least: int = ENCODE_GROUP_CHUNKS,
+    ) -> None:
         self._items = items
         self._work = work
+        self._size = size
+        self._at_least = at_least
         self._stage = _Stage(depth)
         self._thread = threading.Thread(target=self._run, name="mnemo-reader", daemon=True)
 
@@ -78,14 +91,21 @@ class ReadAhead(Generic[T]):
     def seconds(self) -> float:
         return self._stage.seconds
 
+    def _results(self) -> Iterator[tuple[T, Any]]:
+        stage = self._stage
+        for item in self._items:
+            started = time.perf_counter()
+            result = self._work(item)
+            stage.seconds += time.perf_counter() - started
+            yield item, result
+
     def _run(self) -> None:
         stage = self._stage
+        results = self._results()
+        handed: Iterator[Any] = results if self._size is None else groups(results, self._size, self._at_least)
         try:
-            for item in self._items:
-                started = time.perf_counter()
-                result = self._work(item)
-                stage.seconds += time.perf_counter() - started
-                if not stage.put((item, result)):
+            for handover in handed:
+                if not stage.put(handover):
                     return
         except BaseException as exc:  # handed to the caller, which re-raises it
             stage.error = exc

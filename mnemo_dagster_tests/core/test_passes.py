@@ -104,17 +104,42 @@ def test_a_bad_path_or_name_is_a_config_error(fresh_wiring: Wiring, repo: Path, 
         run_pass(fresh_wiring, repo, runner, name="a/b")
 
 
-def test_a_bulk_load_drops_the_vector_index_and_the_graph_builds_it_again(
-    fresh_wiring: Wiring, repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    class DropWatcher(PassObserver):
-        def batch_started(self, key: str, position: int) -> None:
-            self.during_batches = _has_vector_index(fresh_wiring)
+class DropWatcher(PassObserver):
+    """Whether the HNSW index existed while the batches ran."""
 
+    def __init__(self, wiring: Wiring) -> None:
+        self.wiring = wiring
+        self.during_batches: bool | None = None
+
+    def batch_started(self, key: str, position: int) -> None:
+        self.during_batches = _has_vector_index(self.wiring)
+
+
+def test_a_first_index_loads_without_the_vector_index_and_an_edit_keeps_it(
+    fresh_wiring: Wiring, repo: Path
+) -> None:
     fresh_wiring.ensure_schema()
     assert _has_vector_index(fresh_wiring)
-    monkeypatch.setattr(passes, "BULK_LOAD_FILES", 5)
-    watcher = DropWatcher()
+    first = DropWatcher(fresh_wiring)
+    run_pass(fresh_wiring, repo, InProcessRunner(fresh_wiring), name="shop", observer=first)
+    assert first.during_batches is False  # the pass doubled the indexed files (from none)
+    assert _has_vector_index(fresh_wiring)  # the graph step built it again
+
+    edited = next(repo.rglob("*.py"))
+    edited.write_text(edited.read_text() + "\n\ndef added():\n    return 1\n")
+    second = DropWatcher(fresh_wiring)
+    run_pass(fresh_wiring, repo, InProcessRunner(fresh_wiring), name="shop", observer=second)
+    assert second.during_batches is True  # one changed file among many: kept up to date instead
+
+
+def test_a_pass_of_many_files_drops_the_vector_index_whatever_is_indexed(
+    fresh_wiring: Wiring, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_pass(fresh_wiring, repo, InProcessRunner(fresh_wiring), name="shop")
+    monkeypatch.setattr(passes, "BULK_LOAD_FILES", 2)
+    for path in sorted(repo.rglob("*.py"))[:2]:
+        path.write_text(path.read_text() + "\n# edited\n")
+    watcher = DropWatcher(fresh_wiring)
     run_pass(fresh_wiring, repo, InProcessRunner(fresh_wiring), name="shop", observer=watcher)
     assert watcher.during_batches is False
     assert _has_vector_index(fresh_wiring)

@@ -33,6 +33,26 @@ def test_read_ahead_stays_a_bounded_number_of_items_ahead() -> None:
     assert len(done) < 50  # leaving the block stopped it
 
 
+def test_read_ahead_hands_over_whole_groups_a_group_ahead() -> None:
+    done: list[int] = []
+
+    def work(n: int) -> int:
+        done.append(n)
+        return 10 * n
+
+    with ReadAhead(list(range(40)), work, depth=1, size=lambda pair: 10, at_least=30) as reader:
+        iterator = iter(reader)
+        first = next(iterator)
+        time.sleep(0.3)  # the model encodes the first group; the thread reads ahead meanwhile
+        ahead = len(done)
+        rest = list(iterator)
+    assert first == [(0, 0), (1, 10), (2, 20)]
+    # The next group is ready (queued), and the one after it is read and waits for room.
+    assert 6 <= ahead <= 9
+    assert [len(group) for group in rest] == [3] * 12 + [1]
+    assert [pair for group in [first, *rest] for pair in group] == [(n, 10 * n) for n in range(40)]
+
+
 def test_read_ahead_raises_the_threads_error_after_the_good_results() -> None:
     def work(n: int) -> int:
         if n == 3:

@@ -153,6 +153,12 @@ class FileStore:
         with self.db.begin() as conn:
             return sorted(conn.execute(query).scalars())
 
+    def indexed_count(self) -> int:
+        """How many files are indexed, over every repository."""
+        query = sa.select(sa.func.count()).where(source_files.c.status == "indexed")
+        with self.db.begin() as conn:
+            return conn.execute(query).scalar_one()
+
     def pending_count(self, repository: str) -> int:
         """How many files of ``repository`` wait to be indexed."""
         query = sa.select(sa.func.count()).where(
