@@ -52,5 +52,8 @@ ENCODE_GROUP_CHUNKS = 1024
 """Chunks the model encodes at once (sorted by length within the call); files are never split. On
 real Python packages, groups of 256 pad to 1.039x the tokens of one sort over everything, groups of
 1024 to 1.010x."""
+EDGE_GROUP_CHUNKS = 64
+"""Chunks in a batch's first and last encode groups: the model starts once this many are parsed (not
+a whole group), and only this many are written after it finishes."""
 PARSE_AHEAD_FILES = 32
 """Files the reader thread reads and parses ahead of the model."""

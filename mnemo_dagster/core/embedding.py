@@ -105,6 +105,12 @@ def resolve_dtype(requested: str, device: str, native_bf16: bool) -> str:
     return "bfloat16" if native_bf16 else "float32"
 
 
+_LOADED: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
+"""Models this process has loaded: (name, requested device and dtype, remote code, sequence length) ->
+(model, device, dtype). A step forked from a server that loaded the model (:meth:`~SentenceTransformer
+Embedder.preload`) finds it here and skips the load; the weights stay shared with the server."""
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU or a GPU, loaded on first use.
 
@@ -150,7 +156,41 @@ class SentenceTransformerEmbedder:
             self._model = self._load()
         return self._model
 
+    def _key(self) -> tuple[Any, ...]:
+        return (self.model_name, self.device, self.dtype, self.trust_remote_code, self.max_seq_length)
+
     def _load(self) -> Any:
+        key = self._key()
+        if key in _LOADED:
+            model, self.device, self.dtype = _LOADED[key]
+            self._apply_threads()
+        else:
+            model = self._load_model()
+            _LOADED[key] = (model, self.device, self.dtype)
+        if self.batch_size is None:
+            self.batch_size = GPU_EMBEDDING_BATCH_SIZE if self.device == "cuda" else EMBEDDING_BATCH_SIZE
+        return model
+
+    def _apply_threads(self) -> None:
+        if self.threads is not None and self.device == "cpu":
+            import torch
+
+            torch.set_num_threads(self.threads)
+
+    def preload(self) -> bool:
+        """Load the model into this process's cache if that is safe before forking, for the processes
+        forked from this one: only a local model (nothing to fetch), and only on the CPU (a CUDA
+        context does not survive a fork). Returns whether it loaded."""
+        import torch
+
+        if not Path(model_location(self.model_name)).is_dir():
+            return False
+        if self.device == "cuda" or (self.device == "auto" and torch.backends.cuda.is_built()):
+            return False
+        self.load()
+        return True
+
+    def _load_model(self) -> Any:
         location = model_location(self.model_name)
         if Path(location).is_dir():
             # A local model must never reach for the hub, even for an optional file.
@@ -163,10 +203,7 @@ class SentenceTransformerEmbedder:
 
         self.device = resolve_device(self.device, torch.cuda.is_available())
         self.dtype = resolve_dtype(self.dtype, self.device, cpu_has_native_bf16())
-        if self.batch_size is None:
-            self.batch_size = GPU_EMBEDDING_BATCH_SIZE if self.device == "cuda" else EMBEDDING_BATCH_SIZE
-        if self.threads is not None and self.device == "cpu":
-            torch.set_num_threads(self.threads)
+        self._apply_threads()
         try:
             model = SentenceTransformer(
                 location, device=self.device, trust_remote_code=self.trust_remote_code

@@ -8,10 +8,11 @@ own transaction, so the model is never idle while a file is read, parsed or writ
 
 The reader hands over whole groups of at least
 :data:`~mnemo_dagster.core.defaults.ENCODE_GROUP_CHUNKS` chunks (files are never split), one group
-ahead of the model: when the model finishes a group, the next is ready. Sentence-transformers sorts a
-call's texts by length, so large groups also cut padding. Both queues are bounded (one group ahead,
-two behind), so memory stays bounded whatever the batch's size. Torch releases the GIL while it
-computes, which is what lets the two threads make progress meanwhile.
+ahead of the model: when the model finishes a group, the next is ready. The first and last groups are
+small (:func:`groups`), so the model starts early and little is left to write after it ends.
+Sentence-transformers sorts a call's texts by length, so large groups also cut padding. Both queues
+are bounded (one group ahead, two behind), so memory stays bounded whatever the batch's size. Torch
+releases the GIL while it computes, which is what lets the two threads make progress meanwhile.
 
 An error in any stage stops the others and is raised in the calling thread, so the step fails (and
 is retried) exactly as before; the writer has then written only whole files.
@@ -20,16 +21,36 @@ is retried) exactly as before; the writer has then written only whole files.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from mnemo_dagster.core.defaults import ENCODE_GROUP_CHUNKS, PARSE_AHEAD_FILES
+from mnemo_dagster.core.defaults import EDGE_GROUP_CHUNKS, ENCODE_GROUP_CHUNKS, PARSE_AHEAD_FILES
 
 T = TypeVar("T")
 _DONE = object()
 _POLL_SECONDS = 0.1
+
+
+GIL_SWITCH_SECONDS = 0.0005
+"""The interpreter's switch interval while a batch runs (Python's default is 5 ms). Between two torch
+ops the encoding thread needs the GIL back; while the reader or the writer runs Python, it waits up to
+one interval, and the model's cores idle meanwhile. On 2 cores, a thread busy 10% of the time slowed
+the encode by 6.8% with the default, by 4.2% with 0.5 ms."""
+
+
+@contextmanager
+def responsive_gil(seconds: float = GIL_SWITCH_SECONDS) -> Iterator[None]:
+    """Hand the GIL back to a waiting thread after ``seconds`` within the block (restored after)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 class _Stage:
@@ -183,17 +204,39 @@ class WriteBehind:
 
 
 def groups(
-    items: Iterator[T], size: Callable[[T], int], at_least: int = ENCODE_GROUP_CHUNKS
+    items: Iterator[T],
+    size: Callable[[T], int],
+    at_least: int = ENCODE_GROUP_CHUNKS,
+    edge: int = EDGE_GROUP_CHUNKS,
 ) -> Iterator[list[T]]:
-    """Consecutive groups of ``items`` whose ``size`` adds up to at least ``at_least`` (the last may
-    be smaller); an item is never split."""
+    """Consecutive groups of ``items`` whose ``size`` adds up to at least ``at_least``, except the
+    first and the last, which need only ``edge``; an item is never split.
+
+    The small first group lets the model start as soon as a few files are parsed; the small last group
+    means only a few files are written after the model's last call (the writes of the group before it
+    overlap with that call). So a finished group is held back until ``edge`` more has come after it,
+    and at the end whatever is held is split to leave ``edge`` for the last group.
+    """
+    edge = min(edge, at_least)
     group: list[T] = []
     total = 0
+    target = edge
+    finished: list[T] | None = None
     for item in items:
         group.append(item)
         total += size(item)
-        if total >= at_least:
-            yield group
-            group, total = [], 0
-    if group:
-        yield group
+        if finished is not None and total >= edge:
+            yield finished
+            finished = None
+        if finished is None and total >= target:
+            finished, group, total, target = group, [], 0, at_least
+    rest = (finished or []) + group
+    tail: list[T] = []
+    tail_size = 0
+    while rest and tail_size < edge:
+        tail.insert(0, rest.pop())
+        tail_size += size(tail[0])
+    if rest:
+        yield rest
+    if tail:
+        yield tail

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
 import pytest
 
-from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups, responsive_gil
 
 
 def test_read_ahead_yields_every_result_in_order_and_times_the_work() -> None:
@@ -47,9 +48,10 @@ def test_read_ahead_hands_over_whole_groups_a_group_ahead() -> None:
         ahead = len(done)
         rest = list(iterator)
     assert first == [(0, 0), (1, 10), (2, 20)]
-    # The next group is ready (queued), and the one after it is read and waits for room.
-    assert 6 <= ahead <= 9
-    assert [len(group) for group in rest] == [3] * 12 + [1]
+    # The next group is ready (queued), the one after it waits for room, and a group is read after
+    # that one (a group is handed over once it is known not to be the last).
+    assert 6 <= ahead <= 12
+    assert [len(group) for group in rest] == [3] * 11 + [1, 3]  # the last group keeps 30
     assert [pair for group in [first, *rest] for pair in group] == [(n, 10 * n) for n in range(40)]
 
 
@@ -109,6 +111,27 @@ def test_write_behind_abandons_queued_writes_when_the_block_fails() -> None:
 
 def test_groups_reach_the_size_without_splitting_an_item() -> None:
     sizes = [100, 100, 100, 5, 300, 1, 1]
-    grouped = list(groups(iter(sizes), lambda s: s, at_least=250))
-    assert grouped == [[100, 100, 100], [5, 300], [1, 1]]
+    grouped = list(groups(iter(sizes), lambda s: s, at_least=250, edge=250))
+    assert grouped == [[100, 100, 100], [5], [300, 1, 1]]  # the last group reaches the size too
     assert list(groups(iter([]), lambda s: s, at_least=10)) == []
+
+
+def test_first_and_last_groups_are_small_so_the_model_starts_early_and_little_is_written_after() -> None:
+    sizes = [10, 30, 40, 500, 600, 20, 300, 700, 50, 8, 30, 3]
+    grouped = list(groups(iter(sizes), lambda s: s, at_least=1000, edge=64))
+    assert grouped == [[10, 30, 40], [500, 600], [20, 300, 700], [50, 8, 30, 3]]
+    # A group followed by too little for a last group of its own gives its last files to it.
+    grouped = list(groups(iter([*sizes[:-4], 3]), lambda s: s, at_least=1000, edge=64))
+    assert grouped == [[10, 30, 40], [500, 600], [20, 300], [700, 3]]
+    # What is left when the items end is split: only the last 64 are written after the last call.
+    grouped = list(groups(iter([10, 30, 40, *[20] * 45]), lambda s: s, at_least=1000, edge=64))
+    assert grouped == [[10, 30, 40], [20] * 41, [20] * 4]
+    assert list(groups(iter([5, 5, 5]), lambda s: s, at_least=1000, edge=64)) == [[5, 5, 5]]
+
+
+def test_a_batch_hands_the_gil_back_sooner_and_restores_the_interval() -> None:
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError), responsive_gil(0.0002):
+        assert sys.getswitchinterval() == pytest.approx(0.0002)
+        raise RuntimeError("the step failed")
+    assert sys.getswitchinterval() == before

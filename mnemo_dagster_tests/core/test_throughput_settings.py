@@ -76,6 +76,34 @@ def test_auto_falls_back_to_the_cpu_where_torch_sees_no_gpu() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
 
 
+def test_embedders_of_one_model_share_its_load_and_each_applies_its_threads() -> None:
+    import torch
+
+    first = SentenceTransformerEmbedder(device="cpu", dtype="float32", threads=1)
+    first.load()
+    assert torch.get_num_threads() == 1
+    second = SentenceTransformerEmbedder(device="cpu", dtype="float32", threads=2)
+    second.load()
+    assert second.model is first.model  # loaded once per process (or by the fork server)
+    assert (second.device, second.dtype, second.batch_size) == (first.device, first.dtype, first.batch_size)
+    assert torch.get_num_threads() == 2
+    half = SentenceTransformerEmbedder(device="cpu", dtype="bfloat16")
+    assert half.model is not first.model  # another dtype is another model
+    torch.set_num_threads(os.cpu_count() or 1)
+
+
+def test_only_a_local_model_on_the_cpu_is_loaded_before_forking() -> None:
+    import torch
+
+    assert not SentenceTransformerEmbedder("some-org/some-hub-model").preload()  # nothing is fetched
+    assert not SentenceTransformerEmbedder(device="cuda").preload()  # no CUDA context before a fork
+    local_cpu = SentenceTransformerEmbedder(device="cpu", dtype="float32")
+    assert local_cpu.preload()
+    assert local_cpu._model is not None
+    auto = SentenceTransformerEmbedder(device="auto")
+    assert auto.preload() is (not torch.backends.cuda.is_built())
+
+
 def test_settings_read_device_dtype_and_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNEMO_EMBEDDING_DEVICE", "cpu")
     monkeypatch.setenv("MNEMO_EMBEDDING_DTYPE", "float32")
