@@ -27,7 +27,7 @@ from mnemo_dagster.core.errors import FileError, StoreError
 from mnemo_dagster.core.graph.facts import FLOW_KEY
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import ParsedFile, qualified_name
-from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, responsive_gil
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind
 from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.files import StoredFile
@@ -152,11 +152,7 @@ def index_batch(
     todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
     report.files_unchanged = len(stored) - len(todo)
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
-    with (
-        responsive_gil(),
-        ReadAhead(todo, work, depth=1, size=_chunk_count) as reader,
-        WriteBehind() as writer,
-    ):
+    with ReadAhead(todo, work, depth=1, size=_chunk_count) as reader, WriteBehind() as writer:
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
             embedder.load()  # a broken model fails the batch before any file is written

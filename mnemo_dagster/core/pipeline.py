@@ -21,11 +21,9 @@ is retried) exactly as before; the writer has then written only whole files.
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from mnemo_dagster.core.defaults import EDGE_GROUP_CHUNKS, ENCODE_GROUP_CHUNKS, PARSE_AHEAD_FILES
@@ -33,24 +31,6 @@ from mnemo_dagster.core.defaults import EDGE_GROUP_CHUNKS, ENCODE_GROUP_CHUNKS, 
 T = TypeVar("T")
 _DONE = object()
 _POLL_SECONDS = 0.1
-
-
-GIL_SWITCH_SECONDS = 0.0005
-"""The interpreter's switch interval while a batch runs (Python's default is 5 ms). Between two torch
-ops the encoding thread needs the GIL back; while the reader or the writer runs Python, it waits up to
-one interval, and the model's cores idle meanwhile. On 2 cores, a thread busy 10% of the time slowed
-the encode by 6.8% with the default, by 4.2% with 0.5 ms."""
-
-
-@contextmanager
-def responsive_gil(seconds: float = GIL_SWITCH_SECONDS) -> Iterator[None]:
-    """Hand the GIL back to a waiting thread after ``seconds`` within the block (restored after)."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 class _Stage:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
 import pytest
 
-from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups, responsive_gil
+from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
 
 
 def test_read_ahead_yields_every_result_in_order_and_times_the_work() -> None:
@@ -127,11 +126,3 @@ def test_first_and_last_groups_are_small_so_the_model_starts_early_and_little_is
     grouped = list(groups(iter([10, 30, 40, *[20] * 45]), lambda s: s, at_least=1000, edge=64))
     assert grouped == [[10, 30, 40], [20] * 41, [20] * 4]
     assert list(groups(iter([5, 5, 5]), lambda s: s, at_least=1000, edge=64)) == [[5, 5, 5]]
-
-
-def test_a_batch_hands_the_gil_back_sooner_and_restores_the_interval() -> None:
-    before = sys.getswitchinterval()
-    with pytest.raises(RuntimeError), responsive_gil(0.0002):
-        assert sys.getswitchinterval() == pytest.approx(0.0002)
-        raise RuntimeError("the step failed")
-    assert sys.getswitchinterval() == before
