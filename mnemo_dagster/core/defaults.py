@@ -55,5 +55,5 @@ real Python packages, groups of 256 pad to 1.039x the tokens of one sort over ev
 EDGE_GROUP_CHUNKS = 64
 """Chunks in a batch's first and last encode groups: the model starts once this many are parsed (not
 a whole group), and only this many are written after it finishes."""
-PARSE_AHEAD_FILES = 32
-"""Files the reader thread reads and parses ahead of the model."""
+PARSE_AHEAD_GROUPS = 1
+"""Encode groups the reader thread has ready ahead of the model (besides the one it is reading)."""

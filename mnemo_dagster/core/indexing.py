@@ -152,7 +152,7 @@ def index_batch(
     todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
     report.files_unchanged = len(stored) - len(todo)
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
-    with ReadAhead(todo, work, depth=1, size=_chunk_count) as reader, WriteBehind() as writer:
+    with ReadAhead(todo, work, size=_chunk_count) as reader, WriteBehind() as writer:
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
             embedder.load()  # a broken model fails the batch before any file is written

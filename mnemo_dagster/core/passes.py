@@ -291,7 +291,7 @@ def _is_bulk_load(store: IndexStore, plan: PassPlan) -> bool:
     """Whether the pass writes enough vectors that building the HNSW index afterwards beats keeping
     it up to date: :data:`BULK_LOAD_FILES` files, or at least as many as are indexed already."""
     changed = plan.files_new_or_changed
-    return changed >= BULK_LOAD_FILES or changed >= max(1, store.files.indexed_count())
+    return changed > 0 and (changed >= BULK_LOAD_FILES or changed >= store.files.indexed_count())
 
 
 def _run_batches(

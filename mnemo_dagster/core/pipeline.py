@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from mnemo_dagster.core.defaults import EDGE_GROUP_CHUNKS, ENCODE_GROUP_CHUNKS, PARSE_AHEAD_FILES
+from mnemo_dagster.core.defaults import EDGE_GROUP_CHUNKS, ENCODE_GROUP_CHUNKS, PARSE_AHEAD_GROUPS
 
 T = TypeVar("T")
 _DONE = object()
@@ -64,8 +64,8 @@ class _Stage:
 
 
 class ReadAhead(Generic[T]):
-    """``(item, work(item))`` for every item, in order, computed by a thread a few items ahead; a
-    context manager (entering starts the thread, leaving stops it).
+    """``(item, work(item))`` for every item, in order, computed by a thread up to ``depth`` items
+    ahead; a context manager (entering starts the thread, leaving stops it).
 
     With ``size``, the thread hands over groups instead: lists of ``(item, result)`` whose
     ``size((item, result))`` adds up to at least ``at_least`` (:func:`groups`), ``depth`` groups ahead.
@@ -76,7 +76,7 @@ class ReadAhead(Generic[T]):
         self,
         items: list[T],
         work: Callable[[T], Any],
-        depth: int = PARSE_AHEAD_FILES,
+        depth: int = PARSE_AHEAD_GROUPS,
         *,
         size: Callable[[tuple[T, Any]], int] | None = None,
         at_least: int = ENCODE_GROUP_CHUNKS,
