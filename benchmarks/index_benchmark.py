@@ -12,11 +12,14 @@ fraction of the full pass.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 from mnemo_dagster.core.indexing import embedding_text
 from mnemo_dagster.core.models import split_qualified_name
@@ -29,6 +32,7 @@ from mnemo_dagster.core.passes import (
     run_pass,
 )
 from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.core.store.server import stop_embedded_server
 from mnemo_dagster.core.wiring import Wiring, wire
 from mnemo_dagster.defs.launch import open_runner
 
@@ -68,20 +72,64 @@ def main() -> None:
                 f"{sum(o.reused for o in edit.batches)} reused"
             )
     wiring.close()
+    if wiring.urls.embedded_data_dir is not None:  # idle, it would still vacuum beside the next run
+        stop_embedded_server(wiring.urls.embedded_data_dir)
+
+
+class _CpuClock:
+    """CPU seconds spent since it started: by the whole machine (busy and idle), by this process (the
+    pass's driver: Dagster's executor loop, the progress hooks), and by the embedded PostgreSQL."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.data_dir = data_dir
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float, float, float]:
+        machine = psutil.cpu_times()
+        idle = machine.idle + getattr(machine, "iowait", 0.0)
+        return sum(machine) - idle, idle, time.process_time(), self._postgres()
+
+    def _postgres(self) -> float:
+        """The server's CPU, with that of the backends it has reaped (0 for an external server)."""
+        if self.data_dir is None:
+            return 0.0
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+            postmaster = psutil.Process(pid)
+            own = postmaster.cpu_times()
+            total = own.user + own.system + own.children_user + own.children_system
+            for backend in postmaster.children():
+                with contextlib.suppress(psutil.Error):
+                    times = backend.cpu_times()
+                    total += times.user + times.system
+        except (OSError, ValueError, psutil.Error):
+            return 0.0
+        return total
+
+    def spent(self) -> str:
+        busy, idle, driver, postgres = (b - a for a, b in zip(self.start, self._now(), strict=True))
+        return (
+            f"machine busy {busy:.1f}, idle {idle:.1f}; this process {driver:.1f}, "
+            f"PostgreSQL {postgres:.1f}, the rest (steps) {busy - driver - postgres:.1f}"
+        )
 
 
 class _Timer(PassObserver):
     """Times the stages of a pass: scan and plan, the batches (the part to compare with the bare
-    model), each batch's run around its step, and the graph."""
+    model), each batch's run around its step, and the graph; and where the CPU went meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_dir: Path | None) -> None:
         self.started = self.planned_at = time.perf_counter()
         self.seconds = 0.0
         self.graph_seconds = 0.0
         self.batch_walls: dict[str, float] = {}
+        self.data_dir = data_dir
+        self.batch_cpu = ""
+        self._cpu: _CpuClock | None = None
 
     def planned(self, plan: PassPlan) -> None:
         self.planned_at = time.perf_counter()
+        self._cpu = _CpuClock(self.data_dir)
 
     def batch_started(self, key: str, position: int) -> None:
         self.batch_walls[key] = time.perf_counter()
@@ -91,6 +139,8 @@ class _Timer(PassObserver):
 
     def graph_started(self) -> None:
         self.seconds = time.perf_counter() - self.planned_at
+        if self._cpu is not None:
+            self.batch_cpu = self._cpu.spent()
         self.graph_at = time.perf_counter()
 
     def graph_done(self, outcome: GraphOutcome) -> None:
@@ -99,7 +149,7 @@ class _Timer(PassObserver):
 
 def _timed_pass(wiring: Wiring, runner: BatchRunner, args: argparse.Namespace) -> tuple[PassSummary, float]:
     """One pass exactly as ``mnemo index`` runs it; the summary and the seconds its batches took."""
-    timer = _Timer()
+    timer = _Timer(wiring.urls.embedded_data_dir)
     summary = run_pass(wiring, args.path, runner, name=args.name, observer=timer)
     _print_breakdown(summary, timer)
     return summary, timer.seconds or summary.seconds
@@ -120,6 +170,8 @@ def _print_breakdown(summary: PassSummary, timer: _Timer) -> None:
         "graph": timer.graph_seconds,
     }
     print("breakdown (s)       " + ", ".join(f"{name} {value:.1f}" for name, value in parts.items()))
+    if timer.batch_cpu:
+        print(f"CPU s, batches      {timer.batch_cpu}")
     fixed = summary.seconds - parts["encode"]
     print(
         f"fixed cost (s)      {fixed:.1f} (the pass minus encoding), "

