@@ -17,7 +17,7 @@ from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls, stop_embedded_server
 from mnemo_dagster.core.wiring import Wiring
-from mnemo_dagster.defs.launch import prepare_dagster_home
+from mnemo_dagster.defs.step_server import prepare_dagster_home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -100,6 +100,11 @@ def index(
 ) -> None:
     """Index the directory PATH, or a git URL (or bare repository) at --ref: scan, plan batches, run
     them (through Dagster), build the graph."""
+    if not in_process:  # first: the step server's imports then overlap with everything below
+        from mnemo_dagster.core.settings import Settings
+        from mnemo_dagster.defs.step_server import warm_before_database
+
+        warm_before_database(Settings.from_env())
     from mnemo_dagster.cli.progress import observer_for
     from mnemo_dagster.cli.render import failures_text, summary_text
     from mnemo_dagster.core.passes import run_pass
@@ -203,7 +208,7 @@ def db_url() -> None:
 def env() -> None:
     """Print the shell exports `dagster dev` needs: eval "$(mnemo env)"."""
     from mnemo_dagster.core.wiring import wire
-    from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, prepare_dagster_home
+    from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, prepare_dagster_home
 
     wiring = wire()
     home = prepare_dagster_home(wiring.settings.home, wiring.urls.dagster, wiring.settings.workers)

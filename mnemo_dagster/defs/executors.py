@@ -16,10 +16,12 @@ Workers take the same config block from a YAML file (:data:`CELERY_EXECUTOR_CONF
 from __future__ import annotations
 
 import warnings
-
-from dagster import ExecutorDefinition, multiprocess_executor
+from typing import TYPE_CHECKING
 
 from mnemo_dagster.core.settings import choice_env
+
+if TYPE_CHECKING:
+    from dagster import ExecutorDefinition
 
 EXECUTOR_ENV = "MNEMO_EXECUTOR"
 BROKER_ENV = "MNEMO_CELERY_BROKER_URL"
@@ -50,7 +52,10 @@ def executor_name() -> str:
 
 
 def select_executor() -> ExecutorDefinition:
-    """The executor of every job of the code location, as ``MNEMO_EXECUTOR`` selects it."""
+    """The executor of every job of the code location, as ``MNEMO_EXECUTOR`` selects it. (Dagster is
+    imported here, not at the top: ``mnemo index`` reads :func:`executor_name` before loading it.)"""
+    from dagster import multiprocess_executor
+
     if executor_name() == CELERY:
         # Imported only when chosen: it pulls in celery and kombu.
         from celery.exceptions import DuplicateTaskNameWarning

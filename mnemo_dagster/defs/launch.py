@@ -8,15 +8,11 @@ Runs execute in this process with the multiprocess executor, so each step still 
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.forkserver
 import os
-import re
 import socket
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from dagster import DagsterInstance, JobExecutionResult, RunsFilter, execute_job, reconstructable
@@ -28,50 +24,14 @@ from mnemo_dagster.core.store.server import embedded_server_watch
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
-from mnemo_dagster.defs.executors import MULTIPROCESS, STEP_PRELOAD_MODULES, executor_name
 from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.run_workers import RunWorkerPool
-
-DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
-DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
+from mnemo_dagster.defs.step_server import prepare_dagster_home, warm_step_server
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Run config that keeps Dagster's event lines off the terminal (they stay in the run's logs; the pass
 reports failures itself)."""
-
-
-def dagster_yaml(workers: int = 1) -> str:
-    """The instance settings, with the daemon's queue running ``workers`` runs at once (the same
-    ``MNEMO_WORKERS`` that ``mnemo index`` runs batches with)."""
-    text = DAGSTER_YAML.read_text()
-    return re.sub(r"(?m)^(\s*max_concurrent_runs:) \d+$", rf"\g<1> {workers}", text, count=1)
-
-
-def prepare_dagster_home(mnemo_home: Path, storage_url: str, workers: int = 1) -> Path:
-    """Point Dagster at ``$MNEMO_HOME/dagster`` (unless DAGSTER_HOME is set) and at its Postgres storage,
-    writing its ``dagster.yaml`` (:func:`dagster_yaml`)."""
-    os.environ[DAGSTER_STORAGE_ENV] = storage_url
-    home = Path(os.environ.get("DAGSTER_HOME") or mnemo_home / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    text = dagster_yaml(workers)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-def warm_step_server() -> None:
-    """Start the executor's fork server now, so its imports (~6 s) overlap with scanning and planning.
-
-    The multiprocess executor reuses a running fork server; call this after the environment is final
-    (steps inherit the server's environment). Other engines run steps elsewhere: nothing to start.
-    """
-    if executor_name() != MULTIPROCESS:
-        return
-    multiprocessing.set_forkserver_preload(STEP_PRELOAD_MODULES)
-    multiprocessing.forkserver.ensure_running()
 
 
 @contextmanager

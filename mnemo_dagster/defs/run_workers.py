@@ -114,7 +114,8 @@ def _field(reply: Mapping[str, Any], name: str) -> Any:
 def _serve(requests: IO[str], replies: IO[str]) -> int:
     """Execute one batch run per request line until the input ends."""
     from mnemo_dagster.core.wiring import wire
-    from mnemo_dagster.defs.launch import DagsterRunner, dagster_instance, warm_step_server
+    from mnemo_dagster.defs.launch import DagsterRunner, dagster_instance
+    from mnemo_dagster.defs.step_server import warm_step_server
 
     with wire() as wiring, dagster_instance(wiring) as instance:
         warm_step_server()

@@ -31,7 +31,7 @@ from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.executors import BROKER_ENV, CELERY_EXECUTOR_CONFIG, EXECUTOR_ENV, select_executor
-from mnemo_dagster.defs.launch import DAGSTER_STORAGE_ENV, DAGSTER_YAML
+from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, DAGSTER_YAML
 from mnemo_dagster_tests.processes import stop_session
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 

@@ -63,7 +63,46 @@ def resolve_urls(settings: Settings, *, start: bool = True) -> DatabaseUrls:
             embedded_data_dir=None,
         )
     data_dir = settings.home / "pgdata"
-    base = make_url(_embedded_uri(data_dir) if start else f"postgresql://postgres:@/postgres?host={data_dir}")
+    return _embedded_urls(_embedded_uri(data_dir) if start else _socket_uri(data_dir), data_dir)
+
+
+def predicted_urls(settings: Settings) -> DatabaseUrls | None:
+    """The URLs :func:`resolve_urls` will return, known without starting anything: an external
+    database's, or the embedded server's when it runs or will put its socket in its data directory (as
+    pgserver does when the socket's path is short enough); None when they cannot be known yet."""
+    if settings.database_url:
+        return resolve_urls(settings)
+    data_dir = settings.home / "pgdata"
+    socket_dir = _running_socket_dir(data_dir)
+    if socket_dir is None:
+        socket_dir = data_dir.expanduser().resolve()
+        if len(str(socket_dir / ".s.PGSQL.5432").encode()) > _SOCKET_PATH_MAX:
+            return None
+    return _embedded_urls(_socket_uri(socket_dir), data_dir)
+
+
+_SOCKET_PATH_MAX = 107
+"""Longest Unix socket path Linux accepts (``sun_path`` holds 108 bytes with the terminating NUL)."""
+
+
+def _socket_uri(socket_dir: Path) -> str:
+    """pgserver's URI of a server listening in ``socket_dir``."""
+    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
+def _running_socket_dir(data_dir: Path) -> Path | None:
+    """The socket directory of the server running on ``data_dir`` (line 5 of ``postmaster.pid``)."""
+    if not _postmaster_alive(data_dir):
+        return None
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().split("\n")
+    except OSError:
+        return None
+    return Path(lines[4]) if len(lines) > 4 and lines[4] else None
+
+
+def _embedded_urls(uri: str, data_dir: Path) -> DatabaseUrls:
+    base = make_url(uri)
     return DatabaseUrls(
         index=_with_driver(base.set(database=INDEX_DATABASE), "psycopg"),
         dagster=_with_driver(base.set(database=DAGSTER_DATABASE), "psycopg2"),
