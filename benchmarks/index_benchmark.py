@@ -2,11 +2,13 @@
 
     python benchmarks/index_benchmark.py PATH [--name NAME] [--home DIR] [--edit]
 
-Runs the same path as ``mnemo index`` (scan, plan, one Dagster run per batch with the multiprocess
-executor, then the graph run) in a fresh MNEMO_HOME, then embeds the very same chunk texts with the
-model alone, and prints files/min, chunks/s, the steps' peak RSS and the ratio of the two speeds.
-With ``--edit`` it then edits one function-sized chunk, re-indexes, and reports that pass's time as a
-fraction of the full pass.
+Runs the same path as ``mnemo index`` (the step server started first, then the database, scan, plan,
+one Dagster run per batch with the multiprocess executor, then the graph run) in a fresh MNEMO_HOME,
+then embeds the very same chunk texts with the model alone, and prints files/min, chunks/s, the steps'
+peak RSS, the ratio of the two speeds (for the pass, and for the whole command from the process's
+start), where the time went and where the CPU went during the batches. With ``--edit`` it then edits
+one function-sized chunk, re-indexes, and reports that pass's time as a fraction of the full pass.
+The embedded server it started is stopped at the end.
 """
 
 # ruff: noqa: E402  (the step server starts before the heavy imports, as in `mnemo index`)

@@ -34,6 +34,13 @@ def _register(store: IndexStore, path: str = "a.py") -> None:
     )
 
 
+def _write(store: IndexStore, content_hash: str, *chunks: ChunkRow, warning: str | None = None) -> None:
+    """Replace ``a.py``'s rows (registered by :func:`_register`) with ``chunks``."""
+    store.chunks.write_file(
+        "r", "a.py", language="python", content_hash=content_hash, chunks=list(chunks), warning=warning
+    )
+
+
 def test_another_model_or_dimension_is_refused_with_a_clear_message(fresh_store: IndexStore) -> None:
     with pytest.raises(
         ModelMismatchError, match="built with sentence-transformers/all-MiniLM-L6-v2 \\(384-d"
@@ -48,14 +55,7 @@ def test_rewriting_a_file_replaces_its_rows_instead_of_adding(fresh_store: Index
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     for _ in range(3):  # a retried or orphaned step writes the same file again
-        fresh_store.chunks.write_file(
-            "r",
-            "a.py",
-            language="python",
-            content_hash="h1",
-            chunks=[_chunk("f", 1, vec, "c1"), _chunk("g", 3, vec, "c2")],
-            warning=None,
-        )
+        _write(fresh_store, "h1", _chunk("f", 1, vec, "c1"), _chunk("g", 3, vec, "c2"))
     with fresh_store.begin() as conn:
         names = conn.execute(sa.text("SELECT name FROM code_chunks ORDER BY name")).scalars().all()
         status = conn.execute(sa.text("SELECT status, chunk_count FROM source_files")).one()
@@ -82,9 +82,7 @@ def test_names_and_contents_are_data_never_sql(fresh_store: IndexStore) -> None:
 def test_marking_a_file_failed_removes_its_chunks_and_keeps_the_reason(fresh_store: IndexStore) -> None:
     _register(fresh_store)
     vec = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
-    fresh_store.chunks.write_file(
-        "r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, vec, "c1")], warning=None
-    )
+    _write(fresh_store, "h1", _chunk("f", 1, vec, "c1"))
     fresh_store.chunks.mark_file("r", "a.py", "failed", "not valid UTF-8")
     stored = fresh_store.files.stored("r")["a.py"]
     assert (stored.status, stored.error) == ("failed", "not valid UTF-8")
@@ -106,14 +104,7 @@ def test_copied_rows_keep_vectors_bit_for_bit_and_every_column(fresh_store: Inde
         [float(v) for v in vectors[1]],
         {"n": [1, {"ü": None}]},
     )
-    fresh_store.chunks.write_file(
-        "r",
-        "a.py",
-        language="python",
-        content_hash="h1",
-        chunks=[_chunk("f", 1, vectors[0], "c1"), unnamed],
-        warning="w",
-    )
+    _write(fresh_store, "h1", _chunk("f", 1, vectors[0], "c1"), unnamed, warning="w")
     c = code_chunks.c
     with fresh_store.begin() as conn:
         rows = conn.execute(
@@ -142,19 +133,10 @@ def test_copied_rows_keep_vectors_bit_for_bit_and_every_column(fresh_store: Inde
 def test_a_file_whose_rows_cannot_be_stored_keeps_its_previous_rows(fresh_store: IndexStore) -> None:
     _register(fresh_store)
     good = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
-    fresh_store.chunks.write_file(
-        "r", "a.py", language="python", content_hash="h1", chunks=[_chunk("f", 1, good, "c1")], warning=None
-    )
+    _write(fresh_store, "h1", _chunk("f", 1, good, "c1"))
     bad = np.full(DIM, np.nan, dtype=np.float32)  # pgvector refuses NaN
     with pytest.raises(sa.exc.DataError, match="NaN not allowed in vector"):
-        fresh_store.chunks.write_file(
-            "r",
-            "a.py",
-            language="python",
-            content_hash="h2",
-            chunks=[_chunk("g", 1, good, "c2"), _chunk("h", 3, bad, "c3")],
-            warning=None,
-        )
+        _write(fresh_store, "h2", _chunk("g", 1, good, "c2"), _chunk("h", 3, bad, "c3"))
     with fresh_store.begin() as conn:
         names = conn.execute(sa.text("SELECT name FROM code_chunks")).scalars().all()
     assert names == ["f"]
