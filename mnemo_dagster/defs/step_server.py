@@ -85,7 +85,9 @@ def _stop_step_server() -> None:
 
 def warm_before_database(settings: Settings) -> bool:
     """Start the step server before the database, when Dagster's storage URL is already known (an
-    external database, or the embedded server's socket directory); True if it started."""
+    external database, or the embedded server's socket directory). True if it was known: Dagster's
+    environment is then set, and the server started (with the multiprocess executor; other engines
+    have none)."""
     urls = predicted_urls(settings)
     if urls is None:
         return False
