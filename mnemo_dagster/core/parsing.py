@@ -33,7 +33,9 @@ valid file then parses with errors. Before each parse the probe is parsed until 
 after a failed probe the scanner gets a new state (``set_language`` destroys and creates it), whose
 garbage the next probe clears, which a state left behind by a file is not. A clean probe ends on a
 closed string, so the scanner is back in its initial state."""
-_RESET_TRIES = 10
+_RESET_TRIES = 40
+"""Probes before giving up. Each fresh state is new heap garbage, and a CI run met ten bad ones in a row
+(once in many runs); a good probe takes microseconds, so more tries cost nothing when the state is good."""
 _PROBE_TIMEOUT_MICROS = 200_000
 
 
