@@ -55,5 +55,11 @@ real Python packages, groups of 256 pad to 1.039x the tokens of one sort over ev
 EDGE_GROUP_CHUNKS = 64
 """Chunks in a batch's first and last encode groups: the model starts once this many are parsed (not
 a whole group), and only this many are written after it finishes."""
+GPU_PARSE_CORES = 4
+"""With the model on a GPU, a batch step reads and parses in one process per this many cores (at most
+:data:`GPU_PARSE_PROCESSES`): the model no longer needs the cores, and one parsing thread caps a step
+far below what the GPU embeds. On the CPU the step parses in a thread, since the model needs every
+core (a process of its own took the model no less time on 2 cores)."""
+GPU_PARSE_PROCESSES = 4
 PARSE_AHEAD_GROUPS = 1
 """Encode groups the reader thread has ready ahead of the model (besides the one it is reading)."""

@@ -40,6 +40,10 @@ class Embedder(Protocol):
         """Load the model now, so a broken model fails before anything is written."""
         ...
 
+    def target_device(self) -> str:
+        """``cpu`` or ``cuda``: where the model runs, or will once loaded."""
+        ...
+
 
 def model_location(model: str) -> str:
     """Return the local path or hub name sentence-transformers should load for ``model``."""
@@ -170,6 +174,15 @@ class SentenceTransformerEmbedder:
         if self.batch_size is None:
             self.batch_size = GPU_EMBEDDING_BATCH_SIZE if self.device == "cuda" else EMBEDDING_BATCH_SIZE
         return model
+
+    def target_device(self) -> str:
+        """``cpu`` or ``cuda``: where the model runs, or will once loaded (raises
+        :class:`ConfigError` for ``cuda`` without one)."""
+        if self._model is not None or self.device != "auto":
+            return resolve_device(self.device, self.device == "cuda")
+        import torch
+
+        return resolve_device(self.device, torch.cuda.is_available())
 
     def _apply_threads(self) -> None:
         if self.threads is not None and self.device == "cpu":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import resource
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mnemo_dagster.core import settings
 from mnemo_dagster.core.batching import split_batch_key
 from mnemo_dagster.core.chunking import parse_file
 from mnemo_dagster.core.defaults import DEFAULT_MAX_FILE_BYTES
@@ -133,13 +135,15 @@ def index_batch(
     key: str,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    parse_processes: int | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> BatchReport:
     """Index the files of batch ``key``; return counts for the run's metadata.
 
     Reading and parsing, encoding and writing overlap (:mod:`~mnemo_dagster.core.pipeline`); files are
     read in the order of the batch and each is written in its own transaction once all its chunks
-    have vectors.
+    have vectors. The files are read and parsed in ``parse_processes`` forked processes, or in a
+    thread with 0 (default: :func:`~mnemo_dagster.core.settings.parse_processes` for the model's device).
     """
     started = time.perf_counter()
     repository, _ = split_batch_key(key)
@@ -152,7 +156,13 @@ def index_batch(
     todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
     report.files_unchanged = len(stored) - len(todo)
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
-    with ReadAhead(todo, work, size=_chunk_count) as reader, WriteBehind() as writer:
+    if parse_processes is None:
+        parse_processes = settings.parse_processes(embedder.target_device())
+    counting = threading.Lock()
+    with (
+        ReadAhead(todo, work, size=_chunk_count, processes=parse_processes) as reader,
+        WriteBehind(threads=max(1, parse_processes)) as writer,
+    ):
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
             embedder.load()  # a broken model fails the batch before any file is written
@@ -161,7 +171,7 @@ def index_batch(
             parsed = _parsed_only(store, repository, group, writer, report)
             if parsed:
                 hashes, vectors = _embed(store, embedder, parsed, report)
-                writer.submit(partial(_write, store, repository, parsed, hashes, vectors, report))
+                writer.submit_all(_file_writes(store, repository, parsed, hashes, vectors, report, counting))
     report.parse_seconds, report.write_seconds = reader.seconds, writer.seconds
     log(
         f"{key}: {report.files_indexed} files indexed, {report.files_unchanged} unchanged, "
@@ -226,36 +236,68 @@ def _embed(
     return hashes, vectors
 
 
-def _write(
+def _file_writes(
     store: IndexStore,
     repository: str,
     parsed: list[tuple[ParsedFile, str]],
     hashes: list[str],
     vectors: list[Any],
     report: BatchReport,
-) -> None:
-    """Replace each file's rows, one transaction per file."""
+    counting: threading.Lock,
+) -> list[Callable[[], None]]:
+    """One write per file, each replacing the file's rows in one transaction."""
+    writes = []
     position = 0
     for pf, file_hash in parsed:
-        rows = [
-            ChunkRow(
-                kind=chunk.kind,
-                name=chunk.name,
-                qualified_name=qualified_name(pf.path, chunk.symbol_path),
-                start_line=chunk.start_line,
-                end_line=chunk.end_line,
-                content=chunk.content,
-                content_hash=hashes[position + n],
-                embedding=vectors[position + n],
-                metadata=meta,
+        end = position + len(pf.chunks)
+        writes.append(
+            partial(
+                _write_file,
+                store,
+                repository,
+                pf,
+                file_hash,
+                hashes[position:end],
+                vectors[position:end],
+                report,
+                counting,
             )
-            for n, (chunk, meta) in enumerate(zip(pf.chunks, chunk_metadata(pf), strict=True))
-        ]
-        position += len(rows)
-        warning = "; ".join(pf.warnings) or None
-        store.chunks.write_file(
-            repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
         )
+        position = end
+    return writes
+
+
+def _write_file(
+    store: IndexStore,
+    repository: str,
+    pf: ParsedFile,
+    file_hash: str,
+    hashes: list[str],
+    vectors: list[Any],
+    report: BatchReport,
+    counting: threading.Lock,
+) -> None:
+    rows = [
+        ChunkRow(
+            kind=chunk.kind,
+            name=chunk.name,
+            qualified_name=qualified_name(pf.path, chunk.symbol_path),
+            start_line=chunk.start_line,
+            end_line=chunk.end_line,
+            content=chunk.content,
+            content_hash=content_hash,
+            embedding=vector,
+            metadata=meta,
+        )
+        for chunk, meta, content_hash, vector in zip(
+            pf.chunks, chunk_metadata(pf), hashes, vectors, strict=True
+        )
+    ]
+    warning = "; ".join(pf.warnings) or None
+    store.chunks.write_file(
+        repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
+    )
+    with counting:  # files of a group may be written side by side
         if warning:
             report.warnings.append((pf.path, warning))
         report.files_indexed += 1

@@ -8,6 +8,9 @@
 ``MNEMO_EMBEDDING_DEVICE`` ``auto`` (default: CUDA when torch sees a GPU), ``cpu`` or ``cuda``
 ``MNEMO_WORKERS``          batch steps that run at once, each with cores/N torch threads (default: one
                           per 4 cores, at most one per 2 GB of memory, at least 1)
+``MNEMO_PARSE_PROCESSES``  processes a batch step reads and parses in, and threads it writes with
+                          (default: none, a thread of the step, on the CPU; one per 4 cores, at
+                          most 4, with the model on a GPU)
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
@@ -30,6 +33,8 @@ from mnemo_dagster.core.defaults import (
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
     DEFAULT_SENSOR_INTERVAL_SECONDS,
+    GPU_PARSE_CORES,
+    GPU_PARSE_PROCESSES,
     WORKER_CORES,
     WORKER_MEMORY_BYTES,
 )
@@ -48,6 +53,23 @@ def sensor_interval_seconds() -> int:
     """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``), read when the code
     location loads."""
     return _int_env("MNEMO_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
+def parse_processes(device: str, cores: int | None = None) -> int:
+    """Processes a batch step reads and parses in (and threads it writes files with, at least one),
+    for a model on ``device`` (``cpu`` or ``cuda``):
+    ``MNEMO_PARSE_PROCESSES`` where set (0: a thread of the step), else a thread on the CPU and one per
+    :data:`~mnemo_dagster.core.defaults.GPU_PARSE_CORES` cores (1 to
+    :data:`~mnemo_dagster.core.defaults.GPU_PARSE_PROCESSES`) on a GPU."""
+    raw = os.environ.get("MNEMO_PARSE_PROCESSES", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise ConfigError(f"MNEMO_PARSE_PROCESSES must be 0 or a positive integer, got {raw!r}")
+        return int(raw)
+    if device != "cuda":
+        return 0
+    cores = available_cores() if cores is None else cores
+    return max(1, min(GPU_PARSE_PROCESSES, cores // GPU_PARSE_CORES))
 
 
 def _int_env(name: str, default: int) -> int:

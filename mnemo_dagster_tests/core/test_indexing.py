@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
@@ -41,15 +42,16 @@ def _catalogue(root: Path) -> None:
     (root / "vanish.py").write_text("def soon_gone():\n    return 1\n")
 
 
+@pytest.mark.parametrize("parse_processes", [0, 2], ids=["parse-thread", "parse-processes"])
 def test_bad_files_are_recorded_and_never_fail_the_batch(
-    tmp_path: Path, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, fresh_store: IndexStore, embedder: SentenceTransformerEmbedder, parse_processes: int
 ) -> None:
     _catalogue(tmp_path)
     plan = plan_pass(fresh_store, "catalogue", tmp_path, max_file_bytes=1024 * 1024)
     assert plan.to_run == ("catalogue__0001",)
     (tmp_path / "vanish.py").unlink()  # deleted between the scan and the parse
 
-    report = index_batch(fresh_store, embedder, "catalogue__0001")
+    report = index_batch(fresh_store, embedder, "catalogue__0001", parse_processes=parse_processes)
 
     files = fresh_store.files.stored("catalogue")
     status = {path: (f.status, f.error) for path, f in files.items()}

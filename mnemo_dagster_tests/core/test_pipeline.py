@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +78,77 @@ def test_read_ahead_stops_when_the_block_fails_before_iterating() -> None:
     assert threading.active_count() == started
 
 
+def _square_in_child(n: int) -> tuple[int, int]:
+    return n * n, os.getpid()
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_parse_processes_return_every_result_in_order(processes: int) -> None:
+    items = list(range(60))
+    with ReadAhead(items, _square_in_child, processes=processes, size=lambda pair: 10, at_least=50) as reader:
+        results = [pair for group in reader for pair in group]
+    assert [(n, square) for n, (square, _) in results] == [(n, n * n) for n in items]
+    workers = {pid for _, (_, pid) in results}
+    assert len(workers) == processes and os.getpid() not in workers
+    for pid in workers:  # reaped when the block ended
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_parse_processes_error_is_raised_after_the_good_results() -> None:
+    class Unpicklable(Exception):
+        def __reduce__(self) -> object:
+            raise TypeError("cannot pickle")
+
+    def work(n: int) -> int:
+        if n == 4:
+            raise MemoryError("parser ran out of memory")
+        if n == 7:
+            raise Unpicklable("a lock inside")
+        return n
+
+    seen = []
+    with ReadAhead(list(range(10)), work, processes=2) as reader, pytest.raises(MemoryError, match="out of"):
+        for item, _ in reader:
+            seen.append(item)
+    assert seen == [0, 1, 2, 3]
+    with (
+        ReadAhead(list(range(5, 10)), work, processes=1) as reader,
+        pytest.raises(RuntimeError, match="Unpicklable: a lock inside"),
+    ):
+        list(reader)
+
+
+def test_a_parse_process_that_dies_is_a_clear_error() -> None:
+    def work(n: int) -> int:
+        if n == 2:
+            os._exit(3)  # as if killed for memory
+        return n
+
+    with (
+        ReadAhead(list(range(5)), work, processes=1) as reader,
+        pytest.raises(RuntimeError, match="a parsing process died while working on 2"),
+    ):
+        list(reader)
+
+
+def test_parse_processes_stay_a_bounded_distance_ahead_and_are_stopped() -> None:
+    marks = Path(tempfile.mkdtemp())
+
+    def work(n: int) -> str:
+        (marks / str(n)).touch()
+        return "x" * 20_000  # a few fill a pipe
+
+    with ReadAhead(list(range(2000)), work, processes=1, depth=1) as reader:
+        next(iter(reader))
+        time.sleep(0.5)
+        ahead = len(list(marks.iterdir()))
+    assert ahead < 50  # blocked on the full pipe, not parsing the whole batch
+    time.sleep(0.2)
+    assert len(list(marks.iterdir())) == ahead  # killed when the block ended
+    shutil.rmtree(marks)
+
+
 def test_write_behind_runs_writes_in_order_and_waits_for_them() -> None:
     written: list[int] = []
     with WriteBehind() as writer:
@@ -106,6 +181,40 @@ def test_write_behind_abandons_queued_writes_when_the_block_fails() -> None:
             writer.submit(lambda n=n: written.append(n))
         raise ValueError("encoding failed")
     assert written == []
+
+
+def test_write_behind_writes_a_groups_files_side_by_side_and_the_next_group_after() -> None:
+    inside = threading.Barrier(3, timeout=5)  # passes only when three writes run at once
+    log: list[str] = []
+
+    def write(name: str) -> None:
+        inside.wait()
+        log.append(name)
+
+    with WriteBehind(threads=3) as writer:
+        writer.submit_all([lambda n=n: write(f"a{n}") for n in range(3)])
+        writer.submit(lambda: log.append("after"))
+        writer.submit_all([lambda n=n: write(f"b{n}") for n in range(3)])
+    assert sorted(log[:3]) == ["a0", "a1", "a2"]
+    assert log[3] == "after"
+    assert sorted(log[4:]) == ["b0", "b1", "b2"]
+
+
+def test_write_behind_raises_a_failed_side_by_side_write_and_starts_no_more() -> None:
+    written: list[int] = []
+
+    def write(n: int) -> None:
+        if n == 1:
+            raise ConnectionError("database went away")
+        time.sleep(0.05)
+        written.append(n)
+
+    with pytest.raises(ConnectionError, match="went away"), WriteBehind(threads=2) as writer:
+        writer.submit_all([lambda n=n: write(n) for n in range(40)])
+        time.sleep(0.5)
+        writer.submit_all([lambda: written.append(100)])
+    assert 0 in written and 100 not in written
+    assert len(written) < 10  # the queued writes of the group were cancelled
 
 
 def test_groups_reach_the_size_without_splitting_an_item() -> None:

@@ -19,7 +19,7 @@ from mnemo_dagster.core.embedding import (
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.passes import BatchOutcome, PassObserver, _run_batches
 from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.settings import Settings, default_workers
+from mnemo_dagster.core.settings import Settings, default_workers, parse_processes
 from mnemo_dagster.core.store.database import IndexStore
 
 GIB = 1024**3
@@ -129,6 +129,30 @@ def test_default_workers_follow_cores_and_memory() -> None:
     assert default_workers(cores=16, memory_bytes=128 * GIB) == 4
     assert default_workers(cores=64, memory_bytes=8 * GIB) == 4  # memory bounds it
     assert default_workers(cores=16, memory_bytes=1 * GIB) == 1
+
+
+def test_parse_processes_serve_a_gpu_and_a_thread_serves_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MNEMO_PARSE_PROCESSES", raising=False)
+    assert parse_processes("cpu", cores=64) == 0  # the model needs the cores: parse in a thread
+    assert parse_processes("cuda", cores=2) == 1
+    assert parse_processes("cuda", cores=16) == 4
+    assert parse_processes("cuda", cores=128) == 4
+    monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "2")
+    assert parse_processes("cpu", cores=2) == 2
+    monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "0")
+    assert parse_processes("cuda", cores=16) == 0
+    monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "-1")
+    with pytest.raises(ConfigError, match="MNEMO_PARSE_PROCESSES must be 0 or a positive integer"):
+        parse_processes("cpu")
+
+
+def test_the_target_device_is_known_before_the_model_loads() -> None:
+    import torch
+
+    auto = SentenceTransformerEmbedder("some-org/not-loaded", device="auto")
+    assert auto.target_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert auto._model is None  # nothing was loaded to find out
+    assert SentenceTransformerEmbedder("some-org/not-loaded", device="cpu").target_device() == "cpu"
 
 
 def test_the_batch_with_the_newest_edit_runs_first(fresh_store: IndexStore, tmp_path: Path) -> None:
