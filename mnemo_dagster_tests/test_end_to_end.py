@@ -101,6 +101,21 @@ def test_editing_one_function_redoes_one_batch_and_one_chunk(repo: Path, mnemo_h
     assert status["nodes"] < first["graph"]["nodes"]  # its module and function are gone from the graph
 
 
+@pytest.mark.slow
+def test_a_step_that_parses_in_processes_indexes_the_same(repo: Path, mnemo_home: Path) -> None:
+    # The processes fork from a Dagster step (itself forked from the step server, with Dagster's threads).
+    summary = json.loads(
+        mnemo("index", str(repo), "--name", "forked", "--json", MNEMO_PARSE_PROCESSES="2").stdout
+    )
+    assert summary["ok"] is True and summary["batches"]["failed"] == 0
+    assert summary["files"]["indexed"] == 7 and summary["files"]["failed"] == 0
+    status = json.loads(mnemo("status", "forked", "--json").stdout)
+    reference = json.loads(mnemo("index", str(repo), "--name", "threaded", "--json").stdout)
+    assert status["chunks"] == reference["chunks"]["total"] == summary["chunks"]["total"]
+    hits = json.loads(mnemo("search", "retry with backoff", "--repo", "forked", "--json").stdout)
+    assert hits[0]["qualified_name"] == "shop/retry.py::retry_with_backoff"
+
+
 def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
     missing = mnemo("index", str(tmp_path / "nope"), check=False)
     assert missing.returncode == 2 and "is not a directory" in missing.stderr
