@@ -27,6 +27,10 @@ MAX_SEQUENCE_TOKENS = 256
 
 DEFAULT_BATCH_BYTES = 2 * MIB
 """Source bytes per batch: enough embedding work to amortise a step's start."""
+GPU_BATCH_BYTES = 16 * MIB
+"""Source bytes per batch with the model on a GPU. A step there loads the model onto the device itself
+(a CUDA context does not survive the step server's fork: seconds per step), and the GPU embeds 2 MiB
+of source in about a second, so small batches would spend most of their time starting."""
 DEFAULT_BATCH_FILES = 1000
 """Files per batch, unless ``mnemo index --batch-size`` sets another cap."""
 DEFAULT_MAX_FILE_BYTES = 1 * MIB

@@ -11,7 +11,7 @@
 ``MNEMO_PARSE_PROCESSES``  processes a batch step reads and parses in, and threads it writes with
                           (default: none, a thread of the step, on the CPU; one per 4 cores, at
                           most 4, with the model on a GPU)
-``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB)
+``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB; 16 MiB for a model on a GPU)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
 ``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor re-scans (default 60)
@@ -33,6 +33,7 @@ from mnemo_dagster.core.defaults import (
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
     DEFAULT_SENSOR_INTERVAL_SECONDS,
+    GPU_BATCH_BYTES,
     GPU_PARSE_CORES,
     GPU_PARSE_PROCESSES,
     WORKER_CORES,
@@ -53,6 +54,28 @@ def sensor_interval_seconds() -> int:
     """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``), read when the code
     location loads."""
     return _int_env("MNEMO_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
+def default_batch_bytes(device: str, gpu: bool | None = None) -> int:
+    """Source bytes per batch for a ``MNEMO_EMBEDDING_DEVICE`` of ``device``: larger where the model
+    runs on a GPU (``auto`` with ``gpu``, by default :func:`gpu_visible`)."""
+    if device == "auto":
+        device = "cuda" if (gpu_visible() if gpu is None else gpu) else "cpu"
+    return GPU_BATCH_BYTES if device == "cuda" else DEFAULT_BATCH_BYTES
+
+
+def gpu_visible() -> bool:
+    """Whether ``auto`` will find a GPU, judged without importing torch (seconds, in a command that
+    plans before any model runs): an NVIDIA driver that lists a GPU, and a torch that is not a CPU
+    build."""
+    from importlib import metadata
+
+    try:
+        gpus = any(Path("/proc/driver/nvidia/gpus").iterdir())
+        torch_version = metadata.version("torch")
+    except (OSError, metadata.PackageNotFoundError):
+        return False
+    return gpus and "+cpu" not in torch_version
 
 
 def parse_processes(device: str, cores: int | None = None) -> int:
@@ -162,7 +185,7 @@ class Settings:
             database_url=os.environ.get("MNEMO_DATABASE_URL") or None,
             embedding_model=os.environ.get("MNEMO_EMBEDDING_MODEL") or DEFAULT_MODEL,
             embedding_dtype=dtype,
-            batch_bytes=_int_env("MNEMO_BATCH_BYTES", DEFAULT_BATCH_BYTES),
+            batch_bytes=_int_env("MNEMO_BATCH_BYTES", default_batch_bytes(device)),
             max_file_bytes=_int_env("MNEMO_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
             trust_remote_code=_flag_env("MNEMO_TRUST_REMOTE_CODE"),
             embedding_device=device,

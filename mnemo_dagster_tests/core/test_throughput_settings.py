@@ -19,7 +19,13 @@ from mnemo_dagster.core.embedding import (
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.passes import BatchOutcome, PassObserver, _run_batches
 from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.settings import Settings, default_workers, parse_processes
+from mnemo_dagster.core.settings import (
+    Settings,
+    default_batch_bytes,
+    default_workers,
+    gpu_visible,
+    parse_processes,
+)
 from mnemo_dagster.core.store.database import IndexStore
 
 GIB = 1024**3
@@ -144,6 +150,25 @@ def test_parse_processes_serve_a_gpu_and_a_thread_serves_the_cpu(monkeypatch: py
     monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "-1")
     with pytest.raises(ConfigError, match="MNEMO_PARSE_PROCESSES must be 0 or a positive integer"):
         parse_processes("cpu")
+
+
+def test_batches_are_larger_for_a_model_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    mib = 1024 * 1024
+    assert default_batch_bytes("cpu", gpu=True) == 2 * mib
+    assert default_batch_bytes("cuda") == 16 * mib  # each GPU step loads the model onto the device
+    assert default_batch_bytes("auto", gpu=True) == 16 * mib
+    assert default_batch_bytes("auto", gpu=False) == 2 * mib
+    import torch
+
+    if not torch.cuda.is_available():  # judged without torch, and the same answer as torch's
+        assert gpu_visible() is False
+        monkeypatch.delenv("MNEMO_BATCH_BYTES", raising=False)
+        monkeypatch.setenv("MNEMO_EMBEDDING_DEVICE", "auto")
+        assert Settings.from_env().batch_bytes == 2 * mib
+    monkeypatch.setenv("MNEMO_EMBEDDING_DEVICE", "cuda")
+    assert Settings.from_env().batch_bytes == 16 * mib
+    monkeypatch.setenv("MNEMO_BATCH_BYTES", str(3 * mib))
+    assert Settings.from_env().batch_bytes == 3 * mib
 
 
 def test_the_target_device_is_known_before_the_model_loads() -> None:
