@@ -176,8 +176,8 @@ class SentenceTransformerEmbedder:
         return model
 
     def target_device(self) -> str:
-        """``cpu`` or ``cuda``: where the model runs, or will once loaded (raises
-        :class:`ConfigError` for ``cuda`` without one)."""
+        """``cpu`` or ``cuda``: where the model runs, or will once loaded, found without loading it
+        (``cuda`` when asked for: loading is what checks that there is one)."""
         if self._model is not None or self.device != "auto":
             return resolve_device(self.device, self.device == "cuda")
         import torch
