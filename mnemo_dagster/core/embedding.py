@@ -179,7 +179,7 @@ class SentenceTransformerEmbedder:
         """``cpu`` or ``cuda``: where the model runs, or will once loaded, found without loading it
         (``cuda`` when asked for: loading is what checks that there is one)."""
         if self._model is not None or self.device != "auto":
-            return resolve_device(self.device, self.device == "cuda")
+            return self.device  # resolved by the load, or as asked for
         import torch
 
         return resolve_device(self.device, torch.cuda.is_available())

@@ -108,7 +108,7 @@ class ReadAhead(Generic[T]):
         self._thread = threading.Thread(target=self._run, name="mnemo-reader", daemon=True)
         self._workers: _Workers[T] | None = None
         if processes > 0 and hasattr(os, "fork") and items:
-            self._workers = _Workers(items, work, min(processes, len(items)), self._stage.stop)
+            self._workers = _Workers(items, work, min(processes, len(items)))
 
     @property
     def seconds(self) -> float:
@@ -163,13 +163,10 @@ class _Workers(Generic[T]):
     and send each result back through their own pipe, so results are gathered in order. A pipe holds
     only a few results, so the processes stay a bounded distance ahead of the gathering thread."""
 
-    def __init__(
-        self, items: list[T], work: Callable[[T], Any], count: int, stopped: threading.Event
-    ) -> None:
+    def __init__(self, items: list[T], work: Callable[[T], Any], count: int) -> None:
         self._items = items
         self._work = work
         self._count = count
-        self._stopped = stopped
         self._pids: list[int] = []
         self._pipes: list[Connection] = []
 
@@ -204,7 +201,7 @@ class _Workers(Generic[T]):
         for index, item in enumerate(self._items):
             pipe = self._pipes[index % self._count]
             while not pipe.poll(_POLL_SECONDS):
-                if self._stopped.is_set():
+                if stage.stop.is_set():
                     return
             try:
                 failed, value, seconds = pipe.recv()
@@ -283,10 +280,7 @@ class WriteBehind:
         while (write := stage.get()) is not _DONE:
             started = time.perf_counter()
             try:
-                if isinstance(write, list):
-                    self._run_all(write)
-                else:
-                    write()
+                write()
             except BaseException as exc:  # raised in the caller by submit() or __exit__
                 stage.error = exc
                 stage.stop.set()
@@ -319,7 +313,7 @@ class WriteBehind:
 
     def submit_all(self, writes: list[Callable[[], None]]) -> None:
         """Queue ``writes``, which may run side by side, as one submission."""
-        self.submit(list(writes))  # type: ignore[arg-type]
+        self.submit(lambda: self._run_all(writes))
 
     def __enter__(self) -> WriteBehind:
         if self._threads > 1:

@@ -92,11 +92,8 @@ def _socket_uri(socket_dir: Path) -> str:
 
 def _running_socket_dir(data_dir: Path) -> Path | None:
     """The socket directory of the server running on ``data_dir`` (line 5 of ``postmaster.pid``)."""
-    if not _postmaster_alive(data_dir):
-        return None
-    try:
-        lines = (data_dir / "postmaster.pid").read_text().split("\n")
-    except OSError:
+    lines = _postmaster_lines(data_dir)
+    if _live_postmaster(lines) is None:
         return None
     return Path(lines[4]) if len(lines) > 4 and lines[4] else None
 
@@ -159,27 +156,40 @@ def stop_embedded_server(data_dir: Path) -> None:
 def embedded_server_cpu_seconds(data_dir: Path | None) -> float:
     """CPU seconds the embedded server of ``data_dir`` has used: the postmaster, its live backends and
     the backends it has reaped (0 for none, or an external server); for the benchmarks."""
-    if data_dir is None:
+    postmaster = _live_postmaster(_postmaster_lines(data_dir)) if data_dir is not None else None
+    if postmaster is None:
         return 0.0
     try:
-        postmaster = psutil.Process(int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0]))
         own = postmaster.cpu_times()
         total = own.user + own.system + own.children_user + own.children_system
         for backend in postmaster.children():
             with contextlib.suppress(psutil.Error):
                 times = backend.cpu_times()
                 total += times.user + times.system
-    except (OSError, ValueError, psutil.Error):
+    except psutil.Error:
         return 0.0
     return total
 
 
-def _postmaster_alive(data_dir: Path) -> bool:
+def _postmaster_lines(data_dir: Path) -> list[str]:
+    """The lines of ``postmaster.pid`` (none when no server has the directory)."""
     try:
-        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return False
-    return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return (data_dir / "postmaster.pid").read_text().split("\n")
+    except OSError:
+        return []
+
+
+def _live_postmaster(lines: list[str]) -> psutil.Process | None:
+    """The postmaster that ``postmaster.pid``'s ``lines`` name, if it is alive."""
+    try:
+        process = psutil.Process(int(lines[0]))
+        return process if process.status() != psutil.STATUS_ZOMBIE else None
+    except (IndexError, ValueError, psutil.Error):
+        return None
+
+
+def _postmaster_alive(data_dir: Path) -> bool:
+    return _live_postmaster(_postmaster_lines(data_dir)) is not None
 
 
 @contextmanager
