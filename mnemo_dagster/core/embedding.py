@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -115,6 +116,26 @@ _LOADED: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
 Embedder.preload`) finds it here and skips the load; the weights stay shared with the server."""
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch's CPU operations inside the block on the calling thread alone.
+
+    A load is followed by a fork wherever a model is preloaded (the step server, a Celery worker), and
+    GNU OpenMP is not fork-safe: once a parallel operation has started its thread pool (converting the
+    weights to bfloat16 is one), a forked child deadlocks on its first parallel operation. With one
+    thread torch never opens a parallel region, so no pool exists to be inherited; the thread count
+    (an OpenMP setting, not a thread) is put back afterwards for the children to use.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU or a GPU, loaded on first use.
 
@@ -216,21 +237,22 @@ class SentenceTransformerEmbedder:
 
         self.device = resolve_device(self.device, torch.cuda.is_available())
         self.dtype = resolve_dtype(self.dtype, self.device, cpu_has_native_bf16())
+        with one_torch_thread():
+            try:
+                model = SentenceTransformer(
+                    location, device=self.device, trust_remote_code=self.trust_remote_code
+                )
+            # A missing, unreadable or corrupt model surfaces as any of these, depending on which file broke.
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                raise ConfigError(
+                    f"could not load embedding model {self.model_name!r} ({exc}); set MNEMO_EMBEDDING_MODEL "
+                    "to a local path or a sentence-transformers name available offline"
+                ) from exc
+            model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
+            if self.dtype in ("bfloat16", "float16"):
+                model = model.to(getattr(torch, self.dtype))
+            model.eval()
         self._apply_threads()
-        try:
-            model = SentenceTransformer(
-                location, device=self.device, trust_remote_code=self.trust_remote_code
-            )
-        # A missing, unreadable or corrupt model surfaces as any of these, depending on which file broke.
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise ConfigError(
-                f"could not load embedding model {self.model_name!r} ({exc}); set MNEMO_EMBEDDING_MODEL to a "
-                "local path or a sentence-transformers name available offline"
-            ) from exc
-        model.max_seq_length = min(self.max_seq_length, model.max_seq_length or self.max_seq_length)
-        if self.dtype in ("bfloat16", "float16"):
-            model = model.to(getattr(torch, self.dtype))
-        model.eval()
         return model
 
     def load(self) -> None:
