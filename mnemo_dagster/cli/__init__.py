@@ -100,6 +100,9 @@ def index(
 ) -> None:
     """Index the directory PATH, or a git URL (or bare repository) at --ref: scan, plan batches, run
     them (through Dagster), build the graph."""
+    from mnemo_dagster.core.targets import check_index_target
+
+    check_index_target(target, ref=ref, name=name)  # before anything heavy starts
     if not in_process:  # first: the step server's imports then overlap with everything below
         from mnemo_dagster.core.settings import Settings
         from mnemo_dagster.defs.step_server import warm_before_database

@@ -24,9 +24,11 @@ from mnemo_dagster.core.planning import PassPlan
 
 
 def plan_line(plan: PassPlan) -> str:
+    pending = f"{plan.files_pending} pending from an earlier pass, " if plan.files_pending else ""
     return (
-        f"{plan.repository}: {plan.files_new_or_changed} new or changed files, {plan.files_unchanged} "
-        f"unchanged, {plan.files_deleted} deleted; {len(plan.to_run)} of {len(plan.batches)} batches to run"
+        f"{plan.repository}: {plan.files_new_or_changed} new or changed files, {pending}"
+        f"{plan.files_unchanged} unchanged, {plan.files_deleted} deleted; {len(plan.to_run)} of "
+        f"{len(plan.batches)} batches to run"
     )
 
 

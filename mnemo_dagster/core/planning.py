@@ -9,16 +9,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnemo_dagster.core.batching import (
-    BatchLimits,
-    plan_batches,
-    valid_repository_name,
-)
+from mnemo_dagster.core.batching import BatchLimits, plan_batches
 from mnemo_dagster.core.defaults import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
 from mnemo_dagster.core.discovery import ScanResult, scan
 from mnemo_dagster.core.errors import ConfigError
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.files import StoredFile
+from mnemo_dagster.core.targets import check_repository_name, default_repository_name
+
+__all__ = ["PassPlan", "default_repository_name", "plan_pass"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +37,9 @@ class PassPlan:
     files_skipped: int
     files_to_index: int = 0
     """Files waiting in ``to_run``: new, changed, or left pending by an interrupted pass."""
-
-
-def default_repository_name(root: Path) -> str:
-    """A repository name derived from the directory name, made safe for partition keys."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in root.name).strip("-._")
-    while "__" in cleaned or ".." in cleaned:
-        cleaned = cleaned.replace("__", "_").replace("..", ".")
-    return cleaned[:63] or "repo"
+    files_pending: int = 0
+    """Of ``files_to_index``, those unchanged on disk but left pending by an earlier pass (not counted
+    in ``files_unchanged``)."""
 
 
 def plan_pass(
@@ -87,14 +81,18 @@ def plan_pass(
         {p: k for p, k in plan.items() if p not in changed and p in stored and stored[p].batch_key != k},
     )
     after_keys = set(plan.values())
+    to_index = store.files.pending_count(repository)
+    new_or_changed = sum(1 for f in result.changed if f.skip_reason is None)
+    left_pending = max(to_index - new_or_changed, 0)
     return PassPlan(
         repository=repository,
         batches=tuple(sorted(after_keys)),
         to_run=tuple(store.files.pending_batches(repository)),
-        files_to_index=store.files.pending_count(repository),
+        files_to_index=to_index,
+        files_pending=left_pending,
         removed=tuple(sorted(before_keys - after_keys)),
-        files_new_or_changed=sum(1 for f in result.changed if f.skip_reason is None),
-        files_unchanged=len(result.unchanged) + len(result.touched),
+        files_new_or_changed=new_or_changed,
+        files_unchanged=len(result.unchanged) + len(result.touched) - left_pending,
         files_deleted=len(result.deleted),
         files_skipped=sum(1 for f in result.changed if f.skip_reason),
     )
@@ -102,11 +100,7 @@ def plan_pass(
 
 def _check_target(store: IndexStore, repository: str, root: Path) -> Path:
     """The resolved root, after checking the name, the directory, and that the name is not taken."""
-    if not valid_repository_name(repository):
-        raise ConfigError(
-            f"invalid repository name {repository!r}: use letters, digits, '-', '_' or '.', starting with "
-            "a letter or digit, with no '__' or '..', at most 63 characters"
-        )
+    check_repository_name(repository)
     root = root.resolve()
     if not root.is_dir():
         raise ConfigError(f"{root} is not a directory")

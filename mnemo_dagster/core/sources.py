@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -31,9 +30,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.planning import default_repository_name
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.schema import repositories
+from mnemo_dagster.core.targets import URL_PATTERN, check_index_target, is_git_source, source_name
 from mnemo_dagster.core.wiring import Wiring
 
 CHECKOUTS_DIR = "checkouts"
@@ -41,7 +40,6 @@ CHECKOUTS_DIR = "checkouts"
 DEFAULT_REF = "HEAD"
 """What a git source indexes without ``--ref``: the remote's default branch."""
 GIT_TIMEOUT_SECONDS = 600.0
-URL_PATTERN = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 """``scheme://...`` or scp-like ``user@host:path``."""
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 """Never wait for credentials on a terminal; messages in English (they are shown as they are)."""
@@ -75,22 +73,6 @@ class GitCheckout:
                 .where(repositories.c.name == repository)
                 .values(source_url=self.url, source_ref=self.ref, source_commit=self.commit)
             )
-
-
-def is_git_source(target: str, *, ref: str | None = None) -> bool:
-    """Whether ``target`` names a git source rather than a directory to index as it is."""
-    if URL_PATTERN.match(target):
-        return True
-    path = Path(target).expanduser()
-    if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
-        return True  # a bare repository
-    return ref is not None and (path / ".git").exists()
-
-
-def source_name(url: str) -> str:
-    """A repository name from a git URL or path: its last component, without ``.git``."""
-    last = re.split(r"[/:]", url.rstrip("/"))[-1]
-    return default_repository_name(Path(last.removesuffix(".git") or "repo"))
 
 
 def _git(args: list[str], *, cwd: Path | None = None, what: str) -> str:
@@ -238,8 +220,7 @@ def ensure_checkout(store: IndexStore, repository: str, commit: str | None = Non
 def checkout_source(wiring: Wiring, target: str, *, ref: str | None, name: str | None) -> GitCheckout | None:
     """Check out ``target`` if it is a git source (see :func:`is_git_source`); None for a directory."""
     if not is_git_source(target, ref=ref):
-        if ref is not None:
-            raise ConfigError(f"--ref needs a git URL or repository, and {target} is neither")
+        check_index_target(target, ref=ref, name=name)
         return None
     wiring.ensure_schema()  # the recorded commit is read before the pass starts
     return prepare_checkout(wiring.store, wiring.settings.home, target, ref, name or source_name(target))

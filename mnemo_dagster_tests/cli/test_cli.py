@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,10 +38,44 @@ def test_usage_errors_exit_2_with_a_message(runner: CliRunner, tmp_path: Path, m
     zero = runner.invoke(cli, ["index", str(tmp_path), "--batch-size", "0"])
     assert zero.exit_code == 2 and "0 is not in the range x>=1" in zero.stderr
     missing = runner.invoke(cli, ["index", str(tmp_path / "nope")])
-    assert missing.exit_code == 2 and missing.stderr == f"mnemo: {tmp_path / 'nope'} is not a directory\n"
+    assert missing.exit_code == 2 and missing.stderr == f"mnemo: {tmp_path / 'nope'}: no such directory\n"
     unknown = runner.invoke(cli, ["status", "no-such-repo"])
     assert unknown.exit_code == 2 and unknown.stderr.startswith("mnemo: no repository named 'no-such-repo'")
     assert main(["index"]) == 2  # a missing argument
+
+
+def test_bad_targets_are_refused_before_the_step_server_or_the_database_start(tmp_path: Path) -> None:
+    """A command in a fresh MNEMO_HOME: a refused target leaves no database behind, nor a step server."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("hello")
+    home = tmp_path / "home"
+    cases = {
+        str(tmp_path / "missing"): f"mnemo: {tmp_path / 'missing'}: no such directory\n",
+        str(a_file): f"mnemo: {a_file} is not a directory: mnemo index takes a directory or a git URL\n",
+    }
+    env = {**os.environ, "MNEMO_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    for target, message in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "mnemo_dagster.cli", "index", target], capture_output=True, text=True, env=env
+        )
+        assert (done.returncode, done.stderr) == (2, message)
+    bad_name = subprocess.run(
+        [sys.executable, "-m", "mnemo_dagster.cli", "index", str(tmp_path), "--name", "a__b"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad_name.returncode == 2 and bad_name.stderr.startswith("mnemo: invalid repository name 'a__b'")
+    assert not home.exists()  # neither the database nor Dagster's home was made
+
+
+def test_a_directory_with_a_non_ascii_name_gets_a_valid_default_name(tmp_path: Path) -> None:
+    from mnemo_dagster.core.targets import check_index_target
+
+    cafe = tmp_path / "café-app"
+    cafe.mkdir()
+    assert check_index_target(str(cafe)) == "caf--app"  # valid: only "__" and ".." are not
 
 
 def test_index_in_process_then_status_batches_and_urls(

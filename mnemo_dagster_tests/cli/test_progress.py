@@ -49,6 +49,18 @@ def test_plain_lines_say_the_plan_the_order_each_batch_and_failures() -> None:
     assert lines[4:] == ["building the symbol graph", "graph run failed: graph broke"]
 
 
+def test_the_plan_line_counts_files_left_pending_apart_from_unchanged_ones() -> None:
+    from dataclasses import replace
+
+    from mnemo_dagster.cli.progress import plan_line
+
+    resumed = replace(PLAN, files_new_or_changed=0, files_pending=5, files_unchanged=3)
+    assert plan_line(resumed) == (
+        "shop: 0 new or changed files, 5 pending from an earlier pass, 3 unchanged, 1 deleted; "
+        "2 of 2 batches to run"
+    )
+
+
 def test_the_bar_counts_files_and_chunks_and_reports_failures() -> None:
     out = io.StringIO()
     bar = BarProgress(Console(file=out, force_terminal=True, color_system=None, width=160))

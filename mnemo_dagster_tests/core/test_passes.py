@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from mnemo_dagster.core import passes
 from mnemo_dagster.core.errors import ConfigError, PassBusyError, StoreError
 from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver, run_pass
-from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.core.planning import PassPlan, plan_pass
 from mnemo_dagster.core.runners import InProcessRunner
 from mnemo_dagster.core.store.schema import VECTOR_INDEX
 from mnemo_dagster.core.wiring import Wiring
@@ -102,6 +102,18 @@ def test_a_bad_path_or_name_is_a_config_error(fresh_wiring: Wiring, repo: Path, 
         run_pass(fresh_wiring, tmp_path / "missing", runner, name="gone")
     with pytest.raises(ConfigError, match="invalid repository name 'a/b'"):
         run_pass(fresh_wiring, repo, runner, name="a/b")
+
+
+def test_files_left_pending_by_an_interrupted_pass_are_planned_as_pending(
+    fresh_wiring: Wiring, repo: Path
+) -> None:
+    fresh_wiring.ensure_schema()
+    first = plan_pass(fresh_wiring.store, "shop", repo, max_file_bytes=1 << 20)  # then no batch ran
+    assert (first.files_new_or_changed, first.files_pending, first.files_to_index) == (7, 0, 7)
+    again = plan_pass(fresh_wiring.store, "shop", repo, max_file_bytes=1 << 20)
+    assert (again.files_new_or_changed, again.files_pending, again.files_to_index) == (0, 7, 7)
+    assert again.files_unchanged == 1  # .gitignore, skipped: the pending files are not "unchanged"
+    assert again.to_run == first.to_run
 
 
 class DropWatcher(PassObserver):
