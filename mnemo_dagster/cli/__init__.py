@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shlex
 import signal
 import sys
@@ -123,15 +122,18 @@ def index(
         root = source.root if source else Path(target)
         run_tags = source_tags(source.url, source.ref, source.commit) if source else None
         with open_runner(wiring, in_process=in_process, run_tags=run_tags) as runner:
-            summary = run_pass(
-                wiring,
-                root,
-                runner,
-                name=source.name if source else name,
-                batch_size=batch_size,
-                observer=observer,
-                source=source,
-            )
+            try:
+                summary = run_pass(
+                    wiring,
+                    root,
+                    runner,
+                    name=source.name if source else name,
+                    batch_size=batch_size,
+                    observer=observer,
+                    source=source,
+                )
+            finally:
+                observer.close()  # the bar stops, whatever ended the pass
     click.echo(json.dumps(summary.as_dict()) if json_output else summary_text(summary))
     failures = failures_text(summary)
     if failures:
@@ -229,19 +231,17 @@ def _quiet_dagster() -> None:
     logging.raiseExceptions = False  # a log record that cannot be stored is not worth a traceback
 
 
-def _sigterm_as_sigint(signum: int, frame: object) -> None:
-    # Dagster handles SIGINT during a run (it stops the step processes); SIGTERM would end this
-    # process at once and leave its run STARTED.
-    os.kill(os.getpid(), signal.SIGINT)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mnemo`` script; returns the exit code."""
-    signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    # SIGTERM ends a pass as Ctrl-C does (during a run, Dagster maps it to its own SIGINT handler).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # A background job of a script starts with SIGINT ignored, and Python then keeps it ignored: a
     # pass with run workers would shrug off Ctrl-C and SIGTERM (a one-worker pass only stops because
     # Dagster installs its own handler for the run).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    from mnemo_dagster.defs.interrupts import watch_interrupts
+
+    watch_interrupts()
     try:
         cli.main(args=argv, prog_name="mnemo", standalone_mode=False)
     except click.exceptions.Exit as exc:

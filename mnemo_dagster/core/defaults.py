@@ -56,6 +56,17 @@ ENCODE_GROUP_CHUNKS = 1024
 """Chunks the model encodes at once (sorted by length within the call); files are never split. On
 real Python packages, groups of 256 pad to 1.039x the tokens of one sort over everything, groups of
 1024 to 1.010x."""
+ENCODE_SLICE_CHUNKS = 128
+"""Chunks the model encodes between two heartbeats of a step (whole forward passes, in length order):
+a few seconds on a CPU, so a watchdog can tell a slow step from a stuck one."""
+DEFAULT_STALL_SECONDS = 300
+"""A batch step with no progress for this long is ended and retried (``MNEMO_STALL_SECONDS``). Progress
+comes every few seconds (a file parsed or written, a slice of :data:`ENCODE_SLICE_CHUNKS` encoded); the
+longest quiet stretch of a healthy step is one slice on a slow CPU in emulated bfloat16, well under
+a minute."""
+STALL_FLOOR_BYTES_PER_SECOND = 2048
+"""The slowest a healthy batch indexes source (2 cores, emulated bfloat16): sizes the run's
+``dagster/max_runtime`` tag from its batch bytes."""
 EDGE_GROUP_CHUNKS = 64
 """Chunks in a batch's first and last encode groups: the model starts once this many are parsed (not
 a whole group), and only this many are written after it finishes."""

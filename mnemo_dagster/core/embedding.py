@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,6 +18,7 @@ from mnemo_dagster.core.defaults import (
     DEFAULT_EMBEDDING_DTYPE,
     DEFAULT_MODEL,
     EMBEDDING_BATCH_SIZE,
+    ENCODE_SLICE_CHUNKS,
     GPU_EMBEDDING_BATCH_SIZE,
     MAX_SEQUENCE_TOKENS,
 )
@@ -35,7 +36,9 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors of ``texts``; ``on_progress(n)`` (if given) each time ``n`` more are done."""
+        ...
 
     def load(self) -> None:
         """Load the model now, so a broken model fails before anything is written."""
@@ -267,21 +270,36 @@ class SentenceTransformerEmbedder:
             return known
         return int(self.model.get_sentence_embedding_dimension())
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts`` as float32 unit vectors, one row per text."""
+    def encode(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed ``texts`` as float32 unit vectors, one row per text; ``on_progress(n)`` after every
+        slice of about :data:`~mnemo_dagster.core.defaults.ENCODE_SLICE_CHUNKS` texts.
+
+        The texts are sorted by length (longest first, as sentence-transformers sorts one call) and
+        encoded in slices of whole forward passes, so the passes pad exactly as one call would, and a
+        step reports progress every few seconds however large the group.
+        """
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=False,
-            convert_to_numpy=False,
-            convert_to_tensor=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        batch = self.batch_size or EMBEDDING_BATCH_SIZE
+        step = batch * max(1, ENCODE_SLICE_CHUNKS // batch)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        array = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            vectors = model.encode(
+                [texts[i] for i in rows],
+                batch_size=batch,
+                normalize_embeddings=False,
+                convert_to_numpy=False,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+            array[rows] = vectors.float().cpu().numpy()
+            if on_progress is not None:
+                on_progress(len(rows))
         # Normalise in float32: bfloat16 and float16 norms are off by up to 1%.
-        array = vectors.float().cpu().numpy()
         array /= np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
         return array

@@ -27,6 +27,7 @@ from mnemo_dagster.core.discovery import content_hash, content_skip_reason
 from mnemo_dagster.core.embedding import Embedder
 from mnemo_dagster.core.errors import FileError, StoreError
 from mnemo_dagster.core.graph.facts import FLOW_KEY
+from mnemo_dagster.core.heartbeat import ENCODING, LOADING, PARSING, WRITING, Heartbeat
 from mnemo_dagster.core.languages import language_for
 from mnemo_dagster.core.models import ParsedFile, qualified_name
 from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind
@@ -137,6 +138,7 @@ def index_batch(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     parse_processes: int | None = None,
     log: Callable[[str], None] = lambda message: None,
+    heartbeat: Heartbeat | None = None,
 ) -> BatchReport:
     """Index the files of batch ``key``; return counts for the run's metadata.
 
@@ -144,6 +146,7 @@ def index_batch(
     read in the order of the batch and each is written in its own transaction once all its chunks
     have vectors. The files are read and parsed in ``parse_processes`` forked processes, or in a
     thread with 0 (default: :func:`~mnemo_dagster.core.settings.parse_processes` for the model's device).
+    Every file parsed or written and every slice encoded is a beat of ``heartbeat``.
     """
     started = time.perf_counter()
     repository, _ = split_batch_key(key)
@@ -158,20 +161,31 @@ def index_batch(
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
     if parse_processes is None:
         parse_processes = settings.parse_processes(embedder.target_device())
+    beat = heartbeat or Heartbeat(None, key)
+    beat.files_total = len(todo)
     counting = threading.Lock()
     with (
-        ReadAhead(todo, work, size=_chunk_count, processes=parse_processes) as reader,
+        ReadAhead(
+            todo,
+            work,
+            size=_chunk_count,
+            processes=parse_processes,
+            track=lambda path: beat.doing(PARSING, path, files_parsed=1),
+        ) as reader,
         WriteBehind(threads=max(1, parse_processes)) as writer,
     ):
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
-            embedder.load()  # a broken model fails the batch before any file is written
+            with beat.doing(LOADING):
+                embedder.load()  # a broken model fails the batch before any file is written
             report.load_seconds = time.perf_counter() - loading
         for group in reader:
-            parsed = _parsed_only(store, repository, group, writer, report)
+            parsed = _parsed_only(store, repository, group, writer, report, beat)
             if parsed:
-                hashes, vectors = _embed(store, embedder, parsed, report)
-                writer.submit_all(_file_writes(store, repository, parsed, hashes, vectors, report, counting))
+                hashes, vectors = _embed(store, embedder, parsed, report, beat)
+                writer.submit_all(
+                    _file_writes(store, repository, parsed, hashes, vectors, report, counting, beat)
+                )
     report.parse_seconds, report.write_seconds = reader.seconds, writer.seconds
     log(
         f"{key}: {report.files_indexed} files indexed, {report.files_unchanged} unchanged, "
@@ -188,13 +202,14 @@ def _parsed_only(
     group: list[tuple[str, tuple[ParsedFile, str] | NotIndexed]],
     writer: WriteBehind,
     report: BatchReport,
+    beat: Heartbeat,
 ) -> list[tuple[ParsedFile, str]]:
     """The parsed files of ``group``; a file that cannot be indexed goes straight to the writer, to be
     recorded."""
     parsed = []
     for path, outcome in group:
         if isinstance(outcome, NotIndexed):
-            writer.submit(partial(_mark, store, repository, path, outcome, report))
+            writer.submit(partial(_mark, store, repository, path, outcome, report, beat))
         else:
             parsed.append(outcome)
     return parsed
@@ -205,9 +220,12 @@ def _chunk_count(read: tuple[str, tuple[ParsedFile, str] | NotIndexed]) -> int:
     return 0 if isinstance(outcome, NotIndexed) else len(outcome[0].chunks)
 
 
-def _mark(store: IndexStore, repository: str, path: str, outcome: NotIndexed, report: BatchReport) -> None:
+def _mark(
+    store: IndexStore, repository: str, path: str, outcome: NotIndexed, report: BatchReport, beat: Heartbeat
+) -> None:
     """Record why ``path`` cannot be indexed (removing any chunks it had)."""
-    store.chunks.mark_file(repository, path, outcome.status, outcome.reason)
+    with beat.doing(WRITING, path, files_done=1):
+        store.chunks.mark_file(repository, path, outcome.status, outcome.reason)
     report.failures.append((path, outcome.reason))
     if outcome.status == "failed":
         report.files_failed += 1
@@ -216,18 +234,26 @@ def _mark(store: IndexStore, repository: str, path: str, outcome: NotIndexed, re
 
 
 def _embed(
-    store: IndexStore, embedder: Embedder, parsed: list[tuple[ParsedFile, str]], report: BatchReport
+    store: IndexStore,
+    embedder: Embedder,
+    parsed: list[tuple[ParsedFile, str]],
+    report: BatchReport,
+    beat: Heartbeat,
 ) -> tuple[list[str], list[Any]]:
     """Content hashes and vectors of every chunk, in order; known texts reuse their stored vector."""
     texts = [
         embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
     ]
     hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
-    known = store.chunks.reusable_embeddings(hashes)
-    todo = [i for i, h in enumerate(hashes) if h not in known]
-    encode_started = time.perf_counter()
-    fresh = embedder.encode([texts[i] for i in todo])
-    report.encode_seconds += time.perf_counter() - encode_started
+    what = parsed[0][0].path + (f" and {len(parsed) - 1} more files" if len(parsed) > 1 else "")
+    with beat.doing(ENCODING, what):
+        known = store.chunks.reusable_embeddings(hashes)
+        todo = [i for i, h in enumerate(hashes) if h not in known]
+        encode_started = time.perf_counter()
+        fresh = embedder.encode(
+            [texts[i] for i in todo], on_progress=lambda done: beat.progress(chunks_encoded=done)
+        )
+        report.encode_seconds += time.perf_counter() - encode_started
     vectors: list[Any] = [known.get(h) for h in hashes]
     for row, i in enumerate(todo):
         vectors[i] = fresh[row]
@@ -244,6 +270,7 @@ def _file_writes(
     vectors: list[Any],
     report: BatchReport,
     counting: threading.Lock,
+    beat: Heartbeat,
 ) -> list[Callable[[], None]]:
     """One write per file, each replacing the file's rows in one transaction."""
     writes = []
@@ -261,6 +288,7 @@ def _file_writes(
                 vectors[position:end],
                 report,
                 counting,
+                beat,
             )
         )
         position = end
@@ -276,6 +304,7 @@ def _write_file(
     vectors: list[Any],
     report: BatchReport,
     counting: threading.Lock,
+    beat: Heartbeat,
 ) -> None:
     rows = [
         ChunkRow(
@@ -294,9 +323,10 @@ def _write_file(
         )
     ]
     warning = "; ".join(pf.warnings) or None
-    store.chunks.write_file(
-        repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
-    )
+    with beat.doing(WRITING, pf.path, files_done=1):
+        store.chunks.write_file(
+            repository, pf.path, language=pf.language, content_hash=file_hash, chunks=rows, warning=warning
+        )
     with counting:  # files of a group may be written side by side
         if warning:
             report.warnings.append((pf.path, warning))

@@ -133,6 +133,9 @@ class PassObserver:
     def graph_done(self, outcome: GraphOutcome) -> None:
         """The graph rebuild has finished (or failed)."""
 
+    def close(self) -> None:
+        """The pass has ended, or stopped (Ctrl-C): stop drawing."""
+
 
 @dataclass(frozen=True, slots=True)
 class PassSummary:

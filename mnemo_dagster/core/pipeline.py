@@ -1,8 +1,7 @@
 """The three stages of a batch, overlapped: read and parse, encode, write.
 
-A batch used to parse every file, then encode every chunk, then write every file. Here a reader
-thread reads and parses ahead, the calling thread encodes, and a writer thread writes each file in its
-own transaction, so the model is never idle while a file is read, parsed or written:
+A reader thread reads and parses ahead, the calling thread encodes, and a writer thread writes each
+file in its own transaction, so the model is never idle while a file is read, parsed or written:
 
     reader thread --(groups, bounded)--> caller: encode groups --(groups, bounded)--> writer thread
 
@@ -39,6 +38,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
@@ -86,8 +86,10 @@ class ReadAhead(Generic[T]):
     With ``size``, the thread hands over groups instead: lists of ``(item, result)`` whose
     ``size((item, result))`` adds up to at least ``at_least`` (:func:`groups`), ``depth`` groups ahead.
     With ``processes`` (where the platform can fork), ``work`` runs in that many forked processes and
-    its results (and errors) must pickle. Iterate over it once, inside the block; :attr:`seconds` is
-    the time spent working (by all the processes together).
+    its results (and errors) must pickle. ``track(item)`` is a context manager around the production
+    of each result (the work in a thread, the wait for it with processes), for progress reports.
+    Iterate over it once, inside the block; :attr:`seconds` is the time spent working (by all the
+    processes together).
     """
 
     def __init__(
@@ -99,9 +101,11 @@ class ReadAhead(Generic[T]):
         size: Callable[[tuple[T, Any]], int] | None = None,
         at_least: int = ENCODE_GROUP_CHUNKS,
         processes: int = 0,
+        track: Callable[[T], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self._items = items
         self._work = work
+        self._track = track or (lambda item: contextlib.nullcontext())
         self._size = size
         self._at_least = at_least
         self._stage = _Stage(depth)
@@ -117,11 +121,12 @@ class ReadAhead(Generic[T]):
     def _results(self) -> Iterator[tuple[T, Any]]:
         stage = self._stage
         if self._workers is not None:
-            yield from self._workers.results(stage)
+            yield from self._workers.results(stage, self._track)
             return
         for item in self._items:
             started = time.perf_counter()
-            result = self._work(item)
+            with self._track(item):
+                result = self._work(item)
             stage.seconds += time.perf_counter() - started
             yield item, result
 
@@ -195,18 +200,21 @@ class _Workers(Generic[T]):
             self._pids.append(pid)
             self._pipes.append(Connection(receive, writable=False))
 
-    def results(self, stage: _Stage) -> Iterator[tuple[T, Any]]:
-        """``(item, result)`` for every item in order; raises a process's error, or stops quietly once
-        ``stage`` is stopped."""
+    def results(
+        self, stage: _Stage, track: Callable[[T], AbstractContextManager[Any]]
+    ) -> Iterator[tuple[T, Any]]:
+        """``(item, result)`` for every item in order, each wait inside ``track(item)``; raises a
+        process's error, or stops quietly once ``stage`` is stopped."""
         for index, item in enumerate(self._items):
             pipe = self._pipes[index % self._count]
-            while not pipe.poll(_POLL_SECONDS):
-                if stage.stop.is_set():
-                    return
-            try:
-                failed, value, seconds = pipe.recv()
-            except EOFError:
-                raise RuntimeError(f"a parsing process died while working on {item!r}") from None
+            with track(item):
+                while not pipe.poll(_POLL_SECONDS):
+                    if stage.stop.is_set():
+                        return
+                try:
+                    failed, value, seconds = pipe.recv()
+                except EOFError:
+                    raise RuntimeError(f"a parsing process died while working on {item!r}") from None
             stage.seconds += seconds
             if failed:
                 raise value

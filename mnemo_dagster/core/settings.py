@@ -16,6 +16,7 @@
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
 ``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor re-scans (default 60)
 ``MNEMO_TRUST_REMOTE_CODE`` ``1`` lets the model run code from its own repository (off by default)
+``MNEMO_STALL_SECONDS``    a batch step with no progress for this long is ended and retried (default 300)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from mnemo_dagster.core.defaults import (
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
     DEFAULT_SENSOR_INTERVAL_SECONDS,
+    DEFAULT_STALL_SECONDS,
     GPU_BATCH_BYTES,
     GPU_PARSE_CORES,
     GPU_PARSE_PROCESSES,
@@ -161,6 +163,8 @@ class Settings:
     embedding_device: str = DEFAULT_EMBEDDING_DEVICE
     workers: int = 1
     """Batch steps that run at once (``MNEMO_WORKERS``)."""
+    stall_seconds: int = DEFAULT_STALL_SECONDS
+    """A batch step with no progress for this long is ended and retried (``MNEMO_STALL_SECONDS``)."""
 
     @property
     def torch_threads(self) -> int:
@@ -190,4 +194,5 @@ class Settings:
             trust_remote_code=_flag_env("MNEMO_TRUST_REMOTE_CODE"),
             embedding_device=device,
             workers=_int_env("MNEMO_WORKERS", 0) or default_workers(),
+            stall_seconds=_int_env("MNEMO_STALL_SECONDS", DEFAULT_STALL_SECONDS),
         )

@@ -24,6 +24,7 @@ from mnemo_dagster.core.store.server import embedded_server_watch
 from mnemo_dagster.core.wiring import Wiring
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
+from mnemo_dagster.defs.interrupts import handled, interrupted
 from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.run_workers import RunWorkerPool
@@ -112,7 +113,9 @@ class DagsterRunner:
             self._pool.close()
 
     def _stop_if_interrupted(self, result: JobExecutionResult) -> None:
-        if _interrupted(result):
+        # A step killed after the grace period reads as a crash, not as an interruption.
+        if _interrupted(result) or (interrupted() and not result.success):
+            handled()
             run = self.instance.get_run_by_id(result.run_id)
             if run is not None:
                 self.instance.report_run_canceled(run, INTERRUPTED)
@@ -179,6 +182,7 @@ def _dagster_runner(wiring: Wiring, run_tags: Mapping[str, str] | None) -> Itera
         try:
             yield runner
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into SIGINT)
+            handled()
             runner.interrupt()
             runner.cancel_unfinished(INTERRUPTED)
             raise

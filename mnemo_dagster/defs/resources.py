@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dagster import ConfigurableResource
 
 from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
@@ -39,6 +41,15 @@ class IndexSettings(ConfigurableResource):
     """Limits that apply while indexing."""
 
     max_file_bytes: int | None = None
+    stall_seconds: int | None = None
+    """A step with no progress for this long is ended and retried (else ``MNEMO_STALL_SECONDS``)."""
 
     def resolved_max_file_bytes(self) -> int:
         return self.max_file_bytes or Settings.from_env().max_file_bytes
+
+    def resolved_stall_seconds(self) -> int:
+        return self.stall_seconds or Settings.from_env().stall_seconds
+
+    def home(self) -> Path:
+        """``MNEMO_HOME``, where a step keeps its heartbeat."""
+        return Settings.from_env().home

@@ -24,6 +24,7 @@ from dataclasses import asdict, fields
 from typing import IO, Any
 
 from mnemo_dagster.core.passes import BatchOutcome
+from mnemo_dagster.defs.interrupts import GRACE_SECONDS
 
 _CLOSE_SECONDS = 30.0
 
@@ -98,9 +99,11 @@ class RunWorkerPool:
             with contextlib.suppress(OSError):
                 if worker.stdin is not None:
                     worker.stdin.close()
+        # An interrupted worker has killed its steps after the grace period: it ends soon after.
+        timeout = GRACE_SECONDS + 3.0 if self._interrupted.is_set() else _CLOSE_SECONDS
         for worker in self._all:
             try:
-                worker.wait(timeout=_CLOSE_SECONDS)
+                worker.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
@@ -136,8 +139,11 @@ def _serve(requests: IO[str], replies: IO[str]) -> int:
 
 def main() -> int:
     """Serve requests on stdin; reply on the original stdout (anything printed goes to stderr)."""
+    from mnemo_dagster.defs.interrupts import watch_interrupts
+
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    watch_interrupts()
     try:
         return _serve(sys.stdin, replies)
     except KeyboardInterrupt:

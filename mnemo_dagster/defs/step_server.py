@@ -20,11 +20,15 @@ import re
 import signal
 from pathlib import Path
 
+import psutil
+
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.store.server import predicted_urls
 from mnemo_dagster.defs.executors import MULTIPROCESS, STEP_PRELOAD_MODULES, executor_name
 
 DAGSTER_STORAGE_ENV = "MNEMO_DAGSTER_STORAGE_URL"
+STEP_SESSION_MODULE = "mnemo_dagster.defs.step_session"
+"""Imported first by the server started here: a session of its own (see the module)."""
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
 
 _server_env: tuple[str | None, str | None] | None = None
@@ -65,9 +69,29 @@ def warm_step_server() -> None:
     env = (os.environ.get(DAGSTER_STORAGE_ENV), os.environ.get("DAGSTER_HOME"))
     if _server_env is not None and _server_env != env:
         _stop_step_server()
-    multiprocessing.set_forkserver_preload(STEP_PRELOAD_MODULES)
+    multiprocessing.set_forkserver_preload([STEP_SESSION_MODULE, *STEP_PRELOAD_MODULES])
     multiprocessing.forkserver.ensure_running()
     _server_env = env
+
+
+def step_processes() -> list[psutil.Process]:
+    """Every process the step server has forked (steps), and what those started."""
+    pid = multiprocessing.forkserver._forkserver._forkserver_pid
+    if pid is None:
+        return []
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def kill_steps() -> list[int]:
+    """Kill every process of :func:`step_processes`; their pids."""
+    processes = step_processes()
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    return [process.pid for process in processes]
 
 
 def _stop_step_server() -> None:

@@ -20,6 +20,7 @@ from mnemo_dagster.core.sources import ensure_checkout
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
+from mnemo_dagster.defs.watchdog import step_watchdog
 
 DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
@@ -48,13 +49,21 @@ def code_chunks(
         store.ensure_schema(embedder.model_name, embedder.dimension)
         # A git source: this machine fetches the run's commit itself if its checkout is missing or elsewhere.
         ensure_checkout(store, split_batch_key(context.partition_key)[0], context.run.tags.get(tags.COMMIT))
-        report = index_batch(
-            store,
-            embedder,
+        with step_watchdog(
+            index_settings.home(),
             context.partition_key,
-            max_file_bytes=index_settings.resolved_max_file_bytes(),
-            log=context.log.info,
-        )
+            index_settings.resolved_stall_seconds(),
+            context.run_id,
+            context.get_step_execution_context().step.key,
+        ) as heartbeat:
+            report = index_batch(
+                store,
+                embedder,
+                context.partition_key,
+                max_file_bytes=index_settings.resolved_max_file_bytes(),
+                log=context.log.info,
+                heartbeat=heartbeat,
+            )
     except (ConfigError, ModelMismatchError) as exc:
         # A setting is wrong: retrying cannot help, and nothing has been written.
         raise Failure(description=str(exc), allow_retries=False) from exc
