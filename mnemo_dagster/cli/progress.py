@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from mnemo_dagster.cli.render import first_line
+from mnemo_dagster.core.heartbeat import Beat
 from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver
 from mnemo_dagster.core.planning import PassPlan
 
@@ -48,6 +49,36 @@ def batch_line(outcome: BatchOutcome) -> str:
     )
 
 
+STALL_NOTICE_SECONDS = 30.0
+"""A batch whose heartbeat has not moved for this long is shown as stalled, with its stage and file."""
+LINE_SECONDS = 2.0
+"""The plain per-line mode prints a batch's progress at most this often."""
+
+
+def _cut(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def doing(beat: Beat) -> str:
+    """What a step is doing now: ``encoding a.py and 3 more files``."""
+    return f"{beat.stage} {beat.file}" if beat.file else beat.stage or "starting"
+
+
+class _Stalls:
+    """Per batch, when its heartbeat last moved (by the pass's clock, not the step's)."""
+
+    def __init__(self) -> None:
+        self._moved: dict[str, tuple[int, float]] = {}
+
+    def quiet_seconds(self, beat: Beat) -> float:
+        now = time.monotonic()
+        beats, moved = self._moved.get(beat.batch, (-1, now))
+        if beats != beat.beats:
+            self._moved[beat.batch] = (beat.beats, now)
+            return 0.0
+        return now - moved
+
+
 class _Rates:
     """Files and chunks done so far, and the chunk rate since the first batch started."""
 
@@ -62,9 +93,13 @@ class _Rates:
 
     @property
     def chunks_per_second(self) -> float:
+        return self.rate_with(self.chunks)
+
+    def rate_with(self, chunks: int) -> float:
+        """Chunks per second, had ``chunks`` been done by now."""
         if self.started is None:
             return 0.0
-        return self.chunks / max(time.perf_counter() - self.started, 1e-6)
+        return chunks / max(time.perf_counter() - self.started, 1e-6)
 
 
 class LinesProgress(PassObserver):
@@ -74,6 +109,8 @@ class LinesProgress(PassObserver):
         self.stream = stream or sys.stderr
         self.rates = _Rates()
         self.total = 0
+        self.stalls = _Stalls()
+        self._said: dict[str, float] = {}
 
     def _say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -87,6 +124,21 @@ class LinesProgress(PassObserver):
     def batch_started(self, key: str, position: int) -> None:
         if self.rates.started is None:
             self.rates.started = time.perf_counter()
+
+    def batch_progress(self, beat: Beat, position: int) -> None:
+        quiet = self.stalls.quiet_seconds(beat)
+        now = time.monotonic()
+        head = f"[{position + 1}/{self.total}] {beat.batch}"
+        if quiet >= STALL_NOTICE_SECONDS:
+            if now - self._said.get(beat.batch, 0.0) >= STALL_NOTICE_SECONDS:
+                self._said[beat.batch] = now
+                self._say(f"{head}: no progress for {quiet:.0f} s: {doing(beat)}")
+        elif quiet == 0.0 and now - self._said.get(beat.batch, 0.0) >= LINE_SECONDS:
+            self._said[beat.batch] = now
+            self._say(
+                f"{head}: {beat.files_done}/{beat.files_total} files written, {beat.chunks_encoded} chunks "
+                f"encoded; {doing(beat)}"
+            )
 
     def batch_done(self, outcome: BatchOutcome, position: int) -> None:
         self.rates.add(outcome)
@@ -121,6 +173,9 @@ class BarProgress(PassObserver):
             console=self.console,
         )
         self.task = self.progress.add_task("indexing", total=None, chunks=0, rate=0.0, visible=False)
+        self.stalls = _Stalls()
+        self._running: dict[str, Beat] = {}
+        """The last beat of each running batch."""
 
     def planned(self, plan: PassPlan) -> None:
         self.console.print(plan_line(plan))
@@ -135,7 +190,25 @@ class BarProgress(PassObserver):
             self.rates.started = time.perf_counter()
         self.progress.update(self.task, description=key)
 
+    def batch_progress(self, beat: Beat, position: int) -> None:
+        """Files done and chunks encoded inside the running batch, and what it is doing now."""
+        quiet = self.stalls.quiet_seconds(beat)
+        if quiet >= STALL_NOTICE_SECONDS:
+            description = f"[yellow]no progress for {quiet:.0f} s: {_cut(doing(beat))}"
+        else:
+            description = _cut(doing(beat))
+        self._running[beat.batch] = beat
+        chunks = self.rates.chunks + sum(b.chunks_encoded for b in self._running.values())
+        self.progress.update(
+            self.task,
+            description=description,
+            completed=self.rates.files + sum(b.files_done for b in self._running.values()),
+            chunks=chunks,
+            rate=self.rates.rate_with(chunks),
+        )
+
     def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        self._running.pop(outcome.key, None)
         self.rates.add(outcome)
         self.progress.update(
             self.task, completed=self.rates.files, chunks=self.rates.chunks, rate=self.rates.chunks_per_second

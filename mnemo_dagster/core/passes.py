@@ -21,12 +21,16 @@ from typing import Any, Protocol
 
 from mnemo_dagster.core.defaults import BULK_LOAD_FILES, PASS_LOCK_WAIT_SECONDS
 from mnemo_dagster.core.errors import PassBusyError
+from mnemo_dagster.core.heartbeat import Beat, heartbeat_path, read_beat
 from mnemo_dagster.core.planning import PassPlan, default_repository_name, plan_pass
 from mnemo_dagster.core.settings import Settings
 from mnemo_dagster.core.sources import GitCheckout
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.store.reports import status_report
 from mnemo_dagster.core.wiring import Wiring
+
+PROGRESS_POLL_SECONDS = 0.5
+"""How often a pass reads the heartbeat of a running batch for its observer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,10 @@ class PassObserver:
 
     def batch_started(self, key: str, position: int) -> None:
         """Batch ``key`` starts; ``position`` counts from 0 within ``plan.to_run``."""
+
+    def batch_progress(self, beat: Beat, position: int) -> None:
+        """A reading of the heartbeat of the batch at ``position``, about every
+        :data:`PROGRESS_POLL_SECONDS` while it runs (whether it moved or not)."""
 
     def batch_done(self, outcome: BatchOutcome, position: int) -> None:
         """Batch ``outcome.key`` has finished (or failed)."""
@@ -274,7 +282,7 @@ def run_pass(
         bulk_load = _is_bulk_load(store, plan)
         if bulk_load:
             store.chunks.drop_vector_index()  # the graph step builds it again
-        outcomes = _run_batches(runner, name, plan.to_run, observer, runner.max_workers)
+        outcomes = _run_batches(runner, name, plan.to_run, observer, runner.max_workers, wiring.settings.home)
         graph = None
         if outcomes or plan.files_deleted or bulk_load or store.graph.is_stale(name):
             observer.graph_started()
@@ -297,27 +305,54 @@ def _is_bulk_load(store: IndexStore, plan: PassPlan) -> bool:
     return changed > 0 and (changed >= BULK_LOAD_FILES or changed >= store.files.indexed_count())
 
 
+@contextmanager
+def _watching(
+    home: Path, key: str, position: int, observer: PassObserver, lock: threading.Lock
+) -> Iterator[None]:
+    """Hand the observer the heartbeat of batch ``key`` (written by its step, in whatever process)
+    every :data:`PROGRESS_POLL_SECONDS` while the block runs."""
+    stop = threading.Event()
+    since = time.time() - 1.0  # a beat left by an earlier attempt of the batch is not this one's
+    path = heartbeat_path(home, key)
+
+    def poll() -> None:
+        while not stop.wait(PROGRESS_POLL_SECONDS):
+            beat = read_beat(path)
+            if beat is not None and beat.started >= since:
+                with lock:
+                    observer.batch_progress(beat, position)
+
+    thread = threading.Thread(target=poll, name=f"mnemo-progress-{position}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _run_batches(
-    runner: BatchRunner, repository: str, keys: Sequence[str], observer: PassObserver, workers: int
+    runner: BatchRunner,
+    repository: str,
+    keys: Sequence[str],
+    observer: PassObserver,
+    workers: int,
+    home: Path,
 ) -> list[BatchOutcome]:
     """Run ``keys`` in order, up to ``workers`` at a time (each batch in its own run and process)."""
-    if workers <= 1 or len(keys) <= 1:
-        outcomes = []
-        for position, key in enumerate(keys):
-            observer.batch_started(key, position)
-            outcome = runner.run_batch(repository, key)
-            outcomes.append(outcome)
-            observer.batch_done(outcome, position)
-        return outcomes
     lock = threading.Lock()  # observers draw on one terminal
 
     def run(position: int, key: str) -> BatchOutcome:
         with lock:
             observer.batch_started(key, position)
-        outcome = runner.run_batch(repository, key)
+        with _watching(home, key, position, observer, lock):
+            outcome = runner.run_batch(repository, key)
         with lock:
             observer.batch_done(outcome, position)
         return outcome
+
+    if workers <= 1 or len(keys) <= 1:
+        return [run(position, key) for position, key in enumerate(keys)]
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mnemo-batch")
     try:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from mnemo_dagster.core.errors import MnemoError
 from mnemo_dagster.core.graph_store import rebuild_metrics, rebuild_nodes
+from mnemo_dagster.core.heartbeat import Heartbeat, heartbeat_path
 from mnemo_dagster.core.indexing import index_batch
 from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome
 from mnemo_dagster.core.planning import PassPlan
@@ -40,13 +41,15 @@ class InProcessRunner:
         started = time.perf_counter()
         settings = self.wiring.settings
         try:
-            report = index_batch(
-                self.wiring.store,
-                self.wiring.embedder,
-                key,
-                max_file_bytes=settings.max_file_bytes,
-                log=self.log,
-            )
+            with Heartbeat(heartbeat_path(settings.home, key), key) as heartbeat:
+                report = index_batch(
+                    self.wiring.store,
+                    self.wiring.embedder,
+                    key,
+                    max_file_bytes=settings.max_file_bytes,
+                    log=self.log,
+                    heartbeat=heartbeat,
+                )
         # A failed batch is an outcome, exactly as a failed Dagster step is: the pass goes on.
         except Exception as exc:
             return BatchOutcome(key, False, seconds=time.perf_counter() - started, errors=(_failure(exc),))

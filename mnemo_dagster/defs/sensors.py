@@ -24,12 +24,14 @@ from dagster import (
     sensor,
 )
 
+from mnemo_dagster.core.defaults import STALL_FLOOR_BYTES_PER_SECOND
 from mnemo_dagster.core.errors import MnemoError
 from mnemo_dagster.core.passes import locked_plan
 from mnemo_dagster.core.settings import Settings, sensor_interval_seconds
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.core.wiring import wire
 from mnemo_dagster.defs import tags
+from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
 from mnemo_dagster.defs.orphans import end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 
@@ -42,6 +44,14 @@ def _run_key(store: IndexStore, repository: str, key: str) -> str:
     )
     digest = hashlib.sha256(json.dumps(pending).encode()).hexdigest()[:16]
     return f"{key}:{digest}"
+
+
+def batch_max_runtime(settings: Settings) -> int:
+    """Seconds a batch run may take, all its step's attempts together: each at most a batch at the
+    slowest healthy rate, plus a stall before its watchdog ends it (the run's ``dagster/max_runtime``;
+    the watchdog ends stalled steps long before)."""
+    attempt = settings.batch_bytes // STALL_FLOOR_BYTES_PER_SECOND + settings.stall_seconds
+    return (DATABASE_RETRY.max_retries + 1) * attempt
 
 
 def evaluate_directory_changes(
@@ -74,7 +84,11 @@ def evaluate_directory_changes(
                 RunRequest(
                     run_key=_run_key(store, repository, key),
                     partition_key=key,
-                    tags={tags.REPOSITORY: repository, tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR},
+                    tags={
+                        tags.REPOSITORY: repository,
+                        tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR,
+                        tags.MAX_RUNTIME: str(batch_max_runtime(settings)),
+                    },
                 )
             )
         summary[repository] = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 PARTITION = "dagster/partition"
 """Dagster's own tag for the partition a run materializes."""
+MAX_RUNTIME = "dagster/max_runtime"
+"""Seconds after which Dagster's run monitoring ends a run the daemon launched."""
 REPOSITORY = "mnemo/repository"
 """The repository (or comma-separated repositories) a run works on."""
 LAUNCHED_BY = "mnemo/launched_by"

@@ -57,7 +57,10 @@ def test_bad_targets_are_refused_before_the_step_server_or_the_database_start(tm
     env.pop("DAGSTER_HOME", None)
     for target, message in cases.items():
         done = subprocess.run(
-            [sys.executable, "-m", "mnemo_dagster.cli", "index", target], capture_output=True, text=True, env=env
+            [sys.executable, "-m", "mnemo_dagster.cli", "index", target],
+            capture_output=True,
+            text=True,
+            env=env,
         )
         assert (done.returncode, done.stderr) == (2, message)
     bad_name = subprocess.run(

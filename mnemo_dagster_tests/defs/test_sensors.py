@@ -59,7 +59,15 @@ def test_ticks_follow_adds_edits_deletes_and_renames(
     edited = _tick(instance, fresh_store)
     assert isinstance(edited, SensorResult)
     assert [(r.partition_key, r.tags) for r in edited.run_requests] == [
-        ("watched__0001", {tags.REPOSITORY: "watched", tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR})
+        (
+            "watched__0001",
+            {
+                tags.REPOSITORY: "watched",
+                tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR,
+                # 4 attempts, each 2 MiB at 2 KiB/s plus the 300 s stall window: run monitoring's bound
+                tags.MAX_RUNTIME: str(4 * (1024 + 300)),
+            },
+        )
     ]
     assert edited.dynamic_partitions_requests == []
     assert json.loads(edited.cursor or "") == {"watched": {"changed": 1, "deleted": 0, "batches_to_run": 1}}
