@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -159,3 +161,34 @@ def test_another_model_on_an_existing_index_is_refused(repo: Path, mnemo_home: P
     )
     search = mnemo("search", "anything", check=False, MNEMO_EMBEDDING_MODEL=other)
     assert search.returncode == 2 and "MNEMO_EMBEDDING_MODEL" in search.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_index_through_forked_steps_in_each_dtype(
+    dtype: str, tmp_path: Path, mnemo_home: Path, urls: DatabaseUrls, embedder: Any
+) -> None:
+    """The step server preloads the model in the dtype asked for, then forks the step that encodes:
+    bfloat16 is what `auto` picks on most current servers, so it is forced here on every machine."""
+    repo = tmp_path / f"{dtype}-repo"
+    shutil.copytree(SAMPLE, repo)
+    package = f"shop_{uuid.uuid4().hex[:8]}"  # new paths: its chunks are encoded, none reused
+    (repo / "shop").rename(repo / package)
+    name = f"dtype-{dtype}"
+    result = mnemo("index", str(repo), "--name", name, "--json", MNEMO_EMBEDDING_DTYPE=dtype)
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True and summary["chunks"]["embedded"] > 5
+    with psycopg.connect(urls.libpq) as conn:
+        rows = conn.execute(
+            "SELECT qualified_name, content, embedding::text FROM code_chunks "
+            "WHERE repository = %s AND file_path LIKE %s",
+            (name, f"{package}/%"),
+        ).fetchall()
+    assert len(rows) > 5
+    stored = np.array([json.loads(vector) for _, _, vector in rows], dtype=np.float32)
+    reference = embedder.encode([f"{qualified}\n{content}" for qualified, content, _ in rows])  # float32
+    cosines = np.sum(stored * reference, axis=1)
+    if dtype == "float32":
+        assert cosines.min() > 0.9999
+    else:  # the step really encoded in bfloat16: close to float32, but not float32
+        assert cosines.min() > 0.98 and np.abs(stored - reference).max() > 1e-3

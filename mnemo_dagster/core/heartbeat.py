@@ -157,6 +157,7 @@ class Heartbeat:
         except BaseException:
             with self._lock:
                 self._active.pop(activity, None)
+                self._write()
             raise
         self.end(activity, **counts)
 

@@ -69,6 +69,9 @@ def warm_step_server() -> None:
     env = (os.environ.get(DAGSTER_STORAGE_ENV), os.environ.get("DAGSTER_HOME"))
     if _server_env is not None and _server_env != env:
         _stop_step_server()
+    # The resource tracker (started with the server) warns at exit about the semaphores of a step
+    # that was killed (Ctrl-C, a stall), although it then removes them itself.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
     multiprocessing.set_forkserver_preload([STEP_SESSION_MODULE, *STEP_PRELOAD_MODULES])
     multiprocessing.forkserver.ensure_running()
     _server_env = env

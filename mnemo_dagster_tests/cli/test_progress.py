@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
+import pytest
 from rich.console import Console
 
+from mnemo_dagster.cli import progress
 from mnemo_dagster.cli.progress import BarProgress, LinesProgress, observer_for
+from mnemo_dagster.core.heartbeat import Beat
 from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome
 from mnemo_dagster.core.planning import PassPlan
 
@@ -97,3 +101,58 @@ def test_failures_are_one_line_each_then_how_to_retry() -> None:
         "mnemo: run the same `mnemo index` again to retry what failed: finished files are kept"
     )
     assert failures_text(PassSummary("shop", 1.0, PLAN, (FIRST,), None, report)) is None
+
+
+def _beat(beats: int, files_done: int, chunks: int, stage: str = "encoding", file: str = "shop/a.py") -> Beat:
+    return Beat(
+        "shop__0002",
+        4242,
+        0.0,
+        0.0,
+        beats,
+        stage,
+        file,
+        files_total=3,
+        files_done=files_done,
+        chunks_encoded=chunks,
+    )
+
+
+def test_plain_lines_show_a_running_batch_and_say_when_it_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "STALL_NOTICE_SECONDS", 0.2)
+    stream = io.StringIO()
+    lines = LinesProgress(stream)
+    lines.planned(PLAN)
+    lines.batch_started("shop__0002", 0)
+    lines.batch_progress(_beat(3, 1, 128), 0)
+    lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)
+    lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)  # no move: nothing to say yet
+    time.sleep(0.3)
+    lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)
+    said = stream.getvalue().splitlines()[2:]
+    assert said[:2] == [
+        "[1/2] shop__0002: 1/3 files written, 128 chunks encoded; encoding shop/a.py",
+        "[1/2] shop__0002: 2/3 files written, 256 chunks encoded; writing shop/b.py",
+    ]
+    assert len(said) == 3 and re.fullmatch(
+        r"\[1/2\] shop__0002: no progress for 0 s: writing shop/b.py", said[2]
+    )
+
+
+def test_the_bar_moves_inside_a_batch_and_shows_its_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "STALL_NOTICE_SECONDS", 0.2)
+    bar = BarProgress(Console(file=io.StringIO(), force_terminal=True, color_system=None, width=160))
+    bar.planned(PLAN)
+    bar.batch_started("shop__0002", 0)
+    bar.batch_progress(_beat(4, 2, 100), 0)
+    task = bar.progress.tasks[0]
+    assert (task.completed, task.fields["chunks"], task.description) == (2, 100, "encoding shop/a.py")
+    time.sleep(0.3)
+    bar.batch_progress(_beat(4, 2, 100), 0)
+    assert re.fullmatch(
+        r"\[yellow\]no progress for 0 s: encoding shop/a.py", bar.progress.tasks[0].description
+    )
+    bar.batch_done(FIRST, 0)
+    assert (bar.progress.tasks[0].completed, bar.progress.tasks[0].fields["chunks"]) == (3, 12)
+    bar.close()

@@ -4,6 +4,7 @@ or a resume: every file accounted for, nothing duplicated or half-written, no ru
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,8 +19,10 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from mnemo_dagster.core.heartbeat import Beat, heartbeat_path, read_beat
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs import tags
+from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster_tests.processes import stop_session
 
 pytestmark = pytest.mark.slow
@@ -367,3 +370,85 @@ def test_a_killed_mnemo_index_leaves_no_stuck_run_and_the_daemon_still_indexes_e
         assert unfinished_runs(instance) == []
     finally:
         store.dispose()
+
+
+def _heartbeat(home: Path, key: str, timeout: float = 180) -> Beat:
+    """The first beat of batch ``key`` once its step has started encoding."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        beat = read_beat(heartbeat_path(home, key))
+        if beat is not None and beat.stage in ("encoding", "writing"):
+            return beat
+        time.sleep(0.1)
+    raise AssertionError(f"batch {key} did not start encoding within {timeout} s")
+
+
+def _watchdogs_of(step_pid: int) -> list[int]:
+    import psutil
+
+    return [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if "mnemo_dagster.defs.watchdog" in (p.info["cmdline"] or []) and str(step_pid) in p.info["cmdline"]
+    ]
+
+
+def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
+    repo: Path, tmp_path: Path, mnemo_home: Path, instance: DagsterInstance, default_store: IndexStore
+) -> None:
+    process = start_mnemo(
+        "index", str(repo), "--name", "frozen", log=tmp_path / "err", MNEMO_STALL_SECONDS="20"
+    )
+    run_id, step_pid = step_started(instance, process.pid)
+    frozen = _heartbeat(mnemo_home, "frozen__0001")
+    assert frozen.pid == step_pid
+    os.kill(step_pid, signal.SIGSTOP)
+    assert process.wait(timeout=600) == 0, (tmp_path / "err").read_text()[-3000:]
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
+    assert len(instance.all_logs(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)) == 1
+    stalls = [
+        event.dagster_event.message or ""  # type: ignore[union-attr]
+        for event in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        if (event.dagster_event.message or "").startswith(STALLED)  # type: ignore[union-attr]
+    ]
+    assert len(stalls) == 1  # the run history says why the step was retried: the stage and the file
+    assert re.fullmatch(
+        r"stalled: no progress for 2\d s while (encoding|writing) \S+\.py( and \d+ more files)? "
+        rf"\(batch frozen__0001, step pid {step_pid}\); the step was ended, to be retried",
+        stalls[0],
+    )
+    assert _gone(step_pid) and _watchdogs_of(step_pid) == []
+    assert_complete(default_store, "frozen", repo)
+    # The plain progress lines showed the batch moving inside it: files written and chunks encoded.
+    counts = [
+        (int(m[1]), int(m[2]))
+        for m in re.finditer(
+            r"\[1/1\] frozen__0001: (\d+)/24 files written, (\d+) chunks encoded; ",
+            (tmp_path / "err").read_text(),
+        )
+    ]
+    assert any(0 < files < FILES or chunks > 0 for files, chunks in counts)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_ends_a_pass_whose_step_is_frozen_within_seconds(
+    signum: int,
+    repo: Path,
+    tmp_path: Path,
+    mnemo_home: Path,
+    instance: DagsterInstance,
+    default_store: IndexStore,
+) -> None:
+    name = f"frozen-{signum}"
+    process = start_mnemo("index", str(repo), "--name", name, log=tmp_path / "err")
+    run_id, step_pid = step_started(instance, process.pid)
+    _heartbeat(mnemo_home, f"{name}__0001")
+    os.kill(step_pid, signal.SIGSTOP)
+    time.sleep(1.0)  # the pass is now waiting on a step that cannot answer
+    process.send_signal(signum)
+    assert process.wait(timeout=10) == 130
+    stderr = (tmp_path / "err").read_text()
+    assert stderr.endswith(f"mnemo: interrupted; {RESUME}\n") and "Traceback" not in stderr
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED  # type: ignore[union-attr]
+    assert _gone(step_pid, timeout=5) and _watchdogs_of(step_pid) == []
+    assert unfinished_runs(instance) == []
