@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     # pass with run workers would shrug off Ctrl-C and SIGTERM (a one-worker pass only stops because
     # Dagster installs its own handler for the run).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from mnemo_dagster.defs.interrupts import watch_interrupts
+    from mnemo_dagster.defs.interrupts import handled, watch_interrupts
 
     watch_interrupts()
     try:
@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
+        handled()
         click.echo(f"mnemo: interrupted; {RESUME_HINT}", err=True)
         return EXIT_INTERRUPTED
     except SystemExit as exc:

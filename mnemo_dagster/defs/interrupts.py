@@ -21,8 +21,6 @@ import signal
 import threading
 from types import FrameType
 
-from mnemo_dagster.defs.step_server import kill_steps, step_processes
-
 GRACE_SECONDS = 4.0
 """How long steps have to stop after Ctrl-C before they are killed."""
 ESCAPE_SECONDS = 3.0
@@ -65,6 +63,8 @@ def _watch(receive: int, main: int | None) -> None:
             count += 1
             _seen.set()
             if count == 1:
+                from mnemo_dagster.defs.step_server import step_processes  # here: `mnemo` starts fast
+
                 for process in step_processes():
                     with contextlib.suppress(Exception):
                         process.resume()  # a frozen step cannot take Dagster's request
@@ -74,13 +74,18 @@ def _watch(receive: int, main: int | None) -> None:
 
 
 def _kill_then_escape(main: int | None) -> None:
+    from mnemo_dagster.defs.step_server import kill_steps
+
     with contextlib.suppress(Exception):
         kill_steps()
     _later(ESCAPE_SECONDS, _escape, main)
 
 
 def _escape(main: int | None) -> None:
-    if main is not None and not _handled.is_set():
+    from mnemo_dagster.defs.step_server import step_server_pid
+
+    # Only a process that runs steps can be stuck waiting on one.
+    if main is not None and not _handled.is_set() and step_server_pid() is not None:
         signal.pthread_kill(main, signal.SIGUSR1)
 
 

@@ -77,9 +77,14 @@ def warm_step_server() -> None:
     _server_env = env
 
 
+def step_server_pid() -> int | None:
+    """The step server of this process, if one runs."""
+    return multiprocessing.forkserver._forkserver._forkserver_pid
+
+
 def step_processes() -> list[psutil.Process]:
     """Every process the step server has forked (steps), and what those started."""
-    pid = multiprocessing.forkserver._forkserver._forkserver_pid
+    pid = step_server_pid()
     if pid is None:
         return []
     try:

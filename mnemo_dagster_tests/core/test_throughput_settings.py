@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,8 @@ from mnemo_dagster.core.embedding import (
     resolve_dtype,
 )
 from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.passes import BatchOutcome, PassObserver, _run_batches
+from mnemo_dagster.core.heartbeat import Beat, Heartbeat, heartbeat_path
+from mnemo_dagster.core.passes import PROGRESS_POLL_SECONDS, BatchOutcome, PassObserver, _run_batches
 from mnemo_dagster.core.planning import plan_pass
 from mnemo_dagster.core.settings import (
     Settings,
@@ -228,11 +231,49 @@ class _Order(PassObserver):
 
 
 @pytest.mark.parametrize(("workers", "most"), [(1, 1), (3, 3)])
-def test_batches_run_up_to_workers_at_once_and_keep_their_order(workers: int, most: int) -> None:
+def test_batches_run_up_to_workers_at_once_and_keep_their_order(
+    workers: int, most: int, tmp_path: Path
+) -> None:
     keys = [f"r__{n:04d}" for n in range(1, 8)]
     runner, observer = _Runner(workers), _Order()
-    outcomes = _run_batches(runner, "r", keys, observer, workers)  # type: ignore[arg-type]
+    outcomes = _run_batches(runner, "r", keys, observer, workers, tmp_path)  # type: ignore[arg-type]
     assert [o.key for o in outcomes] == keys
     assert [o.success for o in outcomes] == [True, True, False, True, True, True, True]
     assert runner.most == most
     assert sorted(observer.done) == keys and observer.started[:workers] == keys[:workers]
+
+
+class _Beating:
+    """A runner whose batch writes its heartbeat, as a step does, then takes a while."""
+
+    max_workers = 1
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+        time.sleep(3 * PROGRESS_POLL_SECONDS)  # the step starts
+        with Heartbeat(heartbeat_path(self.home, key), key, files_total=3) as beat:
+            for path in ("a.py", "b.py"):
+                with beat.doing("writing", path, files_done=1):
+                    pass
+            time.sleep(3 * PROGRESS_POLL_SECONDS)
+        return BatchOutcome(key, success=True, files_indexed=3)
+
+
+class _Beats(PassObserver):
+    def __init__(self) -> None:
+        self.beats: list[tuple[str, int, int]] = []
+
+    def batch_progress(self, beat: Beat, position: int) -> None:
+        self.beats.append((beat.batch, position, beat.files_done))
+
+
+def test_a_pass_hands_its_observer_the_running_batch_heartbeat(tmp_path: Path) -> None:
+    path = heartbeat_path(tmp_path, "r__0001")
+    path.parent.mkdir(parents=True)
+    an_hour_ago = time.time() - 3600  # a beat left by a killed attempt is not this run's
+    path.write_text(json.dumps(asdict(Beat("r__0001", 1, an_hour_ago, an_hour_ago, 9, files_done=7))))
+    observer = _Beats()
+    _run_batches(_Beating(tmp_path), "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
+    assert observer.beats and set(observer.beats) == {("r__0001", 0, 2)}
