@@ -120,7 +120,7 @@ def test_a_step_that_parses_in_processes_indexes_the_same(repo: Path, mnemo_home
 
 def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
     missing = mnemo("index", str(tmp_path / "nope"), check=False)
-    assert missing.returncode == 2 and "is not a directory" in missing.stderr
+    assert (missing.returncode, missing.stderr) == (2, f"mnemo: {tmp_path / 'nope'}: no such directory\n")
     unknown = mnemo("status", "no-such-repo", check=False)
     assert unknown.returncode == 2 and "no repository named" in unknown.stderr
 
