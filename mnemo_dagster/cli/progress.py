@@ -55,8 +55,13 @@ LINE_SECONDS = 2.0
 """The plain per-line mode prints a batch's progress at most this often."""
 
 
-def _cut(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else "..." + text[-(width - 3) :]
+def _short(beat: Beat, width: int = 36) -> str:
+    """:func:`doing` in at most ``width`` characters: the stage whole, the file cut from the left."""
+    text = doing(beat)
+    if len(text) <= width or not beat.file:
+        return text
+    room = max(width - len(beat.stage) - 4, 8)
+    return f"{beat.stage} ...{beat.file[-room:]}"
 
 
 def doing(beat: Beat) -> str:
@@ -194,9 +199,9 @@ class BarProgress(PassObserver):
         """Files done and chunks encoded inside the running batch, and what it is doing now."""
         quiet = self.stalls.quiet_seconds(beat)
         if quiet >= STALL_NOTICE_SECONDS:
-            description = f"[yellow]no progress for {quiet:.0f} s: {_cut(doing(beat))}"
+            description = f"[yellow]no progress for {quiet:.0f} s: {_short(beat)}"
         else:
-            description = _cut(doing(beat))
+            description = _short(beat)
         self._running[beat.batch] = beat
         chunks = self.rates.chunks + sum(b.chunks_encoded for b in self._running.values())
         self.progress.update(

@@ -156,3 +156,13 @@ def test_the_bar_moves_inside_a_batch_and_shows_its_stage(monkeypatch: pytest.Mo
     bar.batch_done(FIRST, 0)
     assert (bar.progress.tasks[0].completed, bar.progress.tasks[0].fields["chunks"]) == (3, 12)
     bar.close()
+
+
+def test_the_bar_keeps_the_stage_and_cuts_a_long_file_name_from_the_left() -> None:
+    bar = BarProgress(Console(file=io.StringIO(), force_terminal=True, color_system=None, width=80))
+    bar.planned(PLAN)
+    bar.batch_progress(
+        _beat(1, 0, 0, file="src/very/deep/package/module_with_a_long_name.py and 9 more files"), 0
+    )
+    assert bar.progress.tasks[0].description == "encoding ...name.py and 9 more files"  # 36 characters
+    bar.close()
