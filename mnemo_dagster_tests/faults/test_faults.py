@@ -452,3 +452,42 @@ def test_ctrl_c_or_sigterm_ends_a_pass_whose_step_is_frozen_within_seconds(
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED  # type: ignore[union-attr]
     assert _gone(step_pid, timeout=5) and _watchdogs_of(step_pid) == []
     assert unfinished_runs(instance) == []
+
+
+def test_ctrl_c_on_a_terminal_stops_the_bar_and_prints_no_traceback(
+    repo: Path, mnemo_home: Path, instance: DagsterInstance
+) -> None:
+    """As a person sees it: `mnemo index` on a pseudo-terminal draws a bar that moves inside the one
+    batch; Ctrl-C (the terminal sends SIGINT to its whole foreground group) ends it with one line."""
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # pragma: no cover (the child execs at once)
+        env = _env()
+        os.execve(sys.executable, [sys.executable, "-m", "mnemo_dagster.cli", "index", str(repo)], env)
+    output = b""
+    pressed: float | None = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(terminal, 65536)
+            except OSError:  # the command has ended and closed the terminal
+                break
+            if not data:
+                break
+            output += data
+        if pressed is None and re.search(rb"encoding \S+.*\d+ chunks", output):
+            time.sleep(1.0)
+            os.write(terminal, b"\x03")  # Ctrl-C
+            pressed = time.monotonic()
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert pressed is not None, text[-2000:]
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert time.monotonic() - pressed < 10
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    assert text.rstrip().endswith(f"mnemo: interrupted; {RESUME}")
+    assert unfinished_runs(instance) == []
