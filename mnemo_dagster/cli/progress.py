@@ -14,7 +14,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -52,6 +51,9 @@ def batch_line(outcome: BatchOutcome) -> str:
 STALL_NOTICE_SECONDS = 30.0
 """A batch whose heartbeat has not moved for this long is shown as stalled, with its stage and file."""
 LINE_SECONDS = 2.0
+BAR_CELLS = 12
+BAR_OTHER_CELLS = 62
+"""Terminal cells the bar's columns other than the description take at most (with 5-digit counts)."""
 """The plain per-line mode prints a batch's progress at most this often."""
 
 
@@ -65,7 +67,7 @@ def _short(beat: Beat, width: int = 36) -> str:
 
 
 def doing(beat: Beat) -> str:
-    """What a step is doing now: ``encoding a.py and 3 more files``."""
+    """What a step is doing now: ``encoding a.py (+3 files)``."""
     return f"{beat.stage} {beat.file}" if beat.file else beat.stage or "starting"
 
 
@@ -168,15 +170,15 @@ class BarProgress(PassObserver):
         self.rates = _Rates()
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=BAR_CELLS),
             MofNCompleteColumn(),
-            TextColumn("files"),
-            TextColumn("{task.fields[chunks]} chunks, {task.fields[rate]:.1f} chunks/s"),
-            TimeElapsedColumn(),
+            TextColumn("files, {task.fields[chunks]} chunks, {task.fields[rate]:.1f}/s"),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=self.console,
         )
+        # What is left of the line for the stage and the file, once the counters have theirs.
+        self.describe_cells = max(self.console.width - BAR_OTHER_CELLS, 16)
         self.task = self.progress.add_task("indexing", total=None, chunks=0, rate=0.0, visible=False)
         self.stalls = _Stalls()
         self._running: dict[str, Beat] = {}
@@ -199,9 +201,9 @@ class BarProgress(PassObserver):
         """Files done and chunks encoded inside the running batch, and what it is doing now."""
         quiet = self.stalls.quiet_seconds(beat)
         if quiet >= STALL_NOTICE_SECONDS:
-            description = f"[yellow]no progress for {quiet:.0f} s: {_short(beat)}"
+            description = f"[yellow]no progress for {quiet:.0f} s: {_short(beat, self.describe_cells - 24)}"
         else:
-            description = _short(beat)
+            description = _short(beat, self.describe_cells)
         self._running[beat.batch] = beat
         chunks = self.rates.chunks + sum(b.chunks_encoded for b in self._running.values())
         self.progress.update(

@@ -245,7 +245,7 @@ def _embed(
         embedding_text(pf.path, chunk.symbol_path, chunk.content) for pf, _ in parsed for chunk in pf.chunks
     ]
     hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
-    what = parsed[0][0].path + (f" and {len(parsed) - 1} more files" if len(parsed) > 1 else "")
+    what = parsed[0][0].path + (f" (+{len(parsed) - 1} files)" if len(parsed) > 1 else "")
     with beat.doing(ENCODING, what):
         known = store.chunks.reusable_embeddings(hashes)
         todo = [i for i, h in enumerate(hashes) if h not in known]

@@ -159,10 +159,10 @@ def test_the_bar_moves_inside_a_batch_and_shows_its_stage(monkeypatch: pytest.Mo
 
 
 def test_the_bar_keeps_the_stage_and_cuts_a_long_file_name_from_the_left() -> None:
-    bar = BarProgress(Console(file=io.StringIO(), force_terminal=True, color_system=None, width=80))
+    bar = BarProgress(Console(file=io.StringIO(), force_terminal=True, color_system=None, width=112))
     bar.planned(PLAN)
-    bar.batch_progress(
-        _beat(1, 0, 0, file="src/very/deep/package/module_with_a_long_name.py and 9 more files"), 0
-    )
-    assert bar.progress.tasks[0].description == "encoding ...name.py and 9 more files"  # 36 characters
+    bar.batch_progress(_beat(1, 0, 0, file="src/very/deep/package/module_with_a_long_name.py (+9 files)"), 0)
+    assert (
+        bar.progress.tasks[0].description == "encoding .../module_with_a_long_name.py (+9 files)"
+    )  # 112 - 62 cells
     bar.close()

@@ -38,9 +38,9 @@ def test_the_stage_is_the_oldest_unfinished_activity_and_progress_counts_finishe
     with Heartbeat(path, "shop__0001", files_total=3) as beat:
         first = read_beat(path)
         assert first == Beat("shop__0001", os.getpid(), beat.started, first.updated, files_total=3)  # type: ignore[union-attr]
-        encoding = beat.begin(ENCODING, "a.py and 1 more files")
+        encoding = beat.begin(ENCODING, "a.py (+1 files)")
         with beat.doing(PARSING, "c.py", files_parsed=1):
-            assert (read_beat(path).stage, read_beat(path).file) == (ENCODING, "a.py and 1 more files")  # type: ignore[union-attr]
+            assert (read_beat(path).stage, read_beat(path).file) == (ENCODING, "a.py (+1 files)")  # type: ignore[union-attr]
         beat.progress(chunks_encoded=128)
         beat.end(encoding)
         with pytest.raises(OSError), beat.doing(WRITING, "a.py", files_done=1):
@@ -48,10 +48,9 @@ def test_the_stage_is_the_oldest_unfinished_activity_and_progress_counts_finishe
         last = read_beat(path)
         assert last is not None
         assert (last.beats, last.files_parsed, last.chunks_encoded, last.files_done) == (3, 1, 128, 0)
-        assert (last.stage, last.file, last.files_total) == (ENCODING, "a.py and 1 more files", 3)
+        assert (last.stage, last.file, last.files_total) == (ENCODING, "a.py (+1 files)", 3)
         assert stall_message(last, 61.4) == (
-            "no progress for 61 s while encoding a.py and 1 more files "
-            f"(batch shop__0001, step pid {os.getpid()})"
+            f"no progress for 61 s while encoding a.py (+1 files) (batch shop__0001, step pid {os.getpid()})"
         )
     assert not path.exists()  # the batch is over
 
