@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dagster import DagsterInstance, JobExecutionResult, RunsFilter, execute_job, reconstructable
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    JobExecutionResult,
+    RunsFilter,
+    execute_job,
+    reconstructable,
+)
 
 from mnemo_dagster.core.passes import BatchOutcome, BatchRunner, GraphOutcome
 from mnemo_dagster.core.planning import PassPlan
@@ -29,6 +36,7 @@ from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_run
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.run_workers import RunWorkerPool
 from mnemo_dagster.defs.step_server import prepare_dagster_home, warm_step_server
+from mnemo_dagster.defs.watchdog import STALLED
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Run config that keeps Dagster's event lines off the terminal (they stay in the run's logs; the pass
@@ -71,7 +79,7 @@ def _metadata_and_errors(result: JobExecutionResult) -> tuple[dict[str, dict[str
 
 
 INTERRUPTIONS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
-"""How a run's failure reads when this process got SIGINT (or SIGTERM, which the CLI turns into one)."""
+"""How a run's failure reads when this process got SIGINT or SIGTERM."""
 INTERRUPTED = "mnemo index was interrupted (Ctrl-C or SIGTERM); the next pass resumes this batch"
 
 
@@ -142,9 +150,17 @@ class DagsterRunner:
         )
         self._stop_if_interrupted(result)
         metadata, errors = _metadata_and_errors(result)
+        if not result.success:  # a step ended by its watchdog failed as a crash: say why first
+            errors = self._stalls(result.run_id) + errors
         return BatchOutcome.from_metadata(
             key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
         )
+
+    def _stalls(self, run_id: str) -> list[str]:
+        """What the run's step watchdogs wrote into its event log (another process: not in the result)."""
+        events = self.instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
+        messages = [event.dagster_event.message or "" for event in events if event.dagster_event]
+        return [message for message in messages if message.startswith(STALLED)]
 
     def run_graph(self, repositories: Sequence[str]) -> GraphOutcome:
         config = {"config": {"repositories": list(repositories)}}
@@ -181,7 +197,7 @@ def _dagster_runner(wiring: Wiring, run_tags: Mapping[str, str] | None) -> Itera
         runner = DagsterRunner(instance, run_tags, max_workers=wiring.settings.workers)
         try:
             yield runner
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into SIGINT)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI handles both alike)
             handled()
             runner.interrupt()
             runner.cancel_unfinished(INTERRUPTED)

@@ -22,6 +22,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatu
 from mnemo_dagster.core.heartbeat import Beat, heartbeat_path, read_beat
 from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs import tags
+from mnemo_dagster.defs.launch import DagsterRunner
 from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster_tests.processes import stop_session
 
@@ -412,6 +413,7 @@ def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
         if (event.dagster_event.message or "").startswith(STALLED)  # type: ignore[union-attr]
     ]
     assert len(stalls) == 1  # the run history says why the step was retried: the stage and the file
+    assert DagsterRunner(instance)._stalls(run_id) == stalls  # what a failed batch's errors lead with
     assert re.fullmatch(
         r"stalled: no progress for 2\d s while (encoding|writing) \S+\.py( \(\+\d+ files\))? "
         rf"\(batch frozen__0001, step pid {step_pid}\); the step was ended, to be retried",
