@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,17 @@ def repo(tmp_path: Path) -> Path:
     for source in sorted(NETWORKX.glob("*.py"))[:FILES]:
         shutil.copy(source, target / source.name)
     return target
+
+
+@pytest.fixture
+def unseen_repo(repo: Path) -> Path:
+    """``repo`` with its files under a folder of a new name: no chunk's text has been embedded before
+    in the session, so the batch really encodes (the tests strike while it does)."""
+    folder = repo / f"pkg_{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    for source in repo.glob("*.py"):
+        source.rename(folder / source.name)
+    return repo
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -94,7 +106,7 @@ def unfinished_runs(instance: DagsterInstance) -> list[str]:
 def assert_complete(store: IndexStore, repository: str, root: Path) -> None:
     """Every file indexed once: chunks exactly cover what the files hold, with no duplicates."""
     files = store.files.stored(repository)
-    assert sorted(files) == sorted(p.name for p in root.glob("*.py"))
+    assert sorted(files) == sorted(str(p.relative_to(root)) for p in root.rglob("*.py"))
     assert {f.status for f in files.values()} == {"indexed"}
     with store.begin() as conn:
         per_file = dict(
@@ -395,8 +407,9 @@ def _watchdogs_of(step_pid: int) -> list[int]:
 
 
 def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
-    repo: Path, tmp_path: Path, mnemo_home: Path, instance: DagsterInstance, default_store: IndexStore
+    unseen_repo: Path, tmp_path: Path, mnemo_home: Path, instance: DagsterInstance, default_store: IndexStore
 ) -> None:
+    repo = unseen_repo
     process = start_mnemo(
         "index", str(repo), "--name", "frozen", log=tmp_path / "err", MNEMO_STALL_SECONDS="20"
     )
@@ -435,14 +448,14 @@ def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_ends_a_pass_whose_step_is_frozen_within_seconds(
     signum: int,
-    repo: Path,
+    unseen_repo: Path,
     tmp_path: Path,
     mnemo_home: Path,
     instance: DagsterInstance,
     default_store: IndexStore,
 ) -> None:
     name = f"frozen-{signum}"
-    process = start_mnemo("index", str(repo), "--name", name, log=tmp_path / "err")
+    process = start_mnemo("index", str(unseen_repo), "--name", name, log=tmp_path / "err")
     run_id, step_pid = step_started(instance, process.pid)
     _heartbeat(mnemo_home, f"{name}__0001")
     os.kill(step_pid, signal.SIGSTOP)
@@ -457,7 +470,7 @@ def test_ctrl_c_or_sigterm_ends_a_pass_whose_step_is_frozen_within_seconds(
 
 
 def test_ctrl_c_on_a_terminal_stops_the_bar_and_prints_no_traceback(
-    repo: Path, mnemo_home: Path, instance: DagsterInstance
+    unseen_repo: Path, mnemo_home: Path, instance: DagsterInstance
 ) -> None:
     """As a person sees it: `mnemo index` on a pseudo-terminal draws a bar that moves inside the one
     batch; Ctrl-C (the terminal sends SIGINT to its whole foreground group) ends it with one line."""
@@ -467,7 +480,7 @@ def test_ctrl_c_on_a_terminal_stops_the_bar_and_prints_no_traceback(
     pid, terminal = pty.fork()
     if pid == 0:  # pragma: no cover (the child execs at once)
         env = _env()
-        os.execve(sys.executable, [sys.executable, "-m", "mnemo_dagster.cli", "index", str(repo)], env)
+        os.execve(sys.executable, [sys.executable, "-m", "mnemo_dagster.cli", "index", str(unseen_repo)], env)
     output = b""
     pressed: float | None = None
     deadline = time.monotonic() + 300
