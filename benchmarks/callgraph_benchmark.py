@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph import CodeGraph, FileSymbols, build_graph
-from mnemo_dagster.core.graph.facts import FLOW_KEY
-from mnemo_dagster.core.graph.jsconfig import CONFIG_NAME
-from mnemo_dagster.core.graph_store import files_from_chunks
-from mnemo_dagster.core.indexing import chunk_metadata
-from mnemo_dagster.core.languages import language_for
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.graph import CodeGraph, FileSymbols, build_graph
+from mnemo_dagster.graph.facts import FLOW_KEY
+from mnemo_dagster.graph.jsconfig import CONFIG_NAME
+from mnemo_dagster.indexing.graph_build import files_from_chunks
+from mnemo_dagster.indexing.batch import chunk_metadata
+from mnemo_dagster.extract.languages import language_for
 
 FIXTURES = Path(__file__).parent / "callgraph_fixtures"
 EXPECTED = "expected.json"

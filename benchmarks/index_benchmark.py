@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.defs.step_server import warm_before_database
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.launch.step_server import warm_before_database
 
 
 def _arguments() -> argparse.Namespace:
@@ -53,9 +53,9 @@ if __name__ == "__main__":  # not in the step server, which imports this file to
 
 import psutil
 
-from mnemo_dagster.core.indexing import embedding_text
-from mnemo_dagster.core.models import split_qualified_name
-from mnemo_dagster.core.passes import (
+from mnemo_dagster.indexing.batch import embedding_text
+from mnemo_dagster.models import split_qualified_name
+from mnemo_dagster.indexing.passes import (
     BatchOutcome,
     BatchRunner,
     GraphOutcome,
@@ -63,10 +63,10 @@ from mnemo_dagster.core.passes import (
     PassSummary,
     run_pass,
 )
-from mnemo_dagster.core.planning import PassPlan
-from mnemo_dagster.core.store.server import embedded_server_cpu_seconds, stop_embedded_server
-from mnemo_dagster.core.wiring import Wiring, wire
-from mnemo_dagster.defs.launch import open_runner
+from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.store.server import embedded_server_cpu_seconds, stop_embedded_server
+from mnemo_dagster.wiring import Wiring, wire
+from mnemo_dagster.launch.runner import open_runner
 
 
 def main(args: argparse.Namespace) -> None:
@@ -185,7 +185,7 @@ def _raw_encode_rate(wiring: Wiring, repository: str, sample: int) -> tuple[floa
     """Chunks per second of the bare model on a random sample of the stored chunks."""
     import sqlalchemy as sa
 
-    from mnemo_dagster.core.store.schema import code_chunks
+    from mnemo_dagster.store.schema import code_chunks
 
     with wiring.store.begin() as conn:
         rows = conn.execute(
@@ -248,7 +248,7 @@ def _edit_one_function(store: object, repository: str, root: Path) -> str:
     """Add a comment line inside one Python function of the (copied) tree; return the function's name."""
     import sqlalchemy as sa
 
-    from mnemo_dagster.core.store.schema import code_chunks
+    from mnemo_dagster.store.schema import code_chunks
 
     with store.begin() as conn:  # type: ignore[attr-defined]
         rows = conn.execute(

@@ -66,10 +66,10 @@ def main() -> None:
 
 
 def _measure(path: Path, processes: int) -> None:
-    from mnemo_dagster.core.passes import BatchOutcome, PassObserver, run_pass
-    from mnemo_dagster.core.runners import InProcessRunner
-    from mnemo_dagster.core.store.server import stop_embedded_server
-    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.indexing.passes import BatchOutcome, PassObserver, run_pass
+    from mnemo_dagster.indexing.runners import InProcessRunner
+    from mnemo_dagster.store.server import stop_embedded_server
+    from mnemo_dagster.wiring import wire
 
     class Batches(PassObserver):
         def __init__(self) -> None:
@@ -111,7 +111,7 @@ def _measure(path: Path, processes: int) -> None:
 
 def _cpu(data_dir: Path | None) -> tuple[float, float, float]:
     """CPU seconds so far: this process, its reaped children (the parsing processes), PostgreSQL."""
-    from mnemo_dagster.core.store.server import embedded_server_cpu_seconds
+    from mnemo_dagster.store.server import embedded_server_cpu_seconds
 
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time(), children.ru_utime + children.ru_stime, embedded_server_cpu_seconds(data_dir)

@@ -16,7 +16,7 @@ It keeps two kinds of cases:
 tune (``TUNE``) and, separately, for packages never looked at while tuning (``HELD_OUT``). The
 rankings: ``today`` (the ranking before hybrid search: cosine plus a 0.15 bonus for any query word
 that is a symbol name, query embedded in bfloat16), ``vector`` (cosine only), and the hybrid
-settings of :class:`mnemo_dagster.core.search.Ranking`.
+settings of :class:`mnemo_dagster.search.index.Ranking`.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def _legacy_search(store: Any, vector: Any, case: Case) -> list[Any]:
     """The ranking before hybrid search (cosine + 0.15 name bonus; ``vector`` embedded in bf16)."""
     import sqlalchemy as sa
 
-    from mnemo_dagster.core.store.schema import code_chunks
+    from mnemo_dagster.store.schema import code_chunks
 
     words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", case.query)}
     c = code_chunks.c
@@ -183,10 +183,10 @@ def _score(positions: dict[str, list[int | None]]) -> dict[str, float]:
 
 def evaluate(home: Path, rankings: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
     """Scores per ranking name, per package set (``tune``, ``held_out``). Each query is embedded
-    once per dtype and ranked by :func:`mnemo_dagster.core.search.rank`, as ``Index.search`` does."""
-    from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-    from mnemo_dagster.core.search import Index, rank
-    from mnemo_dagster.core.store.search import Filters
+    once per dtype and ranked by :func:`mnemo_dagster.search.index.rank`, as ``Index.search`` does."""
+    from mnemo_dagster.embedding import SentenceTransformerEmbedder
+    from mnemo_dagster.search.index import Index, rank
+    from mnemo_dagster.store.search import Filters
 
     os.environ["MNEMO_HOME"] = str(home)
     os.environ.pop("MNEMO_DATABASE_URL", None)
@@ -225,7 +225,7 @@ def _print_row(label: str, scores: dict[str, dict[str, float]]) -> None:
 
 
 def _rankings(sweep: bool) -> dict[str, Any]:
-    from mnemo_dagster.core.search import Ranking
+    from mnemo_dagster.search.index import Ranking
 
     chosen = {
         "today (cosine+name bonus)": None,

@@ -64,8 +64,8 @@ def mark_indexed(env: dict[str, str], name: str) -> int:
     """Mark every pending file of ``name`` indexed, as a finished pass would (no chunks)."""
     code = (
         "import sqlalchemy as sa\n"
-        "from mnemo_dagster.core.wiring import wire\n"
-        "from mnemo_dagster.core.store.schema import source_files as f\n"
+        "from mnemo_dagster.wiring import wire\n"
+        "from mnemo_dagster.store.schema import source_files as f\n"
         "w = wire()\n"
         "with w.store.begin() as c:\n"
         f"    r = c.execute(f.update().where(f.c.repository == {name!r}, f.c.status == 'pending')"
@@ -98,8 +98,8 @@ def main() -> None:
     plan_code = (
         "import time, resource\n"
         "from pathlib import Path\n"
-        "from mnemo_dagster.core.passes import locked_plan\n"
-        "from mnemo_dagster.core.wiring import wire\n"
+        "from mnemo_dagster.indexing.passes import locked_plan\n"
+        "from mnemo_dagster.wiring import wire\n"
         "w = wire(); w.ensure_schema(); t = time.perf_counter()\n"
         f"with locked_plan(w.store, w.settings, 'tree', Path({str(root)!r})) as plan:\n"
         "    pass\n"

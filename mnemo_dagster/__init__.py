@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mnemo_dagster.core.search import Index, SearchHit
+    from mnemo_dagster.search.index import Index, SearchHit
 
 __all__ = ["Index", "search"]
 
@@ -20,7 +20,7 @@ _shared_lock = threading.Lock()
 
 def __getattr__(name: str) -> Any:
     if name == "Index":
-        from mnemo_dagster.core.search import Index
+        from mnemo_dagster.search.index import Index
 
         return Index
     raise AttributeError(f"module 'mnemo_dagster' has no attribute {name!r}")
@@ -30,8 +30,8 @@ def shared_index() -> Index:
     """The process's :class:`Index` for the settings in the environment now, built on first use and
     built again if the environment names another index or model."""
     global _shared
-    from mnemo_dagster.core.search import Index
-    from mnemo_dagster.core.settings import Settings
+    from mnemo_dagster.config.settings import Settings
+    from mnemo_dagster.search.index import Index
 
     settings = Settings.from_env()
     with _shared_lock:

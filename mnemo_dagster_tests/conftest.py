@@ -12,12 +12,12 @@ import psycopg
 import pytest
 from dagster import DagsterInstance
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls, stop_embedded_server
-from mnemo_dagster.core.wiring import Wiring
-from mnemo_dagster.defs.step_server import prepare_dagster_home
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.launch.step_server import prepare_dagster_home
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls, resolve_urls, stop_embedded_server
+from mnemo_dagster.wiring import Wiring
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import code_chunks, graph_edges, graph_metrics, graph_nodes, source_files
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import code_chunks, graph_edges, graph_metrics, graph_nodes, source_files
 
 
 def index_rows(store: IndexStore, repository: str) -> dict[str, Any]:

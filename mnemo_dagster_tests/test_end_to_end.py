@@ -15,7 +15,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.store.server import DatabaseUrls
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_repo"
 

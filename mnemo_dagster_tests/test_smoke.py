@@ -55,7 +55,7 @@ def test_the_code_location_loads() -> None:
 
 
 def test_tree_sitter_parses_python() -> None:
-    from mnemo_dagster.core.chunking import parse_file
+    from mnemo_dagster.extract.file import parse_file
 
     parsed = parse_file("pkg/greeter.py", PYTHON_SOURCE, "python")
     assert parsed.language == "python"
@@ -72,7 +72,7 @@ def test_tree_sitter_parses_python() -> None:
 
 
 def test_tree_sitter_parses_typescript() -> None:
-    from mnemo_dagster.core.chunking import parse_file
+    from mnemo_dagster.extract.file import parse_file
 
     parsed = parse_file("web/cart.ts", TYPESCRIPT_SOURCE, "typescript")
     assert parsed.language == "typescript"
@@ -85,7 +85,7 @@ def test_tree_sitter_parses_typescript() -> None:
 
 
 def test_the_packaged_model_embeds_offline() -> None:
-    from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+    from mnemo_dagster.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     assert embedder.dimension == 384

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnemo_dagster.core.errors import MnemoError, PassBusyError, StoreError, unknown_repository
+from mnemo_dagster.errors import MnemoError, PassBusyError, StoreError, unknown_repository
 
 if TYPE_CHECKING:
-    from mnemo_dagster.core.wiring import Wiring
+    from mnemo_dagster.wiring import Wiring
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -50,30 +50,16 @@ class MnemoGroup(click.Group):
         except MnemoError as exc:
             _fail(str(exc), EXIT_USAGE)
         except Exception as exc:
-            cause = _database_cause(exc)
+            # Imported here: `mnemo search` must start without loading SQLAlchemy and the drivers.
+            from mnemo_dagster.store.engine import database_cause
+
+            cause = database_cause(exc)
             if cause is None:
                 raise
             # The database went away mid-command (Dagster's storage lives in the same server).
             detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
             _fail(f"the database went away ({detail}); {RESUME_HINT}", EXIT_DATABASE)
         return None
-
-
-def _database_cause(exc: BaseException) -> BaseException | None:
-    """The database error behind ``exc`` (its own or one in its chain of causes), or None."""
-    # Imported here, not at the top: `mnemo search` must start without loading the drivers.
-    import psycopg
-    import psycopg2
-    import sqlalchemy as sa
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sa.exc.SQLAlchemyError | psycopg.Error | psycopg2.Error):
-            return getattr(seen, "orig", None) or seen
-        if type(seen).__name__ == "DagsterPostgresException":
-            return seen.__cause__ or seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 @click.group(cls=MnemoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,21 +85,21 @@ def index(
 ) -> None:
     """Index the directory PATH, or a git URL (or bare repository) at --ref: scan, plan batches, run
     them (through Dagster), build the graph."""
-    from mnemo_dagster.core.targets import check_index_target
+    from mnemo_dagster.indexing.targets import check_index_target
 
     check_index_target(target, ref=ref, name=name)  # before anything heavy starts
     if not in_process:  # first: the step server's imports then overlap with everything below
-        from mnemo_dagster.core.settings import Settings
-        from mnemo_dagster.defs.step_server import warm_before_database
+        from mnemo_dagster.config.settings import Settings
+        from mnemo_dagster.launch.step_server import warm_before_database
 
         warm_before_database(Settings.from_env())
     from mnemo_dagster.cli.progress import observer_for
     from mnemo_dagster.cli.render import failures_text, summary_text
-    from mnemo_dagster.core.passes import run_pass
-    from mnemo_dagster.core.sources import checkout_source
-    from mnemo_dagster.core.wiring import wire
-    from mnemo_dagster.defs.launch import open_runner
     from mnemo_dagster.defs.tags import source_tags
+    from mnemo_dagster.indexing.passes import run_pass
+    from mnemo_dagster.indexing.sources import checkout_source
+    from mnemo_dagster.launch.runner import open_runner
+    from mnemo_dagster.wiring import wire
 
     _quiet_dagster()
     observer = observer_for(json_output)
@@ -147,8 +133,8 @@ def index(
 def status(name: str | None, json_output: bool) -> None:
     """Files by status, failures with reasons, batches and the last runs."""
     from mnemo_dagster.cli.render import status_text
-    from mnemo_dagster.core.store.reports import status_report
-    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.store.reports import status_report
+    from mnemo_dagster.wiring import wire
 
     with wire() as wiring:
         known = wiring.store.files.repository_names()
@@ -167,8 +153,8 @@ def status(name: str | None, json_output: bool) -> None:
 def _attach_runs(wiring: Wiring, reports: list[dict[str, Any]]) -> None:
     """Add each repository's last runs from Dagster's history, after ending runs whose ``mnemo index``
     process is gone (so they show as failed, with the reason, and stop blocking the queue)."""
-    from mnemo_dagster.defs.launch import dagster_instance, recent_runs
     from mnemo_dagster.defs.orphans import end_orphaned_runs
+    from mnemo_dagster.launch.runner import dagster_instance, recent_runs
 
     try:
         with dagster_instance(wiring) as instance:
@@ -186,7 +172,7 @@ def _attach_runs(wiring: Wiring, reports: list[dict[str, Any]]) -> None:
 @click.option("--pending", is_flag=True, help="Only batches with files still to index.")
 def batches(name: str, pending: bool) -> None:
     """Comma-separated batch keys (for `dagster job backfill`)."""
-    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.wiring import wire
 
     with wire() as wiring:
         files = wiring.store.files
@@ -204,7 +190,7 @@ def db() -> None:
 @db.command("url")
 def db_url() -> None:
     """Print a libpq URL of the index (for psql)."""
-    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.wiring import wire
 
     click.echo(wire().urls.libpq)
 
@@ -212,8 +198,8 @@ def db_url() -> None:
 @cli.command()
 def env() -> None:
     """Print the shell exports `dagster dev` needs: eval "$(mnemo env)"."""
-    from mnemo_dagster.core.wiring import wire
-    from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, prepare_dagster_home
+    from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, prepare_dagster_home
+    from mnemo_dagster.wiring import wire
 
     wiring = wire()
     home = prepare_dagster_home(wiring.settings.home, wiring.urls.dagster, wiring.settings.workers)
@@ -239,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     # pass with run workers would shrug off Ctrl-C and SIGTERM (a one-worker pass only stops because
     # Dagster installs its own handler for the run).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from mnemo_dagster.defs.interrupts import handled, watch_interrupts
+    from mnemo_dagster.launch.interrupts import handled, watch_interrupts
 
     watch_interrupts()
     try:
@@ -259,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from mnemo_dagster.cli.graph_cmd import graph  # noqa: E402  (subcommands register on the group above)
-from mnemo_dagster.cli.mcp_cmd import mcp  # noqa: E402
 from mnemo_dagster.cli.search_cmd import search  # noqa: E402
+from mnemo_dagster.mcp.server import mcp  # noqa: E402
 
 cli.add_command(graph)
 cli.add_command(mcp)

@@ -1,8 +1,8 @@
 """``mnemo graph``: questions about the symbol graph (callers, callees, top, cycles, path).
 
-Each command resolves its names with :mod:`mnemo_dagster.core.graph_queries` and prints text or, with
+Each command resolves its names with :mod:`mnemo_dagster.store.graph_queries` and prints text or, with
 ``--json``, the records' ``as_dict()`` forms. A name that matches nothing or several symbols, an
-unknown repository or edge kind is a :class:`~mnemo_dagster.core.graph_answers.GraphQueryError`:
+unknown repository or edge kind is a :class:`~mnemo_dagster.graph.answers.GraphQueryError`:
 one line (or the list of candidates) on stderr and exit code 2.
 """
 
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mnemo_dagster.core.graph_answers import GraphPath, GraphSymbol, ImportCycle, Neighbours, RankedSymbol
+from mnemo_dagster.graph.answers import GraphPath, GraphSymbol, ImportCycle, Neighbours, RankedSymbol
 
 if TYPE_CHECKING:
-    from mnemo_dagster.core.store.database import IndexStore
+    from mnemo_dagster.store.database import IndexStore
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ def _via_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., An
 
 def _ask(question: Callable[[IndexStore], T]) -> T:
     """Run ``question`` against the configured index."""
-    from mnemo_dagster.core.wiring import wire
+    from mnemo_dagster.wiring import wire
 
     with wire() as wiring:
         return question(wiring.store)
@@ -113,7 +113,7 @@ def graph() -> None:
 @JSON_OPTION
 def callers(name: str, repo: str | None, via: str, json_output: bool) -> None:
     """The symbols that call NAME."""
-    from mnemo_dagster.core import graph_queries
+    from mnemo_dagster.store import graph_queries
 
     answer = _ask(lambda store: graph_queries.callers(store, name, repo, via.split(",")))
     _emit(json_output, answer.as_dict(), neighbours_text(answer))
@@ -126,7 +126,7 @@ def callers(name: str, repo: str | None, via: str, json_output: bool) -> None:
 @JSON_OPTION
 def callees(name: str, repo: str | None, via: str, json_output: bool) -> None:
     """The symbols NAME calls."""
-    from mnemo_dagster.core import graph_queries
+    from mnemo_dagster.store import graph_queries
 
     answer = _ask(lambda store: graph_queries.callees(store, name, repo, via.split(",")))
     _emit(json_output, answer.as_dict(), neighbours_text(answer))
@@ -139,7 +139,7 @@ def callees(name: str, repo: str | None, via: str, json_output: bool) -> None:
 @JSON_OPTION
 def top(repo: str | None, kind: str | None, limit: int, json_output: bool) -> None:
     """The most central symbols, by PageRank (modules only with --kind module)."""
-    from mnemo_dagster.core import graph_queries
+    from mnemo_dagster.store import graph_queries
 
     ranked = _ask(lambda store: graph_queries.top(store, repo, kind, limit))
     _emit(json_output, [r.as_dict() for r in ranked], top_text(ranked, all_repositories=repo is None))
@@ -150,7 +150,7 @@ def top(repo: str | None, kind: str | None, limit: int, json_output: bool) -> No
 @JSON_OPTION
 def cycles(repo: str | None, json_output: bool) -> None:
     """Import cycles: modules that import each other, directly or through others."""
-    from mnemo_dagster.core import graph_queries
+    from mnemo_dagster.store import graph_queries
 
     found = _ask(lambda store: graph_queries.cycles(store, repo))
     _emit(json_output, [c.as_dict() for c in found], cycles_text(found))
@@ -164,7 +164,7 @@ def cycles(repo: str | None, json_output: bool) -> None:
 @JSON_OPTION
 def path(source: str, target: str, repo: str | None, via: str, json_output: bool) -> None:
     """The shortest path from SOURCE to TARGET along calls and imports (exit 0 even when none)."""
-    from mnemo_dagster.core import graph_queries
+    from mnemo_dagster.store import graph_queries
 
     answer = _ask(lambda store: graph_queries.path(store, source, target, repo, via.split(",")))
     _emit(json_output, answer.as_dict(), path_text(answer))

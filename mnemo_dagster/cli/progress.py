@@ -18,9 +18,9 @@ from rich.progress import (
 )
 
 from mnemo_dagster.cli.render import first_line
-from mnemo_dagster.core.heartbeat import Beat
-from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver
-from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.indexing.heartbeat import Beat
+from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome, PassObserver
+from mnemo_dagster.indexing.planning import PassPlan
 
 
 def plan_line(plan: PassPlan) -> str:

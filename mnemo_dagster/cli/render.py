@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # kept out of the import path of `mnemo search`, which must start fast
-    from mnemo_dagster.core.passes import PassSummary
+    from mnemo_dagster.indexing.passes import PassSummary
 
 
 def summary_text(summary: PassSummary) -> str:

@@ -1,6 +1,6 @@
 """Asset checks on the index: every file accounted for, embeddings of the right size, edges that join
 existing nodes, PageRank that sums to 1. Each check reads every registered repository and reports
-per-repository numbers in its metadata; the SQL lives in :mod:`mnemo_dagster.core.store.insights`.
+per-repository numbers in its metadata; the SQL lives in :mod:`mnemo_dagster.store.insights`.
 
 **Why the file and embedding checks hang off ``graph_nodes`` and not ``code_chunks``.** They are
 questions about a whole pass, and ``code_chunks`` is split into ``file_batches`` partitions, one run
@@ -36,17 +36,17 @@ from dagster import (
     multi_asset_check,
 )
 
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.insights import (
+from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
+from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
+from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.insights import (
     edge_tallies,
     embedding_tallies,
     file_tallies,
     index_dimension,
     pagerank_tallies,
 )
-from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
-from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
-from mnemo_dagster.defs.resources import IndexDatabase
 
 PAGERANK_TOLERANCE = 1e-6
 """How far from 1 (relative) a repository's PageRank sum may be; networkx iterates to 1e-10."""

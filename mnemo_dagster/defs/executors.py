@@ -18,7 +18,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from mnemo_dagster.core.settings import choice_env
+from mnemo_dagster.config.settings import choice_env
 
 if TYPE_CHECKING:
     from dagster import ExecutorDefinition

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.wiring import make_embedder, wire
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.wiring import make_embedder, wire
 
 
 class IndexDatabase(ConfigurableResource):

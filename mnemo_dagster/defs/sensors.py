@@ -24,16 +24,16 @@ from dagster import (
     sensor,
 )
 
-from mnemo_dagster.core.defaults import STALL_FLOOR_BYTES_PER_SECOND
-from mnemo_dagster.core.errors import MnemoError
-from mnemo_dagster.core.passes import locked_plan
-from mnemo_dagster.core.settings import Settings, sensor_interval_seconds
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.wiring import wire
+from mnemo_dagster.config.defaults import STALL_FLOOR_BYTES_PER_SECOND
+from mnemo_dagster.config.settings import Settings, sensor_interval_seconds
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
 from mnemo_dagster.defs.orphans import end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
+from mnemo_dagster.errors import MnemoError
+from mnemo_dagster.indexing.passes import locked_plan
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.wiring import wire
 
 
 def _run_key(store: IndexStore, repository: str, key: str) -> str:

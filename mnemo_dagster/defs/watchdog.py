@@ -1,5 +1,5 @@
 """The watchdog of a batch step: a small process of its own that ends the step when its heartbeat
-(:mod:`mnemo_dagster.core.heartbeat`) has not moved for ``MNEMO_STALL_SECONDS``.
+(:mod:`mnemo_dagster.indexing.heartbeat`) has not moved for ``MNEMO_STALL_SECONDS``.
 
 It is a separate process because what it must catch cannot be caught from inside: a step whose threads
 all wait in native code (a deadlocked OpenMP pool), or a frozen one (SIGSTOP). It kills the step, so the
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mnemo_dagster.core.heartbeat import Beat, Heartbeat, heartbeat_path, read_beat, stall_message
+from mnemo_dagster.indexing.heartbeat import Beat, Heartbeat, heartbeat_path, read_beat, stall_message
 
 STALLED = "stalled: "
 """How the event a watchdog writes into the run's log begins."""

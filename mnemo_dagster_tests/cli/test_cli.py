@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from mnemo_dagster.cli import cli, main
-from mnemo_dagster.core import passes
-from mnemo_dagster.core.errors import PassBusyError, StoreError
-from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.errors import PassBusyError, StoreError
+from mnemo_dagster.indexing import passes
+from mnemo_dagster.store.server import DatabaseUrls
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
@@ -74,7 +74,7 @@ def test_bad_targets_are_refused_before_the_step_server_or_the_database_start(tm
 
 
 def test_a_directory_with_a_non_ascii_name_gets_a_valid_default_name(tmp_path: Path) -> None:
-    from mnemo_dagster.core.targets import check_index_target
+    from mnemo_dagster.indexing.targets import check_index_target
 
     cafe = tmp_path / "café-app"
     cafe.mkdir()

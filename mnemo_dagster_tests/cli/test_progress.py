@@ -11,9 +11,9 @@ from rich.console import Console
 
 from mnemo_dagster.cli import progress
 from mnemo_dagster.cli.progress import BarProgress, LinesProgress, observer_for
-from mnemo_dagster.core.heartbeat import Beat
-from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome
-from mnemo_dagster.core.planning import PassPlan
+from mnemo_dagster.indexing.heartbeat import Beat
+from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome
+from mnemo_dagster.indexing.planning import PassPlan
 
 PLAN = PassPlan(
     repository="shop",
@@ -85,7 +85,7 @@ def test_a_pipe_or_json_gets_plain_lines() -> None:
 
 def test_failures_are_one_line_each_then_how_to_retry() -> None:
     from mnemo_dagster.cli.render import failures_text
-    from mnemo_dagster.core.passes import PassSummary
+    from mnemo_dagster.indexing.passes import PassSummary
 
     database_error = "(psycopg2.OperationalError) server closed the connection\n[SQL: INSERT INTO event_logs]"
     failed = BatchOutcome("shop__0001", False, errors=(database_error,))

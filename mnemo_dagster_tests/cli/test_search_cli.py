@@ -25,13 +25,13 @@ from click.testing import CliRunner
 import mnemo_dagster
 from mnemo_dagster.cli import cli
 from mnemo_dagster.cli.search_cmd import JSON_FIELDS
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.search_service import search_via_service, service_paths, start_service
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
-from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.search.service import search_via_service, service_paths, start_service
+from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
+from mnemo_dagster.wiring import Wiring
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph import CodeGraph, FileSymbols, build_graph
-from mnemo_dagster.core.languages import language_for
-from mnemo_dagster.core.models import ParsedFile
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import language_for
+from mnemo_dagster.graph import CodeGraph, FileSymbols, build_graph
+from mnemo_dagster.models import ParsedFile
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "languages"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnemo_dagster.core.batching import (
+from mnemo_dagster.indexing.batching import (
     BatchLimits,
     batch_key,
     group_by_batch,

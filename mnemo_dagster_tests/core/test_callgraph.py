@@ -10,10 +10,10 @@ from types import ModuleType
 
 import pytest
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph import CodeGraph, build_graph
-from mnemo_dagster.core.graph.facts import FLOW_KEY, source_text
-from mnemo_dagster.core.indexing import chunk_metadata
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.graph import CodeGraph, build_graph
+from mnemo_dagster.graph.facts import FLOW_KEY, source_text
+from mnemo_dagster.indexing.batch import chunk_metadata
 
 BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "callgraph_benchmark.py"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph_store import load_graph, store_graph
-from mnemo_dagster.core.indexing import chunk_metadata
-from mnemo_dagster.core.languages import language_for
-from mnemo_dagster.core.models import SourceFile, qualified_name
-from mnemo_dagster.core.store.chunks import ChunkRow
-from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import language_for
+from mnemo_dagster.indexing.batch import chunk_metadata
+from mnemo_dagster.indexing.graph_build import load_graph, store_graph
+from mnemo_dagster.models import SourceFile, qualified_name
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
 
 DIM = 384
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.errors import DecodeError
-from mnemo_dagster.core.languages import LANGUAGES
-from mnemo_dagster.core.models import ParsedFile
+from mnemo_dagster.errors import DecodeError
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import LANGUAGES
+from mnemo_dagster.models import ParsedFile
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "languages"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from mnemo_dagster.core.diagrams import (
+from mnemo_dagster.graph.diagrams import (
     markdown_cell,
     mermaid_label,
     module_graph_mermaid,

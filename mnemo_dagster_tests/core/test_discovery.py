@@ -3,7 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mnemo_dagster.core.discovery import KnownState, content_hash, scan, walk
+from mnemo_dagster.indexing.discovery import content_hash, scan, walk
+from mnemo_dagster.models import KnownState
 
 
 def _write(root: Path, rel: str, data: bytes | str) -> None:

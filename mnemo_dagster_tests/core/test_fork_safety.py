@@ -13,7 +13,7 @@ FORK_AND_ENCODE = textwrap.dedent(
     """
     import os, sys, time
     import torch
-    from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
+    from mnemo_dagster.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder(device="cpu", dtype=sys.argv[1])
     assert embedder.preload()
@@ -46,7 +46,7 @@ def test_a_child_forked_after_a_preload_encodes(dtype: str) -> None:
 def test_the_thread_count_is_kept_after_a_load() -> None:
     import torch
 
-    from mnemo_dagster.core.embedding import one_torch_thread
+    from mnemo_dagster.embedding import one_torch_thread
 
     before = torch.get_num_threads()
     with one_torch_thread():

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mnemo_dagster.core.graph import (
+from mnemo_dagster.graph import (
     CodeGraph,
     FileSymbols,
     GraphEdge,
@@ -14,7 +14,7 @@ from mnemo_dagster.core.graph import (
     build_graph,
     compute_metrics,
 )
-from mnemo_dagster.core.models import Reference, Symbol, SymbolKind
+from mnemo_dagster.models import Reference, Symbol, SymbolKind
 
 
 def sym(path: str, kind: SymbolKind, start: int, end: int) -> Symbol:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core import graph_queries as gq
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import graph_nodes
-from mnemo_dagster.core.store.server import DatabaseUrls
-from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.store import graph_queries as gq
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import graph_nodes
+from mnemo_dagster.store.server import DatabaseUrls
+from mnemo_dagster.wiring import Wiring
 
 GRAPH_REPO = Path(__file__).parents[1] / "fixtures" / "graph_repo"
 

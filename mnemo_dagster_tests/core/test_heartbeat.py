@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.heartbeat import (
+from mnemo_dagster.defs.watchdog import watch
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.batch import index_batch
+from mnemo_dagster.indexing.heartbeat import (
     ENCODING,
     PARSING,
     WRITING,
@@ -23,10 +25,8 @@ from mnemo_dagster.core.heartbeat import (
     read_beat,
     stall_message,
 )
-from mnemo_dagster.core.indexing import index_batch
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.defs.watchdog import watch
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.store.database import IndexStore
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.indexing import index_batch
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.batch import index_batch
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.store.database import IndexStore
 
 GOOD = '''import hashlib
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.languages import language_for
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import language_for
 
 REALWORLD = Path(__file__).parents[1] / "fixtures" / "realworld"
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph import FileSymbols, build_graph
-from mnemo_dagster.core.languages import language_for
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import graph_edges, graph_nodes
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import language_for
+from mnemo_dagster.graph import FileSymbols, build_graph
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import graph_edges, graph_nodes
 from mnemo_dagster_tests.core.test_languages import QUERY_LANGUAGES
 from mnemo_dagster_tests.test_end_to_end import mnemo
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mnemo_dagster.core.languages import LANGUAGES, language_for, language_named
-from mnemo_dagster.core.parsing import get_language, get_tags_query, parse
+from mnemo_dagster.extract.languages import LANGUAGES, language_for, language_named
+from mnemo_dagster.extract.parsing import get_language, get_tags_query, parse
 
 QUERY_LANGUAGES = (
     *("python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "c_sharp", "kotlin"),
@@ -115,7 +115,7 @@ def test_lua_file_after_an_unterminated_string_parses_cleanly(unterminated: byte
 
 def test_fresh_lua_parsers_parse_their_first_file_cleanly() -> None:
     # A new parser's Lua scanner state is uninitialised heap memory; vary the heap between parsers.
-    from mnemo_dagster.core import parsing
+    from mnemo_dagster.extract import parsing
 
     ballast: list[bytes] = []
     for size in range(1, 120):

@@ -12,12 +12,12 @@ import sys
 
 import pytest
 
-from mnemo_dagster.core import parsing
-from mnemo_dagster.core.chunking import parse_file
-from mnemo_dagster.core.graph import FileSymbols, build_graph
-from mnemo_dagster.core.graph.modules import ModuleIndex, language_family
-from mnemo_dagster.core.languages import LANGUAGES, language_for
-from mnemo_dagster.core.models import Reference
+from mnemo_dagster.extract import parsing
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import LANGUAGES, language_for
+from mnemo_dagster.graph import FileSymbols, build_graph
+from mnemo_dagster.graph.modules import ModuleIndex, language_family
+from mnemo_dagster.models import Reference
 from mnemo_dagster_tests.core.language_cases import Case, check_case
 
 QUERY_LANGUAGES = {
@@ -171,7 +171,7 @@ def test_calls_never_resolve_into_another_family_by_name() -> None:
             (),
         ),
     ]
-    from mnemo_dagster.core.models import Symbol
+    from mnemo_dagster.models import Symbol
 
     files[3] = FileSymbols(
         "src/main/java/Job.java", "java", (Symbol("perform", "Job.perform", "method", 2, 4),), ()
@@ -346,7 +346,7 @@ def test_the_first_lua_file_of_a_process_parses_cleanly() -> None:
     # The bundled Lua scanner starts in a bad state: unwarmed, the first parse of a process turns a
     # call with a string argument on its first line into an error. Hence a fresh interpreter.
     code = (
-        "from mnemo_dagster.core.chunking import parse_file\n"
+        "from mnemo_dagster.extract.file import parse_file\n"
         "p = parse_file('a.lua', b'local json = require(\"json\")\\nreturn json\\n', 'lua')\n"
         "print(p.warnings, [(r.kind, r.module) for r in p.references])\n"
     )

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core import passes
-from mnemo_dagster.core.errors import ConfigError, PassBusyError, StoreError
-from mnemo_dagster.core.passes import BatchOutcome, GraphOutcome, PassObserver, run_pass
-from mnemo_dagster.core.planning import PassPlan, plan_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.store.schema import VECTOR_INDEX
-from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.errors import ConfigError, PassBusyError, StoreError
+from mnemo_dagster.indexing import passes
+from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome, PassObserver, run_pass
+from mnemo_dagster.indexing.planning import PassPlan, plan_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.store.schema import VECTOR_INDEX
+from mnemo_dagster.wiring import Wiring
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
@@ -163,6 +163,6 @@ def test_a_failed_batch_is_an_outcome_not_an_exception(fresh_wiring: Wiring) -> 
     assert outcome.success is False
     assert outcome.errors == ("batch ghost__0001: repository 'ghost' is not registered",)
     with pytest.raises(StoreError):  # the same error, raised, is what fails a Dagster step
-        from mnemo_dagster.core.indexing import index_batch
+        from mnemo_dagster.indexing.batch import index_batch
 
         index_batch(fresh_wiring.store, fresh_wiring.embedder, "ghost__0001")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mnemo_dagster.core.pipeline import ReadAhead, WriteBehind, groups
+from mnemo_dagster.indexing.pipeline import ReadAhead, WriteBehind, groups
 
 
 def test_read_ahead_yields_every_result_in_order_and_times_the_work() -> None:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from mnemo_dagster.core.models import SourceFile
-from mnemo_dagster.core.store.chunks import ChunkRow
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.reports import status_report
+from mnemo_dagster.models import SourceFile
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.reports import status_report
 
 DIM = 384
 WARNING = "syntax error near line 3 (1 error regions); indexed with error recovery"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core.batching import valid_repository_name
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.planning import default_repository_name, plan_pass
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.wiring import make_embedder
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.errors import ConfigError
+from mnemo_dagster.indexing.batching import valid_repository_name
+from mnemo_dagster.indexing.planning import default_repository_name, plan_pass
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.wiring import make_embedder
 
 MARKER = "remote-code-ran"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.errors import StoreError
-from mnemo_dagster.core.models import SourceFile
-from mnemo_dagster.core.store.chunks import ChunkRow
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import SCHEMA_VERSION, VECTOR_INDEX, mnemo_meta
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.errors import StoreError
+from mnemo_dagster.models import SourceFile
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import SCHEMA_VERSION, VECTOR_INDEX, mnemo_meta
 
 LEXICAL_INDEX_NAMES = {
     "code_chunks_lexemes",

@@ -12,14 +12,14 @@ import math
 import numpy as np
 import pytest
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.errors import ModelMismatchError
-from mnemo_dagster.core.indexing import embedding_text
-from mnemo_dagster.core.models import SourceFile, qualified_name
-from mnemo_dagster.core.search import EXACT_MATCH_BONUS, Ranking, SearchHit, search
-from mnemo_dagster.core.store.chunks import ChunkRow
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import DatabaseUrls
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.errors import ModelMismatchError
+from mnemo_dagster.indexing.batch import embedding_text
+from mnemo_dagster.models import SourceFile, qualified_name
+from mnemo_dagster.search.index import EXACT_MATCH_BONUS, Ranking, SearchHit, search
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls
 
 
 def _register(store: IndexStore, repository: str, paths: list[str]) -> None:

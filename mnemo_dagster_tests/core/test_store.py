@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from mnemo_dagster.core.errors import ModelMismatchError
-from mnemo_dagster.core.models import SourceFile
-from mnemo_dagster.core.store.chunks import ChunkRow
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import code_chunks
+from mnemo_dagster.errors import ModelMismatchError
+from mnemo_dagster.models import SourceFile
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import code_chunks
 
 DIM = 384
 

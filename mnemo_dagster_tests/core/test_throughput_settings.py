@@ -12,24 +12,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnemo_dagster.core.embedding import (
-    SentenceTransformerEmbedder,
-    cpu_has_native_bf16,
-    resolve_device,
-    resolve_dtype,
-)
-from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.heartbeat import Beat, Heartbeat, heartbeat_path
-from mnemo_dagster.core.passes import PROGRESS_POLL_SECONDS, BatchOutcome, PassObserver, _run_batches
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.settings import (
+from mnemo_dagster.config.settings import (
     Settings,
     default_batch_bytes,
     default_workers,
     gpu_visible,
     parse_processes,
 )
-from mnemo_dagster.core.store.database import IndexStore
+from mnemo_dagster.embedding import (
+    SentenceTransformerEmbedder,
+    cpu_has_native_bf16,
+    resolve_device,
+    resolve_dtype,
+)
+from mnemo_dagster.errors import ConfigError
+from mnemo_dagster.indexing.heartbeat import Beat, Heartbeat, heartbeat_path
+from mnemo_dagster.indexing.passes import PROGRESS_POLL_SECONDS, BatchOutcome, PassObserver, _run_batches
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.store.database import IndexStore
 
 GIB = 1024**3
 SAPPHIRE_RAPIDS = "processor : 0\nflags : fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"

@@ -18,10 +18,10 @@ from dagster import (
     reconstructable,
 )
 
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs.definitions import defs, get_index_batches_job
-from mnemo_dagster.defs.launch import QUIET, sync_partitions
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.launch.runner import QUIET, sync_partitions
+from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 GRAPH = {AssetKey("graph_nodes"), AssetKey("graph_metrics")}
@@ -118,7 +118,7 @@ def test_graph_waits_for_running_batches_and_still_refreshes_after_a_failed_one(
     assert (error.message, error.cause.cls_name, error.cause.message) == (
         "Exceeded max_retries of 3\n",
         "StoreError",
-        "mnemo_dagster.core.errors.StoreError: "
+        "mnemo_dagster.errors.StoreError: "
         "batch unregistered__0001: repository 'unregistered' is not registered\n",
     )
     assert len(instance.all_logs(failed.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)) == 3

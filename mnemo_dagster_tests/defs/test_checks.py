@@ -21,12 +21,16 @@ from dagster import (
     materialize,
 )
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.graph_store import store_graph, store_metrics
-from mnemo_dagster.core.indexing import index_batch
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import (
+from mnemo_dagster.defs.assets.graph import graph_metrics as graph_metrics_asset
+from mnemo_dagster.defs.assets.graph import graph_nodes as graph_nodes_asset
+from mnemo_dagster.defs.checks import asset_checks
+from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.batch import index_batch
+from mnemo_dagster.indexing.graph_build import store_graph, store_metrics
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import (
     code_chunks,
     graph_edges,
     graph_metrics,
@@ -34,11 +38,7 @@ from mnemo_dagster.core.store.schema import (
     mnemo_meta,
     source_files,
 )
-from mnemo_dagster.core.store.server import DatabaseUrls
-from mnemo_dagster.defs.assets.graph import graph_metrics as graph_metrics_asset
-from mnemo_dagster.defs.assets.graph import graph_nodes as graph_nodes_asset
-from mnemo_dagster.defs.checks import asset_checks
-from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.store.server import DatabaseUrls
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 TINY = {

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from mnemo_dagster.defs.definitions import defs, get_graph_job, get_index_batches_job
 
 
@@ -23,14 +20,3 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
         "edges_join_existing_nodes",
         "pagerank_sums_to_one",
     }
-
-
-def test_core_never_imports_dagster() -> None:
-    code = (
-        "import importlib, pkgutil, sys, mnemo_dagster.core as core\n"
-        "for m in pkgutil.walk_packages(core.__path__, 'mnemo_dagster.core.'):\n"
-        "    importlib.import_module(m.name)\n"
-        "print(sorted(n for n in sys.modules if n == 'dagster' or n.startswith('dagster.')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.wiring import wire
-from mnemo_dagster.defs.launch import DagsterRunner
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.launch.runner import DagsterRunner
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.wiring import wire
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"

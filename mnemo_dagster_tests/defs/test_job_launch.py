@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.defs.launch import sync_partitions
-from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.launch.runner import sync_partitions
+from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV
+from mnemo_dagster.store.database import IndexStore
 
 REPO_ROOT = Path(__file__).parents[2]
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 import torch
 from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, reconstructable
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import DatabaseUrls
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_index_batches_job
-from mnemo_dagster.defs.launch import DagsterRunner, sync_partitions
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.launch.runner import DagsterRunner, sync_partitions
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls
 from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
@@ -120,7 +120,7 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     cause = first_error.cause
     assert cause is not None and cause.cls_name == "StoreError"
     assert cause.message.startswith(
-        "mnemo_dagster.core.errors.StoreError: the index database is unreachable: connection failed: "
+        "mnemo_dagster.errors.StoreError: the index database is unreachable: connection failed: "
     )
     assert cause.message.endswith(f'failed: FATAL:  database "{name}" does not exist\n')
     store = IndexStore(url)

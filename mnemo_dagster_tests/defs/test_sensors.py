@@ -14,13 +14,13 @@ from dagster import (
     build_sensor_context,
 )
 
-from mnemo_dagster.core.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.core.indexing import index_batch
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import defs
 from mnemo_dagster.defs.sensors import evaluate_directory_changes
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.batch import index_batch
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.store.database import IndexStore
 
 
 def _tick(instance: DagsterInstance, store: IndexStore) -> SensorResult | SkipReason:

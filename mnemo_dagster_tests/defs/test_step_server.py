@@ -12,15 +12,15 @@ import psutil
 import pytest
 from sqlalchemy.engine import make_url
 
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.server import (
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, warm_before_database, warm_step_server
+from mnemo_dagster.store.server import (
     DatabaseUrls,
     embedded_server_cpu_seconds,
     predicted_urls,
     resolve_urls,
     stop_embedded_server,
 )
-from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, warm_before_database, warm_step_server
 
 
 def test_a_running_embedded_server_is_predicted_exactly(urls: DatabaseUrls) -> None:

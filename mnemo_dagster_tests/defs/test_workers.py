@@ -13,12 +13,12 @@ import psutil
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.wiring import wire
 from mnemo_dagster.defs import tags
-from mnemo_dagster.defs.launch import DagsterRunner
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.launch.runner import DagsterRunner
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.wiring import wire
 from mnemo_dagster_tests.defs.test_in_process import SAMPLE
 from mnemo_dagster_tests.faults.test_faults import (
     RESUME,
@@ -83,7 +83,8 @@ def test_ctrl_c_with_two_workers_cancels_their_runs_and_stops_them(
     finally:
         signal.signal(signal.SIGINT, previous)
     run_id = _step_running(instance, "wsigint")
-    workers = [p for p in psutil.Process(process.pid).children() if "run_workers" in " ".join(p.cmdline())]
+    children = psutil.Process(process.pid).children()
+    workers = [p for p in children if "mnemo_dagster.launch.worker" in " ".join(p.cmdline())]
     assert len(workers) == 2
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=300) == 130, log.read_text()[-3000:]

@@ -22,16 +22,16 @@ import redis
 import yaml
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from mnemo_dagster.core.errors import ConfigError
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.settings import Settings
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.server import DatabaseUrls, resolve_urls
-from mnemo_dagster.core.wiring import Wiring
+from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.executors import BROKER_ENV, CELERY_EXECUTOR_CONFIG, EXECUTOR_ENV, select_executor
-from mnemo_dagster.defs.step_server import DAGSTER_STORAGE_ENV, DAGSTER_YAML
+from mnemo_dagster.errors import ConfigError
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, DAGSTER_YAML
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
+from mnemo_dagster.wiring import Wiring
 from mnemo_dagster_tests.processes import stop_session
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 

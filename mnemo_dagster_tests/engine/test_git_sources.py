@@ -14,16 +14,16 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, RunsFilter
 
 from mnemo_dagster.cli import main
-from mnemo_dagster.core.passes import run_pass
-from mnemo_dagster.core.planning import plan_pass
-from mnemo_dagster.core.runners import InProcessRunner
-from mnemo_dagster.core.sources import checkout_source, ensure_checkout, is_git_source, source_name
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.schema import repositories, source_files
-from mnemo_dagster.core.wiring import Wiring, wire
 from mnemo_dagster.defs import tags
-from mnemo_dagster.defs.launch import DagsterRunner
 from mnemo_dagster.defs.tags import source_tags
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.indexing.sources import checkout_source, ensure_checkout, is_git_source, source_name
+from mnemo_dagster.launch.runner import DagsterRunner
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.schema import repositories, source_files
+from mnemo_dagster.wiring import Wiring, wire
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 IDENTITY = ["-c", "user.name=mnemo-test", "-c", "user.email=test@example.invalid"]

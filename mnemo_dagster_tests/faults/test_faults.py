@@ -20,11 +20,11 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from mnemo_dagster.core.heartbeat import Beat, heartbeat_path, read_beat
-from mnemo_dagster.core.store.database import IndexStore
 from mnemo_dagster.defs import tags
-from mnemo_dagster.defs.launch import DagsterRunner
 from mnemo_dagster.defs.watchdog import STALLED
+from mnemo_dagster.indexing.heartbeat import Beat, heartbeat_path, read_beat
+from mnemo_dagster.launch.runner import DagsterRunner
+from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster_tests.processes import stop_session
 
 pytestmark = pytest.mark.slow

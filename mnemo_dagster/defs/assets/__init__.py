@@ -1,0 +1,1 @@
+"""The assets: ``code_chunks`` (one partition per file batch), ``graph_nodes`` and ``graph_metrics``."""

@@ -12,15 +12,15 @@ from dagster import (
     asset,
 )
 
-from mnemo_dagster.core.batching import split_batch_key
-from mnemo_dagster.core.errors import ConfigError, ModelMismatchError
-from mnemo_dagster.core.indexing import index_batch
-from mnemo_dagster.core.settings import reindex_cron
-from mnemo_dagster.core.sources import ensure_checkout
+from mnemo_dagster.config.settings import reindex_cron
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
 from mnemo_dagster.defs.watchdog import step_watchdog
+from mnemo_dagster.errors import ConfigError, ModelMismatchError
+from mnemo_dagster.indexing.batch import index_batch
+from mnemo_dagster.indexing.batching import split_batch_key
+from mnemo_dagster.indexing.sources import ensure_checkout
 
 DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""

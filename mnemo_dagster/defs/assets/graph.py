@@ -9,7 +9,9 @@ from dagster import (
     asset,
 )
 
-from mnemo_dagster.core.diagrams import (
+from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
+from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.graph.diagrams import (
     MODULE_GRAPH_LEGEND,
     module_graph_mermaid,
     module_graph_svg,
@@ -17,11 +19,9 @@ from mnemo_dagster.core.diagrams import (
     svg_image,
     top_symbols_table,
 )
-from mnemo_dagster.core.graph_store import rebuild_metrics, rebuild_nodes
-from mnemo_dagster.core.store.database import IndexStore
-from mnemo_dagster.core.store.insights import module_links, top_modules, top_symbols
-from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
-from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.insights import module_links, top_modules, top_symbols
 
 GRAPH_REFRESH = (
     AutomationCondition.any_deps_updated().since_last_handled()

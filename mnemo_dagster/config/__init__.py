@@ -1,0 +1,1 @@
+"""Configuration: every ``MNEMO_*`` variable (:mod:`.settings`) and every default (:mod:`.defaults`)."""

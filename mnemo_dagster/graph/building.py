@@ -1,0 +1,208 @@
+"""Build the symbol graph of a repository from the records of all its files.
+
+Repeated references collapse into one edge whose ``weight`` counts them and whose ``line`` is the
+first occurrence.
+
+**External imports** (stdlib, third-party) do not become nodes: they would need a ``file_path`` that
+does not exist, would dominate PageRank and inflate efferent coupling with dependencies the
+repository does not own. Instead :attr:`CodeGraph.external_imports` lists, per module, the module
+specifiers that did not resolve, which is enough to report a module's third-party dependencies.
+
+Output is deterministic (nodes and edges sorted) and the work is linear in the number of records:
+definitions are indexed by name and by path once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mnemo_dagster.graph.facts import has_python_summary
+from mnemo_dagster.graph.jsconfig import parse_js_configs
+from mnemo_dagster.graph.jsflow import JsCalls
+from mnemo_dagster.graph.pylink import PythonLinker
+from mnemo_dagster.graph.records import (
+    CLASS_LIKE_KINDS,
+    CodeGraph,
+    FileSymbols,
+    GraphEdge,
+    GraphNode,
+    ResolutionStats,
+)
+from mnemo_dagster.graph.resolution import Resolver
+from mnemo_dagster.models import qualified_name
+
+_REFERENCE_KINDS = ("calls", "imports", "inherits")
+
+
+def build_graph(
+    files: Iterable[FileSymbols],
+    *,
+    max_global_candidates: int = 1,
+    js_configs: Mapping[str, str] | None = None,
+) -> CodeGraph:
+    """Build the symbol graph of a repository from the records of all its files.
+
+    ``max_global_candidates`` bounds the last resolution step for calls and base classes: a name
+    with more same-language definitions across the repository than this is left unresolved rather
+    than fanned out to all of them. A path given twice keeps its last record. ``js_configs`` maps the
+    paths of ``tsconfig.json``/``jsconfig.json`` files to their text (for ``paths`` and ``baseUrl``).
+    """
+    by_path = {f.path: f for f in files}
+    builder = _GraphBuilder(by_path, max_global_candidates)
+    builder.resolver.modules.js_paths = parse_js_configs(js_configs or {})
+    # Pass 1: nodes, containment and imports (which also bind imported names).
+    for path in sorted(by_path):
+        builder.add_definitions(path)
+        builder.add_imports(path)
+    # Pass 2: base classes, then calls, now that every file's imported names and bases are known.
+    for path in sorted(by_path):
+        builder.add_uses(path, "inherits")
+    builder.js_calls = JsCalls(builder.resolver, builder.bases())
+    for path in sorted(by_path):
+        builder.add_uses(path, "calls")
+    builder.add_python_flow()
+    return builder.graph()
+
+
+class _GraphBuilder:
+    """Nodes, edges and resolution counters, accumulated over the passes of :func:`build_graph`."""
+
+    def __init__(self, by_path: dict[str, FileSymbols], max_global_candidates: int) -> None:
+        self.by_path = by_path
+        self.max_global = max_global_candidates
+        self.resolver = Resolver(by_path)
+        self.nodes: list[GraphNode] = []
+        self.contains: list[GraphEdge] = []
+        self.weights: dict[tuple[str, str, str], list[int]] = {}
+        """(source, target, kind) -> [weight, first line] of a dependency edge."""
+        self.external: dict[str, set[str]] = defaultdict(set)
+        self.totals = dict.fromkeys(_REFERENCE_KINDS, 0)
+        self.resolved = dict.fromkeys(_REFERENCE_KINDS, 0)
+        self.ambiguous = 0
+        self.js_calls: JsCalls | None = None
+
+    def add_edge(self, source: str, target: str, kind: str, line: int) -> None:
+        """Count one reference from ``source`` to ``target``, keeping the first line it occurs on."""
+        entry = self.weights.get((source, target, kind))
+        if entry is None:
+            self.weights[(source, target, kind)] = [1, line]
+        else:
+            entry[0] += 1
+            entry[1] = min(entry[1], line)
+
+    def add_definitions(self, path: str) -> None:
+        """The module node of a file, its definitions, and the ``contains`` edges between them."""
+        record, index = self.by_path[path], self.resolver.files[path]
+        last_line = max(
+            [s.end_line for s in index.symbols.values()] + [r.line for r in record.references] + [1]
+        )
+        self.nodes.append(
+            GraphNode(path, posixpath.basename(path), "module", path, 1, last_line, record.language)
+        )
+        for dotted, symbol in index.symbols.items():
+            qualified = qualified_name(path, dotted)
+            self.nodes.append(
+                GraphNode(
+                    qualified,
+                    symbol.name,
+                    symbol.kind,
+                    path,
+                    symbol.start_line,
+                    symbol.end_line,
+                    record.language,
+                )
+            )
+            parent = dotted.rpartition(".")[0]
+            self.contains.append(GraphEdge(index.enclosing(parent), qualified, "contains"))
+
+    def add_imports(self, path: str) -> None:
+        """The ``imports`` edges of a file; binds the names it imports for the second pass."""
+        record, index = self.by_path[path], self.resolver.files[path]
+        references = sorted(record.references, key=lambda r: (r.line, r.module or "", r.name, r.alias or ""))
+        for ref in references:
+            if ref.kind != "imports":
+                continue
+            self.totals["imports"] += 1
+            target, spec = self.resolver.import_binding(ref, index)
+            if target is None:
+                self.external[path].add(spec)
+                continue
+            self.resolved["imports"] += 1
+            self.add_edge(path, target, "imports", ref.line)
+        index.namespaces = sorted(set(index.namespaces))
+
+    def add_uses(self, path: str, kind: str) -> None:
+        """The ``calls`` or ``inherits`` edges of a file (calls of a file with flow facts by its facts)."""
+        record, index = self.by_path[path], self.resolver.files[path]
+        flow = record.flow or {}
+        if kind == "calls" and has_python_summary(flow):
+            return  # resolved by add_python_flow
+        shapes: dict[tuple[int, str], list[list[Any]]] = defaultdict(list)
+        for fact in flow.get("js", {}).get("calls", ()):
+            shapes[(fact[0], fact[1])].append(fact)
+        for ref in record.references:
+            if ref.kind != kind:
+                continue
+            self.totals[ref.kind] += 1
+            source = index.enclosing(ref.source)
+            if ref.kind == "inherits" and self.resolver.node_kind[source] not in CLASS_LIKE_KINDS:
+                source = index.class_at(ref.line) or source
+            if "js" in flow and ref.kind == "calls":
+                targets = self.js_calls.resolve(ref, index, shapes.get((ref.line, ref.name), []))
+                was_ambiguous = False
+            else:
+                targets, was_ambiguous = self.resolver.resolve_name(
+                    ref, index, source, class_like=ref.kind == "inherits", max_global=self.max_global
+                )
+            if not targets:
+                if was_ambiguous and ref.kind == "calls":
+                    self.ambiguous += 1
+                continue
+            self.resolved[ref.kind] += 1
+            for target in targets:
+                self.add_edge(source, target, ref.kind, ref.line)
+
+    def bases(self) -> dict[str, list[str]]:
+        """Class -> its resolved base classes, from the ``inherits`` edges found so far."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for source, target, kind in sorted(self.weights):
+            if kind == "inherits":
+                found[source].append(target)
+        return dict(found)
+
+    def add_python_flow(self) -> None:
+        """The ``calls`` edges of the Python files with flow summaries, linked together (:mod:`.pylink`)."""
+        summaries = {
+            p: r.flow["python"] for p, r in sorted(self.by_path.items()) if has_python_summary(r.flow)
+        }
+        if not summaries:
+            return
+        total, resolved, edges = PythonLinker(self.resolver, summaries).edges()
+        self.totals["calls"] += total
+        self.resolved["calls"] += resolved
+        for source, target, line in edges:
+            self.add_edge(source, target, "calls", line)
+
+    def graph(self) -> CodeGraph:
+        """The sorted graph and its resolution counters."""
+        edges = self.contains + [
+            GraphEdge(s, t, k, w, line)
+            for (s, t, k), (w, line) in self.weights.items()  # type: ignore[arg-type]
+        ]
+        edges.sort(key=lambda e: (e.source, e.target, e.kind))
+        nodes = sorted(self.nodes, key=lambda n: n.qualified_name)
+        stats = ResolutionStats(
+            files=len(self.by_path),
+            calls_total=self.totals["calls"],
+            calls_resolved=self.resolved["calls"],
+            imports_total=self.totals["imports"],
+            imports_resolved=self.resolved["imports"],
+            inherits_total=self.totals["inherits"],
+            inherits_resolved=self.resolved["inherits"],
+            calls_ambiguous=self.ambiguous,
+        )
+        external = {p: tuple(sorted(s)) for p, s in sorted(self.external.items())}
+        return CodeGraph(nodes, edges, stats, external)

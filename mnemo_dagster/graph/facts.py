@@ -1,0 +1,66 @@
+"""Flow facts of a file, extracted at index time and stored with its chunks for the graph to solve.
+
+The chunker keeps only names of calls; a call graph that can be trusted needs to know what a name
+holds (``handler = registry["save"]; handler()``), which takes the syntax tree. Parsing every file
+again when the graph is built would cost more than the whole graph build, so the facts are taken from
+the tree the chunker parses when a file is indexed (:attr:`ParsedFile.flow`) and stored as JSON in the
+metadata of the file's first chunk (``"flow"``):
+
+- Python: the module's facts (:mod:`.pyfacts`) solved on their own (:mod:`.pyflow`) into a summary
+  that :mod:`.pylink` links across modules when the graph is built;
+- JavaScript/TypeScript: how each call's callee is written (:mod:`.jsflow`).
+
+A file indexed before facts existed has none; its calls resolve by name as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from mnemo_dagster.graph.jsflow import js_facts
+from mnemo_dagster.graph.modules import language_family
+from mnemo_dagster.graph.pyfacts import python_facts
+from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
+from mnemo_dagster.graph.pysummary import summarize
+from mnemo_dagster.models import Chunk
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+FLOW_KEY = "flow"
+"""The key of the facts in a chunk's metadata."""
+
+
+def source_text(chunks: Iterable[Chunk]) -> str:
+    """A file's text from its chunks: they never overlap, gaps are blank lines, and pieces of one
+    long line share its ``start_line``."""
+    lines: list[str] = []
+    last_start = 0
+    for chunk in sorted(chunks, key=lambda c: c.start_line):
+        if chunk.start_line == last_start and chunk.start_line == chunk.end_line and lines:
+            lines[-1] += chunk.content
+            continue
+        lines.extend([""] * (chunk.start_line - 1 - len(lines)))
+        lines.extend(chunk.content.split("\n"))
+        last_start = chunk.start_line
+    return "\n".join(lines)
+
+
+def has_python_summary(flow: dict[str, Any] | None) -> bool:
+    """Whether stored facts hold a Python summary this version reads (else calls resolve by name)."""
+    summary = (flow or {}).get("python")
+    return isinstance(summary, dict) and summary.get("v") == SUMMARY_VERSION
+
+
+def flow_facts(language: str, root: Node) -> dict[str, Any] | None:
+    """The flow facts of a file of ``language`` from its syntax tree, or None for languages without a
+    flow analysis."""
+    family = language_family(language)
+    if family not in ("python", "js"):
+        return None
+    try:
+        return {"python": summarize(python_facts(root))} if family == "python" else {"js": js_facts(root)}
+    except RecursionError:
+        # Expressions nested thousands deep (generated code): the file keeps name-only resolution.
+        return None

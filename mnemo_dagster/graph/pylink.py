@@ -1,0 +1,227 @@
+"""Link the per-module Python flow summaries of a repository into call edges.
+
+Index time solves each module on its own (:mod:`.pyflow`) and keeps (:mod:`.pysummary`), per call
+site, what its callee
+held: definitions of the module (``"A.m"``), and values defined elsewhere as an import followed by
+steps, ``["x", spec, name, step...]``, where a step is an attribute or ``"()"`` (a call: an instance of
+a class, or what a function returns). Each module also exports its top-level names, what its
+functions return, its classes' bases and the attributes its methods assign on ``self``.
+
+This module resolves those values against the repository, memoized, so the graph pays one lookup per
+distinct value: imports through :class:`~.modules.ModuleIndex` (re-exports and ``*`` imports through
+the resolver's bindings), classes along their C3 MRO. Calling a class reaches the class and the
+``__init__`` its MRO finds. A method called on ``self`` of a method its module never calls
+(``["v", class, name]``) dispatches along the class hierarchy: the class's own method and those of
+its subclasses anywhere in the repository. Values that lead outside the repository resolve to nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnemo_dagster.graph.pyflow import SUMMARY_VERSION, c3_merge
+from mnemo_dagster.graph.resolution import Resolver
+from mnemo_dagster.models import qualified_name
+
+Value = Any
+"""A qualified name (definition), ``("i", class)`` or ``("m", path)``."""
+
+
+class PythonLinker:
+    """Resolves the summaries of the Python files that have one; yields their call edges."""
+
+    def __init__(self, resolver: Resolver, summaries: dict[str, dict[str, Any]]) -> None:
+        self.resolver = resolver
+        self.summaries = {p: s for p, s in summaries.items() if s.get("v") == SUMMARY_VERSION}
+        self._values: dict[tuple[str, str], frozenset[Value]] = {}
+        self._mro: dict[str, list[str]] = {}
+        self._names: dict[tuple[str, str], set[Value]] = {}
+        self._exports: dict[str, dict[str, str]] = {}
+        self._subclasses: dict[str, list[str]] | None = None
+
+    def edges(self) -> tuple[int, int, list[tuple[str, str, int]]]:
+        """(call sites, resolved call sites, (source, target, line) per reached definition)."""
+        kinds = self.resolver.node_kind
+        total = resolved = 0
+        found: list[tuple[str, str, int]] = []
+        for path, summary in sorted(self.summaries.items()):
+            total += summary["sites"]
+            index = self.resolver.files[path]
+            for scope, line, reached in summary["calls"]:
+                targets = self.targets(path, reached)
+                resolved += bool(targets)
+                source = index.enclosing(scope)
+                found += [(source, t, line) for t in sorted(targets) if kinds.get(t) not in (None, "module")]
+        return total, resolved, found
+
+    def targets(self, path: str, reached: list[Any]) -> set[str]:
+        """The definitions a call reaches (a class also reaches its ``__init__``); lambdas count."""
+        out: set[str] = set()
+        for encoded in reached:
+            for value in self.value(path, encoded):
+                if not isinstance(value, str):
+                    continue
+                out.add(value)
+                if self.resolver.node_kind.get(value) == "class":
+                    out.update(self.member(self.mro(value), "__init__"))
+        return out
+
+    # -- values ----------------------------------------------------------------------------------
+
+    def value(self, path: str, encoded: Any) -> frozenset[Value]:
+        """What an encoded value of ``path``'s summary stands for, in the repository."""
+        if isinstance(encoded, str):
+            return frozenset({qualified_name(path, encoded)})
+        key = (path, repr(encoded))
+        cached = self._values.get(key)
+        if cached is not None:
+            return cached
+        self._values[key] = frozenset()  # a value that depends on itself resolves to nothing
+        if encoded[0] == "i":
+            found = frozenset({("i", qualified_name(path, encoded[1]))})
+        elif encoded[0] == "v":
+            found = frozenset(self.dispatch(qualified_name(path, encoded[1]), encoded[2]))
+        else:
+            found = frozenset(self._external(path, encoded[1], encoded[2], encoded[3:]))
+        self._values[key] = found
+        return found
+
+    def _external(self, path: str, spec: str, name: str | None, steps: list[str]) -> set[Value]:
+        modules = self.resolver.modules
+        current: set[Value] = set()
+        if name is not None:
+            sub = modules.resolve(f"{spec}{name}" if spec.strip(".") == "" else f"{spec}.{name}", path)
+            if sub is not None:
+                current = {("m", sub)}
+        if not current:
+            target = modules.resolve(spec, path)
+            if target is None:
+                return set()
+            current = {("m", target)} if name is None else self.module_name(target, name)
+        for step in steps:
+            current = {v for value in current for v in self.step(value, step)}
+            if not current:
+                break
+        return current
+
+    def module_name(self, module: str, name: str) -> set[Value]:
+        """A top-level name of a module: its summary, else the resolver (re-exports, ``*``)."""
+        key = (module, name)
+        cached = self._names.get(key)
+        if cached is None:
+            self._names[key] = set()  # ``*`` import cycles stop here
+            self._names[key] = cached = self._module_name(module, name)
+        return cached
+
+    def _module_name(self, module: str, name: str) -> set[Value]:
+        summary = self.summaries.get(module)
+        if summary is None:
+            found = self.resolver.name_in_module(module, name) if module in self.resolver.files else None
+            return {found} if found is not None else set()
+        owner = self.exports(module).get(name)
+        if owner is not None:
+            return {v for e in self.summaries[owner]["names"][name] for v in self.value(owner, e)}
+        if module.endswith("__init__.py"):
+            sub = self.resolver.modules.resolve(f".{name}", module)
+            if sub is not None:
+                return {("m", sub)}
+        return set()
+
+    def exports(self, module: str) -> dict[str, str]:
+        """Name -> the module whose summary binds it, for the names ``module`` has at top level,
+        its own first, then those of the modules it imports with ``*`` (computed once per module)."""
+        cached = self._exports.get(module)
+        if cached is not None:
+            return cached
+        self._exports[module] = table = {}  # ``*`` import cycles stop here
+        summary = self.summaries.get(module)
+        if summary is None:
+            return table
+        resolve = self.resolver.modules.resolve
+        for spec in summary.get("stars", ()):
+            target = resolve(spec, module)
+            if target is not None and target != module:
+                for name, owner in self.exports(target).items():
+                    if not name.startswith("_"):
+                        table.setdefault(name, owner)
+        table.update(dict.fromkeys(summary["names"], module))
+        return table
+
+    def step(self, value: Value, step: str) -> set[Value]:
+        """One step from a value: ``"()"`` calls it, anything else is an attribute."""
+        kinds = self.resolver.node_kind
+        if isinstance(value, str):
+            kind = kinds.get(value)
+            if step == "()":
+                if kind == "class":
+                    return {("i", value)}
+                return self._returns(value) if kind in ("function", "method") else set()
+            return self.member(self.mro(value), step) if kind == "class" else set()
+        if value[0] == "m":
+            return self.module_name(value[1], step) if step != "()" else set()
+        if step == "()":
+            return {r for m in self.member(self.mro(value[1]), "__call__") for r in self._returns(m)}
+        order = self.mro(value[1])
+        for cls in order:
+            found = self._field(cls, step) or self.member([cls], step)
+            if found:
+                return found
+        return set()
+
+    def _returns(self, function: str) -> set[Value]:
+        path, _, dotted = function.partition("::")
+        summary = self.summaries.get(path)
+        encoded = summary["rets"].get(dotted, ()) if summary is not None else ()
+        return {v for e in encoded for v in self.value(path, e)}
+
+    def _field(self, cls: str, attr: str) -> set[Value]:
+        path, _, dotted = cls.partition("::")
+        summary = self.summaries.get(path)
+        encoded = summary["fields"].get(dotted, {}).get(attr, ()) if summary is not None else ()
+        return {v for e in encoded for v in self.value(path, e)}
+
+    def dispatch(self, cls: str, attr: str) -> set[Value]:
+        """What ``attr`` of an instance of ``cls`` or of any of its subclasses may be (methods)."""
+        found = self.member(self.mro(cls), attr)
+        for sub in self.subclasses().get(cls, ()):
+            found |= self.member(self.mro(sub), attr)
+        return found
+
+    def subclasses(self) -> dict[str, list[str]]:
+        """Class -> every class of the repository that has it in its MRO (built once)."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for path, summary in sorted(self.summaries.items()):
+                for dotted in summary["bases"]:
+                    cls = qualified_name(path, dotted)
+                    for base in self.mro(cls)[1:]:
+                        self._subclasses.setdefault(base, []).append(cls)
+        return self._subclasses
+
+    def member(self, classes: list[str], attr: str) -> set[Value]:
+        """``attr`` defined in the body of the first class along ``classes`` that has it."""
+        kinds = self.resolver.node_kind
+        for cls in classes:
+            if kinds.get(f"{cls}.{attr}") not in (None, "module"):
+                return {f"{cls}.{attr}"}
+        return set()
+
+    def mro(self, cls: str) -> list[str]:
+        """The C3 linearization of a class of the repository, from the bases in its summary."""
+        cached = self._mro.get(cls)
+        if cached is not None:
+            return cached
+        self._mro[cls] = [cls]  # inheritance cycles stop here
+        path, _, dotted = cls.partition("::")
+        summary = self.summaries.get(path)
+        bases: list[str] = []
+        for encoded in summary["bases"].get(dotted, ()) if summary is not None else ():
+            for value in sorted(self.value(path, encoded), key=str):
+                if (
+                    isinstance(value, str)
+                    and self.resolver.node_kind.get(value) == "class"
+                    and value not in bases
+                ):
+                    bases.append(value)
+        self._mro[cls] = order = c3_merge([cls], [self.mro(b) for b in bases] + [bases])
+        return order

@@ -1,0 +1,144 @@
+"""Build the symbol graph from what ``code_chunks`` stored, and persist it and its metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
+from typing import Any
+
+from mnemo_dagster.graph import (
+    CodeGraph,
+    FileSymbols,
+    GraphEdge,
+    GraphNode,
+    ResolutionStats,
+    build_graph,
+    compute_metrics,
+)
+from mnemo_dagster.graph.facts import FLOW_KEY, has_python_summary
+from mnemo_dagster.graph.jsconfig import CONFIG_NAME
+from mnemo_dagster.models import Reference, Symbol
+from mnemo_dagster.store.database import IndexStore
+
+TOP_PAGERANK = 10
+
+
+def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[FileSymbols]:
+    """Regroup per-chunk symbol metadata (rows ordered by file) into one record per file."""
+    for path, group in groupby(rows, key=lambda row: row[0]):
+        symbols: list[Symbol] = []
+        references: list[Reference] = []
+        language = ""
+        flow = None
+        for _, chunk_language, meta in group:
+            language = chunk_language
+            flow = meta.get(FLOW_KEY, flow)  # the first chunk's: rows come by start line
+            # The calls of a file with a Python flow summary resolve from the summary alone.
+            by_flow = has_python_summary(flow)
+            symbols += [Symbol(**s) for s in meta.get("symbols", ())]
+            references += [
+                Reference(**r) for r in meta.get("references", ()) if not (by_flow and r["kind"] == "calls")
+            ]
+        yield FileSymbols(path, language, tuple(symbols), tuple(references), flow)
+
+
+def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
+    """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
+    configs = {p: t for p, t in store.graph.config_texts(repository).items() if CONFIG_NAME.search(p)}
+    graph = build_graph(files_from_chunks(store.graph.chunk_symbols(repository)), js_configs=configs)
+    nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
+    edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
+    stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
+    store.graph.replace(repository, nodes, edges, stats)
+    by_kind: dict[str, int] = {}
+    for e in graph.edges:
+        by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
+    return {"nodes": len(nodes), "edges": len(edges), **by_kind, **graph.stats.as_dict()}
+
+
+def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str, int]]:
+    """The graph as ``graph_nodes``/``graph_edges`` hold it, and qualified name -> node id."""
+    node_rows, edge_rows, stats = store.graph.rows(repository)
+    resolution = stats.get("resolution") or dict.fromkeys(ResolutionStats.__slots__, 0)
+    graph = CodeGraph(
+        nodes=[
+            GraphNode(qn, name, kind, path, start, end, lang or "")
+            for _, qn, name, kind, path, start, end, lang in node_rows
+        ],
+        edges=sorted(GraphEdge(s, t, k, w) for s, t, k, w in edge_rows),
+        stats=ResolutionStats(**resolution),
+    )
+    return graph, {row[1]: row[0] for row in node_rows}
+
+
+def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
+    """Compute and store ``graph_metrics`` of ``repository``; return a summary for the UI."""
+    graph, ids = load_graph(store, repository)
+    metrics = compute_metrics(graph)
+    rows = [
+        {
+            "node_id": ids[qn],
+            "pagerank": m.pagerank,
+            "in_degree": m.in_degree,
+            "out_degree": m.out_degree,
+            "betweenness": m.betweenness,
+            "community": m.community,
+            "afferent": m.afferent,
+            "efferent": m.efferent,
+            "instability": m.instability,
+        }
+        for qn, m in metrics.nodes.items()
+    ]
+    top = [
+        (m.qualified_name, m.pagerank)
+        for m in metrics.top(TOP_PAGERANK, kinds=("class", "function", "method"))
+    ]
+    summary = {
+        "nodes": len(rows),
+        "import_cycles": metrics.import_cycle_count,
+        "communities": metrics.community_count,
+        "betweenness_sampled": metrics.betweenness_sampled,
+        "top_pagerank": top,
+    }
+    store.graph.replace_metrics(
+        repository,
+        rows,
+        {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}},
+    )
+    return summary
+
+
+GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")
+
+
+def rebuild_nodes(
+    store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
+) -> dict[str, int]:
+    """What the ``graph_nodes`` step does: rebuild the graph of each repository while PostgreSQL
+    makes sure the HNSW index exists (a bulk load dropped it; the build runs on another core, and only
+    blocks writes to ``code_chunks``, which the graph does not make). Returns totals over the
+    repositories."""
+    names = list(repositories)
+    totals = {"repositories": len(names), **dict.fromkeys(GRAPH_TOTALS, 0)}
+    with ThreadPoolExecutor(1, thread_name_prefix="mnemo-vector-index") as pool:
+        built = pool.submit(store.chunks.ensure_vector_index)
+        for name in names:
+            stats = store_graph(store, name)
+            log(f"{name}: {stats}")
+            for key in GRAPH_TOTALS:
+                totals[key] += stats.get(key, 0)
+        if built.result():
+            log("built the HNSW index on code_chunks.embedding")
+    return totals
+
+
+def rebuild_metrics(
+    store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
+) -> dict[str, dict[str, Any]]:
+    """What the ``graph_metrics`` step does: repository -> the summary of :func:`store_metrics`."""
+    summaries = {}
+    for name in repositories:
+        summaries[name] = summary = store_metrics(store, name)
+        log(f"{name}: {summary['nodes']} nodes, {summary['import_cycles']} import cycles")
+    return summaries

@@ -1,0 +1,1 @@
+"""``mnemo mcp``: the MCP server for coding agents."""

@@ -1,0 +1,328 @@
+"""Hybrid search over the index, and :class:`Index`, the long-lived client that holds the model and
+the database engine.
+
+A query gathers candidates from three arms (:mod:`mnemo_dagster.store.search`): the nearest
+chunks by cosine similarity, the best full-text matches of its words, and, when the query reads as
+an identifier, a qualified name or a path, the chunks it names exactly. Each candidate's score is its
+cosine similarity plus :attr:`Ranking.lexical_weight` times its lexical rank, max-normalised over the
+candidates (the fusion chosen on ``benchmarks/search_eval.py``); an exact match is lifted above every
+other hit by :data:`EXACT_MATCH_BONUS`. Hits that overlap in the same file (a method and its class)
+count as one place: the better-scored one is kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mnemo_dagster.errors import MnemoError, unknown_repository
+from mnemo_dagster.search.query import bounded, glob_regex, name_like, signature
+from mnemo_dagster.store.database import IndexStore, check_model
+from mnemo_dagster.store.search import (
+    LEXICAL_WEIGHTS,
+    RANK_NORMALIZATION,
+    ChunkHit,
+    Filters,
+    Lexical,
+    WordStats,
+    exact_chunks,
+    lexical_chunks,
+    nearest_chunks,
+    or_query,
+    query_words,
+    selective_words,
+    word_stats,
+)
+
+if TYPE_CHECKING:
+    from mnemo_dagster.config.settings import Settings
+    from mnemo_dagster.embedding import Embedder
+    from mnemo_dagster.wiring import Wiring
+
+QUERY_THREADS = 1
+"""Torch CPU threads of the query model an :class:`Index` loads. One short text gains nothing from
+more, and on a busy 2-core machine two threads waiting on each other took 470 ms a query, one 20 ms."""
+STATS_SECONDS = 300.0
+"""How long an :class:`Index` reuses the lexeme statistics before reading them again."""
+EXACT_MATCH_BONUS = 2.0
+"""Added to the score of a chunk the query names exactly, so it ranks above every other hit."""
+EXACT_LEVEL_BONUS = 0.1
+"""Added per level of exactness (:func:`mnemo_dagster.store.search.exact_chunks`): a whole
+qualified name beats a symbol path, which beats a bare name, which beats a file path."""
+
+
+class QueryError(MnemoError):
+    """A search that cannot be answered as asked (an unknown repository, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result; lines are 1-based and inclusive."""
+
+    repository: str
+    qualified_name: str
+    file_path: str
+    start_line: int
+    end_line: int
+    kind: str
+    language: str
+    score: float
+    content: str
+    name: str | None = None
+    """The symbol's own name (None for module-level code)."""
+    signature: str = ""
+    """The line that introduces the chunk (``def ...``, ``class ...``), or its first line."""
+    match: str = "ranked"
+    """``exact`` when the query named this chunk (its name, qualified name or path), else ``ranked``."""
+    similarity: float = 0.0
+    """Cosine similarity of the query and the chunk."""
+    lexical: float = 0.0
+    """Full-text rank of the chunk for the query's words (0 when none matches)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How candidates are gathered and fused (``benchmarks/search_eval.py`` compares settings)."""
+
+    lexical_weight: float = 0.2
+    """Weight of the max-normalised lexical rank next to the cosine similarity; 0 is vector-only.
+    0.15-0.2 scored best on the tuning packages of ``benchmarks/search_eval.py``; RRF scored lower."""
+    fusion: str = "weighted"
+    """``weighted`` (cosine + weight x lexical) or ``rrf`` (reciprocal rank fusion, k = :attr:`rrf_k`)."""
+    rrf_k: int = 60
+    exact: bool = True
+    """Whether a query that reads as a name or path lifts the chunks it names exactly."""
+    candidates: int = 50
+    """Candidates per arm (at least; a larger ``limit`` takes more)."""
+    lexical_weights: tuple[float, float, float, float] = LEXICAL_WEIGHTS
+    """``ts_rank`` weights of lexemes from the content (D, C, B) and from the qualified name (A)."""
+    normalization: int = RANK_NORMALIZATION
+    """``ts_rank`` length normalisation flags."""
+
+
+def _fused(candidates: dict[int, ChunkHit], ranking: Ranking) -> dict[int, float]:
+    if ranking.fusion == "rrf":
+        by_vector = sorted(candidates, key=lambda i: -candidates[i].similarity)
+        by_lexical = sorted(
+            (i for i in candidates if candidates[i].lexical > 0), key=lambda i: -candidates[i].lexical
+        )
+        scores = {i: 1 / (ranking.rrf_k + n + 1) for n, i in enumerate(by_vector)}
+        for n, i in enumerate(by_lexical):
+            scores[i] += ranking.lexical_weight / (ranking.rrf_k + n + 1)
+        return scores
+    top = max((hit.lexical for hit in candidates.values()), default=0.0) or 1.0
+    return {i: hit.similarity + ranking.lexical_weight * hit.lexical / top for i, hit in candidates.items()}
+
+
+def _hit(chunk: ChunkHit, score: float, exact: bool) -> SearchHit:
+    return SearchHit(
+        repository=chunk.repository,
+        qualified_name=chunk.qualified_name,
+        file_path=chunk.file_path,
+        start_line=chunk.start_line,
+        end_line=chunk.end_line,
+        kind=chunk.kind,
+        language=chunk.language,
+        score=round(float(score), 4),
+        content=chunk.content,
+        name=chunk.name,
+        signature=signature(chunk.content),
+        match="exact" if exact else "ranked",
+        similarity=round(float(chunk.similarity), 4),
+        lexical=round(float(chunk.lexical), 4),
+    )
+
+
+def _one_per_place(hits: list[ChunkHit], limit: int) -> list[ChunkHit]:
+    """Best first, leaving out any hit whose lines overlap a better one's in the same file."""
+    kept: list[ChunkHit] = []
+    for hit in hits:
+        if not any(
+            k.repository == hit.repository
+            and k.file_path == hit.file_path
+            and k.start_line <= hit.end_line
+            and hit.start_line <= k.end_line
+            for k in kept
+        ):
+            kept.append(hit)
+            if len(kept) == limit:
+                break
+    return kept
+
+
+def _lexical(conn: Any, query: str, ranking: Ranking, stats: WordStats | None) -> Lexical | None:
+    words = query_words(conn, query) if ranking.lexical_weight > 0 else []
+    if not words:
+        return None
+    match = selective_words(words, stats or word_stats(conn))
+    return Lexical(or_query(words), or_query(match), ranking.lexical_weights, ranking.normalization)
+
+
+def _arms(
+    conn: Any, vector: Any, words: Lexical | None, filters: Filters, n: int, named: bool
+) -> list[list[ChunkHit]]:
+    arms = [nearest_chunks(conn, vector, words, filters, n)]
+    # A name or path query has the exact arm; full-text matches of its parts add little but time.
+    if words is not None and words.match and not named:
+        arms.append(lexical_chunks(conn, vector, words, filters, n))
+    return arms
+
+
+def rank(
+    store: IndexStore,
+    vector: Any,
+    query: str,
+    filters: Filters,
+    limit: int,
+    ranking: Ranking,
+    stats: WordStats | None = None,
+) -> list[SearchHit]:
+    """The ``limit`` best places for ``query`` (whose embedding is ``vector``), best first.
+
+    ``stats`` (of the lexemes, see :func:`word_stats`) are read from the database when not given."""
+    n = max(ranking.candidates, limit * 3)
+    name = name_like(query) if ranking.exact else None
+    with store.begin() as conn:
+        words = _lexical(conn, query, ranking, stats)
+        exact = exact_chunks(conn, vector, words, name, filters) if name is not None else []
+        arms = _arms(conn, vector, words, filters, n, name is not None)
+    levels = {chunk.id: level for chunk, level in exact}
+    candidates = {chunk.id: chunk for chunk, _ in exact}
+    for arm in arms:
+        for chunk in arm:
+            candidates.setdefault(chunk.id, chunk)
+    scores = _fused(candidates, ranking)
+    for i, level in levels.items():
+        scores[i] += EXACT_MATCH_BONUS + EXACT_LEVEL_BONUS * level
+    ordered = sorted(
+        candidates.values(), key=lambda c: (-scores[c.id], c.repository, c.file_path, c.start_line)
+    )
+    kept = _one_per_place(ordered, limit)
+    return [_hit(chunk, scores[chunk.id], chunk.id in levels) for chunk in kept]
+
+
+def search(
+    store: IndexStore,
+    embedder: Embedder,
+    query: str,
+    *,
+    repository: str | None = None,
+    limit: int = 10,
+    language: str | None = None,
+    kind: str | None = None,
+    path: str | None = None,
+    ranking: Ranking | None = None,
+) -> list[SearchHit]:
+    """The ``limit`` best places for ``query``, best first; none for a blank query or an empty index.
+
+    ``path`` is a glob over file paths (see :func:`mnemo_dagster.search.query.glob_regex`).
+    """
+    text = bounded(query)
+    stored = store.stored_model()
+    if not text or stored is None:
+        return []
+    check_model(stored, embedder.model_name, embedder.dimension)
+    filters = Filters(repository, language, kind, glob_regex(path) if path else None)
+    vector = embedder.encode([text])[0]
+    return rank(store, vector, text, filters, limit, ranking or Ranking())
+
+
+@dataclass
+class Index:
+    """A long-lived search client: it holds the query model and the database engine, so every search
+    after the first costs a query embedding and a few SQL statements.
+
+    ``Index()`` reads the settings from the environment (``MNEMO_HOME``, ``MNEMO_DATABASE_URL``,
+    ``MNEMO_EMBEDDING_MODEL``). The query is embedded in float32 whatever dtype indexing uses: it is one
+    short text, and bfloat16 costs ranking quality; the model it loads runs torch on
+    :data:`QUERY_THREADS` thread(s), which applies to the whole process. Thread-safe; close it (or use
+    ``with``) when done.
+    """
+
+    settings: Settings | None = None
+    embedder: Embedder | None = None
+    ranking: Ranking = field(default_factory=Ranking)
+    _wiring: Wiring | None = field(default=None, init=False, repr=False)
+    _checked: bool = field(default=False, init=False, repr=False)
+    _stats: tuple[float, WordStats] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from mnemo_dagster.config.settings import Settings
+        from mnemo_dagster.wiring import make_embedder, wire
+
+        self.settings = self.settings or Settings.from_env()
+        self._wiring = wire(self.settings)
+        if self.embedder is None:
+            self.embedder = make_embedder(self.settings.replace(embedding_dtype="float32"))
+            self.embedder.threads = QUERY_THREADS
+
+    @property
+    def store(self) -> IndexStore:
+        assert self._wiring is not None, "the Index is closed"
+        return self._wiring.store
+
+    def warm(self) -> Index:
+        """Load the model and open a connection now (the first search would otherwise pay for it)."""
+        assert self.embedder is not None
+        self.embedder.encode(["warm up"])
+        self.store.files.repository_names()
+        return self
+
+    def repositories(self) -> list[str]:
+        """Names of the indexed repositories."""
+        return self.store.files.repository_names()
+
+    def check_repository(self, repository: str | None) -> None:
+        """Raise :class:`QueryError` naming the known repositories unless ``repository`` is one."""
+        if repository is None:
+            return
+        known = self.repositories()
+        if repository not in known:
+            raise QueryError(unknown_repository(repository, known))
+
+    def search(
+        self,
+        query: str,
+        repository: str | None = None,
+        limit: int = 10,
+        *,
+        language: str | None = None,
+        kind: str | None = None,
+        path: str | None = None,
+    ) -> list[SearchHit]:
+        """The ``limit`` best places for ``query``, best first (see :func:`search`)."""
+        assert self.embedder is not None
+        text = bounded(query)
+        if not text:
+            return []
+        with self._lock:
+            if not self._checked:
+                stored = self.store.stored_model()
+                if stored is None:
+                    return []
+                check_model(stored, self.embedder.model_name, self.embedder.dimension)
+                self._checked = True
+            vector = self.embedder.encode([text])[0]
+            if self._stats is None or time.monotonic() - self._stats[0] > STATS_SECONDS:
+                with self.store.begin() as conn:
+                    self._stats = (time.monotonic(), word_stats(conn))
+            stats = self._stats[1]
+        filters = Filters(repository, language, kind, glob_regex(path) if path else None)
+        return rank(self.store, vector, text, filters, limit, self.ranking, stats)
+
+    def close(self) -> None:
+        if self._wiring is not None:
+            self._wiring.close()
+            self._wiring = None
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,255 @@
+"""A resident search service, so that ``mnemo search`` from a shell answers in well under a second.
+
+A fresh process pays seconds to import torch and sentence-transformers before it can embed a query.
+The first ``mnemo search`` therefore starts this service in the background
+(``python -m mnemo_dagster.search.service``); it loads the model once, listens on a Unix socket
+under ``MNEMO_HOME/run/``, answers one JSON request per connection, and exits after
+``MNEMO_SEARCH_IDLE_SECONDS`` (default 300) without a request. Later searches connect and ask it.
+
+- **One per index**: the socket and lock file are named by a hash of MNEMO_HOME, the database URL
+  and the model, and the service holds an exclusive ``flock`` on the lock file for its whole life,
+  so when two CLIs start it at once, one wins and the other exits; both clients then use the winner.
+- **Fallback**: when the service cannot start (no Unix sockets, a read-only home, it died), or
+  ``MNEMO_SEARCH_SERVICE=0``, :func:`search_via_service` returns None and the caller searches in
+  its own process.
+
+This module imports nothing heavy at the top: the client runs in the ``mnemo`` process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnemo_dagster import errors
+from mnemo_dagster.config.settings import Settings
+
+IDLE_SECONDS = 300.0
+"""Default idle time after which the service exits (``MNEMO_SEARCH_IDLE_SECONDS``)."""
+START_TIMEOUT_SECONDS = 120.0
+"""How long a client waits for a service it started to listen (loading the model takes seconds)."""
+REQUEST_TIMEOUT_SECONDS = 60.0
+"""How long a client waits for one answer."""
+LOCK_ATTEMPTS = 20
+"""Tries, 50 ms apart, before a starting service leaves the lock to the one that holds it."""
+MAX_SOCKET_PATH = 100
+"""Unix socket paths are limited to about 108 bytes; a longer one moves to the temp directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePaths:
+    """Where the service of one index listens, locks and logs."""
+
+    socket: Path
+    lock: Path
+    log: Path
+
+
+def service_paths(settings: Settings) -> ServicePaths:
+    """The socket, lock and log paths of the service for ``settings``' index and model."""
+    identity = "|".join(
+        [str(settings.home), settings.database_url or "embedded", settings.embedding_model, str(sys.prefix)]
+    )
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    run = settings.home / "run"
+    sock = run / f"search-{key}.sock"
+    if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
+        sock = Path(tempfile.gettempdir()) / f"mnemo-search-{os.getuid()}-{key}.sock"
+    return ServicePaths(sock, run / f"search-{key}.lock", run / f"search-{key}.log")
+
+
+def idle_seconds() -> float:
+    raw = os.environ.get("MNEMO_SEARCH_IDLE_SECONDS") or ""
+    try:
+        return float(raw) if raw else IDLE_SECONDS
+    except ValueError:
+        raise errors.ConfigError(f"MNEMO_SEARCH_IDLE_SECONDS must be a number, got {raw!r}") from None
+
+
+def service_enabled() -> bool:
+    return (os.environ.get("MNEMO_SEARCH_SERVICE") or "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+# -- the client -------------------------------------------------------------------------------------
+
+
+def _ask(path: Path, request: dict[str, Any]) -> dict[str, Any]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(REQUEST_TIMEOUT_SECONDS)
+        conn.connect(str(path))
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        with conn.makefile("rb") as reply:
+            line = reply.readline()
+    if not line:
+        raise ConnectionError("the search service closed the connection")
+    return json.loads(line)
+
+
+def _lock_is_free(path: Path) -> bool:
+    """True when no service holds (or is starting with) the lock at ``path``."""
+    try:
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def start_service(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Start the service for ``settings`` in the background; None if it cannot be started."""
+    paths = service_paths(settings)
+    try:
+        paths.lock.parent.mkdir(parents=True, exist_ok=True)
+        log = open(paths.log, "ab")  # noqa: SIM115 (the child keeps it)
+    except OSError:
+        return None
+    with log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mnemo_dagster.search.service"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+
+def search_via_service(settings: Settings, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The service's answer to ``request`` (starting the service if needed); None when no service
+    can answer, so the caller searches in-process."""
+    if not service_enabled():
+        return None
+    paths = service_paths(settings)
+    try:
+        return _ask(paths.socket, request)
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    except OSError:
+        return None
+    child = start_service(settings)
+    if child is None:
+        return None
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            return _ask(paths.socket, request)
+        except (FileNotFoundError, ConnectionRefusedError):
+            # Our child may have lost the race to another starter: wait while anyone holds the lock.
+            if child.poll() is not None and _lock_is_free(paths.lock):
+                return None
+            time.sleep(0.05)
+        except OSError:
+            return None
+    return None
+
+
+def raise_error(answer: dict[str, Any]) -> None:
+    """Raise the error the service reported, as the same mnemo error type."""
+    kind = getattr(errors, str(answer.get("type")), None)
+    if kind is None or not (isinstance(kind, type) and issubclass(kind, errors.MnemoError)):
+        kind = errors.MnemoError
+    try:
+        raise kind(answer["error"])
+    except TypeError:  # an error type whose constructor takes other arguments
+        raise errors.MnemoError(answer["error"]) from None
+
+
+# -- the service ------------------------------------------------------------------------------------
+
+
+def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one search request against ``index``; errors become ``{"error", "type"}``."""
+    try:
+        hits = index.search(
+            str(request.get("query", "")),
+            request.get("repository"),
+            int(request.get("limit", 10)),
+            language=request.get("language"),
+            kind=request.get("kind"),
+            path=request.get("path"),
+        )
+        if not hits and request.get("check_repository"):  # an unknown repository only ever has no hits
+            index.check_repository(request.get("repository"))
+        return {"hits": [hit.as_dict() for hit in hits]}
+    except errors.MnemoError as exc:
+        return {"error": str(exc), "type": type(exc).__name__}
+    except Exception as exc:  # a broken request must not end the service
+        return {"error": f"search failed: {exc}", "type": "MnemoError"}
+
+
+class _Server(socketserver.UnixStreamServer):
+    index: Any
+    idle = False
+
+    def handle_timeout(self) -> None:
+        self.idle = True
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        try:
+            request = json.loads(self.rfile.readline() or b"{}")
+            reply = answer(self.server.index, request) if isinstance(request, dict) else {}
+        except ValueError:
+            reply = {"error": "the request is not JSON", "type": "MnemoError"}
+        self.wfile.write(json.dumps(reply).encode() + b"\n")
+
+
+def _take(lock: Any) -> bool:
+    """Take the service lock, retrying for a moment: a client's probe (:func:`_lock_is_free`) holds
+    it for microseconds, and must not make a starting service give up."""
+    for _ in range(LOCK_ATTEMPTS):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.05)
+    return False
+
+
+def serve(settings: Settings, idle: float) -> int:
+    """Serve searches for ``settings`` until idle for ``idle`` seconds; 0 also when another service
+    of the same index holds the lock (it serves instead)."""
+    from mnemo_dagster.search.index import Index
+
+    paths = service_paths(settings)
+    paths.lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "a") as lock:
+        if not _take(lock):
+            return 0
+        index = Index(settings).warm()
+        with contextlib.suppress(FileNotFoundError):
+            paths.socket.unlink()  # left by a service that was killed; we hold the lock
+        server = _Server(str(paths.socket), _Handler)
+        server.index, server.timeout = index, idle
+        print(f"search service {os.getpid()} listening on {paths.socket}", flush=True)
+        try:
+            while not server.idle:
+                server.handle_request()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                paths.socket.unlink()
+            server.server_close()
+            index.close()
+        print(f"search service {os.getpid()} idle for {idle:g} s: exiting", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(Settings.from_env(), idle_seconds()))
