@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.extract.languages import language_for
 from mnemo_dagster.graph import CodeGraph, FileSymbols, build_graph
 from mnemo_dagster.graph.facts import FLOW_KEY
 from mnemo_dagster.graph.jsconfig import CONFIG_NAME
-from mnemo_dagster.indexing.graph_build import files_from_chunks
 from mnemo_dagster.indexing.batch import chunk_metadata
-from mnemo_dagster.extract.languages import language_for
+from mnemo_dagster.indexing.graph_build import files_from_chunks
 
 FIXTURES = Path(__file__).parent / "callgraph_fixtures"
 EXPECTED = "expected.json"

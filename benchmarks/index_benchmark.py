@@ -54,7 +54,6 @@ if __name__ == "__main__":  # not in the step server, which imports this file to
 import psutil
 
 from mnemo_dagster.indexing.batch import embedding_text
-from mnemo_dagster.models import split_qualified_name
 from mnemo_dagster.indexing.passes import (
     BatchOutcome,
     BatchRunner,
@@ -64,9 +63,10 @@ from mnemo_dagster.indexing.passes import (
     run_pass,
 )
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.launch.runner import open_runner
+from mnemo_dagster.models import split_qualified_name
 from mnemo_dagster.store.server import embedded_server_cpu_seconds, stop_embedded_server
 from mnemo_dagster.wiring import Wiring, wire
-from mnemo_dagster.launch.runner import open_runner
 
 
 def main(args: argparse.Namespace) -> None:
