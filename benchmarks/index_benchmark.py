@@ -55,7 +55,6 @@ import psutil
 
 from mnemo_dagster.indexing.batch import embedding_text
 from mnemo_dagster.indexing.passes import (
-    BatchOutcome,
     BatchRunner,
     GraphOutcome,
     PassObserver,
@@ -63,6 +62,7 @@ from mnemo_dagster.indexing.passes import (
     run_pass,
 )
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.launch.runner import open_runner
 from mnemo_dagster.models import split_qualified_name
 from mnemo_dagster.store.server import embedded_server_cpu_seconds, stop_embedded_server
@@ -87,8 +87,8 @@ def main(args: argparse.Namespace) -> None:
             print(
                 f"edit pass           {edited}: {edit.seconds:.1f} s = "
                 f"{edit.seconds / summary.seconds:.1%} of the full pass; {len(edit.batches)} batch(es) run, "
-                f"{sum(o.embedded for o in edit.batches)} chunk(s) re-embedded, "
-                f"{sum(o.reused for o in edit.batches)} reused"
+                f"{sum(o.embeddings_computed for o in edit.batches)} chunk(s) re-embedded, "
+                f"{sum(o.embeddings_reused for o in edit.batches)} reused"
             )
     wiring.close()
     if wiring.urls.embedded_data_dir is not None:  # idle, it would still vacuum beside the next run
@@ -136,7 +136,7 @@ class _Timer(PassObserver):
     def batch_started(self, key: str, position: int) -> None:
         self.batch_walls[key] = time.perf_counter()
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         self.batch_walls[outcome.key] = time.perf_counter() - self.batch_walls[outcome.key]
 
     def graph_started(self) -> None:
@@ -227,7 +227,7 @@ def _print_full_pass(
         f"batches             {len(outcomes)} run, {len(summary.failed_batches)} failed; "
         f"graph run {'ok' if graph_ok else 'FAILED'}"
     )
-    print(f"chunks              {chunks} ({sum(o.embedded for o in outcomes)} embedded)")
+    print(f"chunks              {chunks} ({sum(o.embeddings_computed for o in outcomes)} embedded)")
     print(
         f"pass seconds        {total_seconds:.1f} "
         f"(batches {batches_seconds:.1f}, encode {sum(o.encode_seconds for o in outcomes):.1f})"

@@ -66,20 +66,21 @@ def main() -> None:
 
 
 def _measure(path: Path, processes: int) -> None:
-    from mnemo_dagster.indexing.passes import BatchOutcome, PassObserver, run_pass
+    from mnemo_dagster.indexing.passes import PassObserver, run_pass
+    from mnemo_dagster.indexing.report import BatchReport
     from mnemo_dagster.indexing.runners import InProcessRunner
     from mnemo_dagster.store.server import stop_embedded_server
     from mnemo_dagster.wiring import wire
 
     class Batches(PassObserver):
         def __init__(self) -> None:
-            self.outcomes: list[BatchOutcome] = []
+            self.outcomes: list[BatchReport] = []
             self.cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
         def planned(self, plan: object) -> None:
             self.cpu = _cpu(data_dir)
 
-        def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+        def batch_done(self, outcome: BatchReport, position: int) -> None:
             self.outcomes.append(outcome)
 
         def graph_started(self) -> None:

@@ -155,7 +155,7 @@ def main() -> None:
     os.environ["MNEMO_HOME"] = str(args.home.resolve())
     os.environ.pop("MNEMO_DATABASE_URL", None)
 
-    from mnemo_dagster.search.index import Index
+    from mnemo_dagster.retrieval.index import Index
 
     with Index() as index:
         print(f"synthesising up to {args.rows} chunks ...", flush=True)

@@ -16,7 +16,7 @@ It keeps two kinds of cases:
 tune (``TUNE``) and, separately, for packages never looked at while tuning (``HELD_OUT``). The
 rankings: ``today`` (the ranking before hybrid search: cosine plus a 0.15 bonus for any query word
 that is a symbol name, query embedded in bfloat16), ``vector`` (cosine only), and the hybrid
-settings of :class:`mnemo_dagster.search.index.Ranking`.
+settings of :class:`mnemo_dagster.retrieval.index.Ranking`.
 """
 
 from __future__ import annotations
@@ -183,9 +183,9 @@ def _score(positions: dict[str, list[int | None]]) -> dict[str, float]:
 
 def evaluate(home: Path, rankings: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
     """Scores per ranking name, per package set (``tune``, ``held_out``). Each query is embedded
-    once per dtype and ranked by :func:`mnemo_dagster.search.index.rank`, as ``Index.search`` does."""
+    once per dtype and ranked by :func:`mnemo_dagster.retrieval.index.rank`, as ``Index.search`` does."""
     from mnemo_dagster.embedding import SentenceTransformerEmbedder
-    from mnemo_dagster.search.index import Index, rank
+    from mnemo_dagster.retrieval.index import Index, rank
     from mnemo_dagster.store.search import Filters
 
     os.environ["MNEMO_HOME"] = str(home)
@@ -225,7 +225,7 @@ def _print_row(label: str, scores: dict[str, dict[str, float]]) -> None:
 
 
 def _rankings(sweep: bool) -> dict[str, Any]:
-    from mnemo_dagster.search.index import Ranking
+    from mnemo_dagster.retrieval.index import Ranking
 
     chosen = {
         "today (cosine+name bonus)": None,

@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mnemo_dagster.search.index import Index, SearchHit
+    from mnemo_dagster.retrieval.index import Index, SearchHit
 
 __all__ = ["Index", "search"]
 
@@ -20,7 +20,7 @@ _shared_lock = threading.Lock()
 
 def __getattr__(name: str) -> Any:
     if name == "Index":
-        from mnemo_dagster.search.index import Index
+        from mnemo_dagster.retrieval.index import Index
 
         return Index
     raise AttributeError(f"module 'mnemo_dagster' has no attribute {name!r}")
@@ -31,7 +31,7 @@ def shared_index() -> Index:
     built again if the environment names another index or model."""
     global _shared
     from mnemo_dagster.config.settings import Settings
-    from mnemo_dagster.search.index import Index
+    from mnemo_dagster.retrieval.index import Index
 
     settings = Settings.from_env()
     with _shared_lock:

@@ -7,7 +7,6 @@ process), drops it when pickled, and imports ``sentence_transformers`` only wher
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -229,9 +228,7 @@ class SentenceTransformerEmbedder:
 
     def _load_model(self) -> Any:
         location = model_location(self.model_name)
-        if Path(location).is_dir():
-            # A local model must never reach for the hub, even for an optional file.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        local = Path(location).is_dir()  # a local model must never reach for the hub, even for a file
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -243,7 +240,10 @@ class SentenceTransformerEmbedder:
         with one_torch_thread():
             try:
                 model = SentenceTransformer(
-                    location, device=self.device, trust_remote_code=self.trust_remote_code
+                    location,
+                    device=self.device,
+                    trust_remote_code=self.trust_remote_code,
+                    local_files_only=local,
                 )
             # A missing, unreadable or corrupt model surfaces as any of these, depending on which file broke.
             except (OSError, ValueError, KeyError, RuntimeError) as exc:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from dagster import DagsterInstance
 
@@ -18,6 +15,7 @@ from mnemo_dagster.launch.step_server import prepare_dagster_home
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls, resolve_urls, stop_embedded_server
 from mnemo_dagster.wiring import Wiring
+from mnemo_dagster_tests.databases import new_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -56,26 +54,23 @@ def embedder() -> SentenceTransformerEmbedder:
 @pytest.fixture
 def fresh_urls(urls: DatabaseUrls) -> Iterator[DatabaseUrls]:
     """The session's URLs with the index in a brand-new, empty database of the session's server."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin_url = urls.libpq.replace("/mnemo?", "/postgres?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield dataclasses.replace(
-        urls,
-        index=urls.index.replace("/mnemo?", f"/{name}?"),
-        libpq=urls.libpq.replace("/mnemo?", f"/{name}?"),
-    )
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database(urls) as fresh:
+        yield fresh
 
 
 @pytest.fixture
-def fresh_store(fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder) -> Iterator[IndexStore]:
-    """An IndexStore on a brand-new database of the session's server, with the schema for the model."""
+def empty_store(fresh_urls: DatabaseUrls) -> Iterator[IndexStore]:
+    """An IndexStore on a brand-new database of the session's server, with no tables yet."""
     store = IndexStore(fresh_urls.index)
-    store.ensure_schema(embedder.model_name, embedder.dimension)
     yield store
     store.dispose()
+
+
+@pytest.fixture
+def fresh_store(empty_store: IndexStore, embedder: SentenceTransformerEmbedder) -> IndexStore:
+    """An IndexStore on a brand-new database of the session's server, with the schema for the model."""
+    empty_store.ensure_schema(embedder.model_name, embedder.dimension)
+    return empty_store
 
 
 @pytest.fixture

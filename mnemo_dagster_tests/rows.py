@@ -12,31 +12,23 @@ from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.schema import code_chunks, graph_edges, graph_metrics, graph_nodes, source_files
 
 
+def _columns(table: sa.Table, repository: str, names: str) -> sa.Select[Any]:
+    """The columns ``names`` (separated by spaces) of ``table``'s rows of ``repository``."""
+    return sa.select(*(table.c[name] for name in names.split())).where(table.c.repository == repository)
+
+
 def index_rows(store: IndexStore, repository: str) -> dict[str, Any]:
     """Files, chunks (and their vectors), nodes, edges and metrics of ``repository``, minus ids and times."""
     source, target = graph_nodes.alias("s"), graph_nodes.alias("t")
-    files_q = sa.select(
-        source_files.c.path,
-        source_files.c.language,
-        source_files.c.content_hash,
-        source_files.c.batch_key,
-        source_files.c.status,
-        source_files.c.error,
-        source_files.c.chunk_count,
-    ).where(source_files.c.repository == repository)
-    chunks_q = sa.select(
-        code_chunks.c.file_path,
-        code_chunks.c.qualified_name,
-        code_chunks.c.kind,
-        code_chunks.c.start_line,
-        code_chunks.c.end_line,
-        code_chunks.c.content_hash,
-        code_chunks.c.metadata,
-        code_chunks.c.embedding,
-    ).where(code_chunks.c.repository == repository)
-    nodes_q = sa.select(
-        graph_nodes.c.qualified_name, graph_nodes.c.kind, graph_nodes.c.start_line, graph_nodes.c.end_line
-    ).where(graph_nodes.c.repository == repository)
+    files_q = _columns(
+        source_files, repository, "path language content_hash batch_key status error chunk_count"
+    )
+    chunks_q = _columns(
+        code_chunks,
+        repository,
+        "file_path qualified_name kind start_line end_line content_hash metadata embedding",
+    )
+    nodes_q = _columns(graph_nodes, repository, "qualified_name kind start_line end_line")
     edges_q = (
         sa.select(source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight)
         .join(source, source.c.id == graph_edges.c.source_id)

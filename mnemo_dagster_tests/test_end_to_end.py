@@ -126,11 +126,9 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
 
 
 def test_an_external_database_holds_the_index_and_dagsters_runs(
-    repo: Path, tmp_path: Path, urls: DatabaseUrls
+    repo: Path, tmp_path: Path, fresh_urls: DatabaseUrls
 ) -> None:
-    with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
-        conn.execute('CREATE DATABASE "external_e2e"')
-    external = urls.libpq.replace("/mnemo?", "/external_e2e?")
+    external = fresh_urls.libpq
     home = tmp_path / "home"
     summary = json.loads(
         mnemo(

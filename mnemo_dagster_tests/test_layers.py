@@ -26,14 +26,14 @@ LAYERS = (
     ("store",),
     ("embedding",),
     ("wiring",),
-    ("indexing", "search"),
+    ("indexing", "retrieval"),
     ("defs",),
     ("launch",),
     ("__init__", "mcp", "cli"),
 )
 """Lowest first: a capability imports only from its own layer or the ones below."""
 
-PURE = LAYERS[0] + ("graph", "extract", "store", "embedding", "wiring", "indexing", "search")
+PURE = LAYERS[0] + ("graph", "extract", "store", "embedding", "wiring", "indexing", "retrieval")
 """Capabilities that never import Dagster (the code location and the launch code do)."""
 
 

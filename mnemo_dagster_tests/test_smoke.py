@@ -7,8 +7,12 @@ No database and no Dagster run: a few seconds beyond importing torch.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from mnemo_dagster.models import ParsedFile, Symbol
 
 pytestmark = pytest.mark.smoke
 
@@ -50,18 +54,22 @@ def test_the_code_location_loads() -> None:
         "graph_nodes",
         "graph_metrics",
     }
-    assert defs.resolve_job_def("index_batches_job") is not None
-    assert defs.resolve_job_def("graph_job") is not None
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"index_batches_job", "graph_job"}
+
+
+def _symbols(path: str, source: bytes, language: str) -> tuple[ParsedFile, dict[str, Symbol]]:
+    """``source`` parsed as ``language``, which must give chunks and no warnings; and its symbols by path."""
+    from mnemo_dagster.extract.file import parse_file
+
+    parsed = parse_file(path, source, language)
+    assert parsed.language == language
+    assert parsed.chunks, "no chunks"
+    assert not parsed.warnings, parsed.warnings
+    return parsed, {symbol.path: symbol for symbol in parsed.symbols}
 
 
 def test_tree_sitter_parses_python() -> None:
-    from mnemo_dagster.extract.file import parse_file
-
-    parsed = parse_file("pkg/greeter.py", PYTHON_SOURCE, "python")
-    assert parsed.language == "python"
-    assert parsed.chunks, "no chunks"
-    assert not parsed.warnings, parsed.warnings
-    symbols = {symbol.path: symbol for symbol in parsed.symbols}
+    parsed, symbols = _symbols("pkg/greeter.py", PYTHON_SOURCE, "python")
     assert {"Greeter", "Greeter.greet", "main"} <= set(symbols)
     assert symbols["Greeter"].kind == "class"
     assert symbols["Greeter.greet"].kind == "method"
@@ -72,13 +80,7 @@ def test_tree_sitter_parses_python() -> None:
 
 
 def test_tree_sitter_parses_typescript() -> None:
-    from mnemo_dagster.extract.file import parse_file
-
-    parsed = parse_file("web/cart.ts", TYPESCRIPT_SOURCE, "typescript")
-    assert parsed.language == "typescript"
-    assert parsed.chunks, "no chunks"
-    assert not parsed.warnings, parsed.warnings
-    symbols = {symbol.path: symbol for symbol in parsed.symbols}
+    _, symbols = _symbols("web/cart.ts", TYPESCRIPT_SOURCE, "typescript")
     assert {"Cart", "Cart.total"} <= set(symbols)
     assert symbols["Cart"].kind == "class"
     assert symbols["Cart.total"].kind == "method"

@@ -3,8 +3,8 @@
 Each command parses its arguments, calls one function of the core (or of the Dagster runner), and
 renders what it returns. Exit codes (documented in the README): 0 success; 1 a batch or the graph
 failed; 2 bad usage, a bad setting or path, or an index built with another model; 3 another pass
-over the repository is running; 4 the database is unreachable or went away; 130 interrupted
-(Ctrl-C or SIGTERM).
+over the repository is running (for `mnemo db stop`: any pass); 4 the database is unreachable or went
+away; 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnemo_dagster.errors import MnemoError, PassBusyError, StoreError, unknown_repository
+from mnemo_dagster.errors import MnemoError, PassBusyError, ServerInUseError, StoreError, unknown_repository
 
 if TYPE_CHECKING:
     from mnemo_dagster.wiring import Wiring
@@ -43,7 +43,7 @@ class MnemoGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except PassBusyError as exc:
+        except (PassBusyError, ServerInUseError) as exc:
             _fail(str(exc), EXIT_BUSY)
         except StoreError as exc:
             _fail(str(exc), EXIT_DATABASE)
@@ -193,6 +193,41 @@ def db_url() -> None:
     from mnemo_dagster.wiring import wire
 
     click.echo(wire().urls.libpq)
+
+
+@db.command("status", short_help="Where the index database is, and whether it runs.")
+@click.option("--json", "json_output", is_flag=True, help="Print JSON.")
+def db_status(json_output: bool) -> None:
+    """Where the index database is: the embedded PostgreSQL under MNEMO_HOME (running or not, its
+    data directory, postmaster pid and socket directory) or an external one (its URL, password hidden).
+    Starts nothing."""
+    from mnemo_dagster.cli.render import db_status_text
+    from mnemo_dagster.config.settings import Settings
+    from mnemo_dagster.store.server import server_status
+
+    report = server_status(Settings.from_env()).as_dict()
+    click.echo(json.dumps(report, indent=2) if json_output else db_status_text(report))
+
+
+@db.command("stop", short_help="Stop the embedded PostgreSQL.")
+@click.option("--force", is_flag=True, help="Stop it even while a pass is running against it.")
+def db_stop(force: bool) -> None:
+    """Stop the embedded PostgreSQL under MNEMO_HOME and wait for it to exit.
+
+    It keeps running after each command so that the next one starts fast; whatever needs it next
+    starts it again. While a pass (mnemo index, or the directory sensor) is running against it, stopping
+    would cut the pass's connections: it refuses (exit 3) unless --force (a running mnemo index then
+    starts the server again at once, and its steps retry). An external MNEMO_DATABASE_URL is not
+    mnemo's to stop (exit 2).
+    """
+    from mnemo_dagster.config.settings import Settings
+    from mnemo_dagster.store.server import stop_server
+
+    pid = stop_server(Settings.from_env(), force=force)
+    if pid is None:
+        click.echo("the embedded PostgreSQL is not running")
+    else:
+        click.echo(f"stopped the embedded PostgreSQL (pid {pid})")
 
 
 @cli.command()

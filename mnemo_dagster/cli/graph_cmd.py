@@ -2,7 +2,7 @@
 
 Each command resolves its names with :mod:`mnemo_dagster.store.graph_queries` and prints text or, with
 ``--json``, the records' ``as_dict()`` forms. A name that matches nothing or several symbols, an
-unknown repository or edge kind is a :class:`~mnemo_dagster.graph.answers.GraphQueryError`:
+unknown repository or edge kind is a :class:`~mnemo_dagster.errors.GraphQueryError`:
 one line (or the list of candidates) on stderr and exit code 2.
 """
 
@@ -106,30 +106,26 @@ def graph() -> None:
     path) or a unique tail of one (Class.method, method)."""
 
 
-@graph.command()
-@click.argument("name")
-@REPO_OPTION
-@_via_option("calls")
-@JSON_OPTION
-def callers(name: str, repo: str | None, via: str, json_output: bool) -> None:
-    """The symbols that call NAME."""
-    from mnemo_dagster.store import graph_queries
+def _neighbours_command(direction: str, help_text: str) -> click.Command:
+    """``mnemo graph callers`` or ``callees``: the neighbours of NAME, the question of that name."""
 
-    answer = _ask(lambda store: graph_queries.callers(store, name, repo, via.split(",")))
-    _emit(json_output, answer.as_dict(), neighbours_text(answer))
+    @graph.command(direction, help=help_text)
+    @click.argument("name")
+    @REPO_OPTION
+    @_via_option("calls")
+    @JSON_OPTION
+    def command(name: str, repo: str | None, via: str, json_output: bool) -> None:
+        from mnemo_dagster.store import graph_queries
+
+        question = getattr(graph_queries, direction)
+        answer = _ask(lambda store: question(store, name, repo, via.split(",")))
+        _emit(json_output, answer.as_dict(), neighbours_text(answer))
+
+    return command
 
 
-@graph.command()
-@click.argument("name")
-@REPO_OPTION
-@_via_option("calls")
-@JSON_OPTION
-def callees(name: str, repo: str | None, via: str, json_output: bool) -> None:
-    """The symbols NAME calls."""
-    from mnemo_dagster.store import graph_queries
-
-    answer = _ask(lambda store: graph_queries.callees(store, name, repo, via.split(",")))
-    _emit(json_output, answer.as_dict(), neighbours_text(answer))
+callers = _neighbours_command("callers", "The symbols that call NAME.")
+callees = _neighbours_command("callees", "The symbols NAME calls.")
 
 
 @graph.command()

@@ -19,8 +19,9 @@ from rich.progress import (
 
 from mnemo_dagster.cli.render import first_line
 from mnemo_dagster.indexing.heartbeat import Beat
-from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome, PassObserver
+from mnemo_dagster.indexing.passes import GraphOutcome, PassObserver
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.report import BatchReport
 
 
 def plan_line(plan: PassPlan) -> str:
@@ -40,11 +41,11 @@ def order_line(plan: PassPlan, shown: int = 8) -> str:
     return "order (most recently modified first): " + ", ".join(keys)
 
 
-def batch_line(outcome: BatchOutcome) -> str:
+def batch_line(outcome: BatchReport) -> str:
     state = "ok" if outcome.success else "FAILED: " + first_line("; ".join(outcome.errors))
     return (
         f"{outcome.key}: {outcome.files_indexed} files, {outcome.chunks} chunks "
-        f"({outcome.embedded} embedded), {outcome.files_failed} failed; {state}"
+        f"({outcome.embeddings_computed} embedded), {outcome.files_failed} failed; {state}"
     )
 
 
@@ -94,7 +95,7 @@ class _Rates:
         self.chunks = 0
         self.started: float | None = None
 
-    def add(self, outcome: BatchOutcome) -> None:
+    def add(self, outcome: BatchReport) -> None:
         self.files += outcome.files_indexed + outcome.files_failed + outcome.files_skipped
         self.chunks += outcome.chunks
 
@@ -147,7 +148,7 @@ class LinesProgress(PassObserver):
                 f"encoded; {doing(beat)}"
             )
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         self.rates.add(outcome)
         self._say(
             f"[{position + 1}/{self.total}] {batch_line(outcome)}; "
@@ -214,7 +215,7 @@ class BarProgress(PassObserver):
             rate=self.rates.rate_with(chunks),
         )
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         self._running.pop(outcome.key, None)
         self.rates.add(outcome)
         self.progress.update(

@@ -80,3 +80,19 @@ def hits_text(hits: Iterable[Mapping[str, Any]], *, show_code: bool) -> str:
         elif hit.get("signature"):
             lines.append(f"    {hit['signature']}")
     return "\n".join(lines)
+
+
+def db_status_text(report: Mapping[str, Any]) -> str:
+    """Where the index database is (``ServerStatus.as_dict()``), a fact a line."""
+    if report["kind"] == "external":
+        return f"index database: external PostgreSQL at {report['url']}"
+    if not report["running"]:
+        return f"index database: embedded PostgreSQL, not running\ndata directory: {report['data_dir']}"
+    return "\n".join(
+        [
+            "index database: embedded PostgreSQL, running",
+            f"data directory: {report['data_dir']}",
+            f"postmaster pid: {report['pid']}",
+            f"socket directory: {report['socket_dir']}",
+        ]
+    )

@@ -1,7 +1,7 @@
 """``mnemo search``: hybrid code search from the shell, answered by the resident search service.
 
 The command imports nothing heavy: it asks the service of this index
-(:mod:`mnemo_dagster.search.service`, started on first use) and searches in its own process
+(:mod:`mnemo_dagster.retrieval.service`, started on first use) and searches in its own process
 only when no service can answer.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mnemo_dagster.errors import MnemoError
-from mnemo_dagster.search.query import MAX_QUERY_CHARS
+from mnemo_dagster.retrieval.query import MAX_QUERY_CHARS
 
 JSON_FIELDS = (
     "repository",
@@ -35,13 +35,13 @@ JSON_FIELDS = (
 
 def _search(request: dict[str, Any]) -> list[dict[str, Any]]:
     from mnemo_dagster.config.settings import Settings
-    from mnemo_dagster.search.service import raise_error, search_via_service
+    from mnemo_dagster.retrieval.service import raise_error, search_via_service
 
     settings = Settings.from_env()
     answer = search_via_service(settings, request)
     if answer is None:  # no service: search here (loads the model in this process)
-        from mnemo_dagster.search.index import Index
-        from mnemo_dagster.search.service import answer as search_here
+        from mnemo_dagster.retrieval.index import Index
+        from mnemo_dagster.retrieval.service import answer as search_here
 
         with Index(settings) as index:
             answer = search_here(index, request)

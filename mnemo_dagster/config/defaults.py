@@ -78,3 +78,8 @@ core (a process of its own took the model no less time on 2 cores)."""
 GPU_PARSE_PROCESSES = 4
 PARSE_AHEAD_GROUPS = 1
 """Encode groups the reader thread has ready ahead of the model (besides the one it is reading)."""
+
+DEFAULT_SEARCH_IDLE_SECONDS = 300.0
+"""Idle time after which the resident search service exits."""
+EXECUTORS = ("multiprocess", "celery")
+"""The engines that can run the steps (``MNEMO_EXECUTOR``); the first is the default."""

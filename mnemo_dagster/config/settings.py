@@ -1,4 +1,4 @@
-"""Settings read from the environment at call time (never at import time).
+"""Every ``MNEMO_*`` setting, read from the environment at call time (never at import time).
 
 ``MNEMO_HOME``             where the embedded PostgreSQL and Dagster's home live (default ``./.mnemo``)
 ``MNEMO_DATABASE_URL``     an external PostgreSQL (>= 14, with the ``vector`` extension) instead
@@ -17,6 +17,12 @@
 ``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor re-scans (default 60)
 ``MNEMO_TRUST_REMOTE_CODE`` ``1`` lets the model run code from its own repository (off by default)
 ``MNEMO_STALL_SECONDS``    a batch step with no progress for this long is ended and retried (default 300)
+``MNEMO_EXECUTOR``         the engine of the steps: ``multiprocess`` (default) or ``celery``
+``MNEMO_SEARCH_SERVICE``   ``0`` makes ``mnemo search`` answer in its own process (default ``1``: the
+                          resident service)
+``MNEMO_SEARCH_IDLE_SECONDS`` the resident search service exits after this long unused (default 300)
+
+:class:`Settings` is the one model of them all: nothing else reads a ``MNEMO_*`` variable.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from mnemo_dagster.config.defaults import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
     DEFAULT_REINDEX_CRON,
+    DEFAULT_SEARCH_IDLE_SECONDS,
     DEFAULT_SENSOR_INTERVAL_SECONDS,
     DEFAULT_STALL_SECONDS,
+    EXECUTORS,
     GPU_BATCH_BYTES,
     GPU_PARSE_CORES,
     GPU_PARSE_PROCESSES,
@@ -42,20 +50,6 @@ from mnemo_dagster.config.defaults import (
     WORKER_MEMORY_BYTES,
 )
 from mnemo_dagster.errors import ConfigError
-
-
-def reindex_cron() -> str:
-    """The cron schedule (UTC) of the full re-verifying backfill."""
-    value = os.environ.get("MNEMO_REINDEX_CRON") or DEFAULT_REINDEX_CRON
-    if len(value.split()) != 5:
-        raise ConfigError(f"MNEMO_REINDEX_CRON must be a five-field cron expression, got {value!r}")
-    return value
-
-
-def sensor_interval_seconds() -> int:
-    """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``), read when the code
-    location loads."""
-    return _int_env("MNEMO_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS)
 
 
 def default_batch_bytes(device: str, gpu: bool | None = None) -> int:
@@ -80,21 +74,46 @@ def gpu_visible() -> bool:
     return gpus and "+cpu" not in torch_version
 
 
-def parse_processes(device: str, cores: int | None = None) -> int:
+def parse_processes(device: str, cores: int | None = None, configured: int | None = None) -> int:
     """Processes a batch step reads and parses in (and threads it writes files with, at least one),
-    for a model on ``device`` (``cpu`` or ``cuda``):
-    ``MNEMO_PARSE_PROCESSES`` where set (0: a thread of the step), else a thread on the CPU and one per
+    for a model on ``device`` (``cpu`` or ``cuda``): ``configured`` (``MNEMO_PARSE_PROCESSES``; 0: a
+    thread of the step) where set, else a thread on the CPU and one per
     :data:`~mnemo_dagster.config.defaults.GPU_PARSE_CORES` cores (1 to
     :data:`~mnemo_dagster.config.defaults.GPU_PARSE_PROCESSES`) on a GPU."""
-    raw = os.environ.get("MNEMO_PARSE_PROCESSES", "").strip()
-    if raw:
-        if not raw.isdigit():
-            raise ConfigError(f"MNEMO_PARSE_PROCESSES must be 0 or a positive integer, got {raw!r}")
-        return int(raw)
+    if configured is not None:
+        return configured
     if device != "cuda":
         return 0
     cores = available_cores() if cores is None else cores
     return max(1, min(GPU_PARSE_PROCESSES, cores // GPU_PARSE_CORES))
+
+
+def _count_env(name: str) -> int | None:
+    """A count that may be 0, or None when ``name`` is unset."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be 0 or a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def _seconds_env(name: str, default: float) -> float:
+    raw = (os.environ.get(name) or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _cron_env(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    if len(value.split()) != 5:
+        raise ConfigError(f"{name} must be a five-field cron expression, got {value!r}")
+    return value
 
 
 def _int_env(name: str, default: int) -> int:
@@ -110,8 +129,8 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
-def _flag_env(name: str) -> bool:
-    raw = (os.environ.get(name) or "0").strip().lower()
+def _flag_env(name: str, default: bool = False) -> bool:
+    raw = (os.environ.get(name) or ("1" if default else "0")).strip().lower()
     if raw in ("1", "true", "yes", "on"):
         return True
     if raw in ("0", "false", "no", "off", ""):
@@ -165,6 +184,18 @@ class Settings:
     """Batch steps that run at once (``MNEMO_WORKERS``)."""
     stall_seconds: int = DEFAULT_STALL_SECONDS
     """A batch step with no progress for this long is ended and retried (``MNEMO_STALL_SECONDS``)."""
+    parse_processes: int | None = None
+    """``MNEMO_PARSE_PROCESSES``; None: chosen by the model's device (:func:`parse_processes`)."""
+    executor: str = EXECUTORS[0]
+    """The engine of the steps (``MNEMO_EXECUTOR``)."""
+    reindex_cron: str = DEFAULT_REINDEX_CRON
+    """When the nightly backfill re-verifies every batch (``MNEMO_REINDEX_CRON``, UTC)."""
+    sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
+    """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``)."""
+    search_service: bool = True
+    """Whether ``mnemo search`` asks the resident service (``MNEMO_SEARCH_SERVICE``)."""
+    search_idle_seconds: float = DEFAULT_SEARCH_IDLE_SECONDS
+    """The resident search service exits after this long unused (``MNEMO_SEARCH_IDLE_SECONDS``)."""
 
     @property
     def torch_threads(self) -> int:
@@ -195,4 +226,12 @@ class Settings:
             embedding_device=device,
             workers=_int_env("MNEMO_WORKERS", 0) or default_workers(),
             stall_seconds=_int_env("MNEMO_STALL_SECONDS", DEFAULT_STALL_SECONDS),
+            parse_processes=_count_env("MNEMO_PARSE_PROCESSES"),
+            executor=choice_env("MNEMO_EXECUTOR", EXECUTORS[0], EXECUTORS),
+            reindex_cron=_cron_env("MNEMO_REINDEX_CRON", DEFAULT_REINDEX_CRON),
+            sensor_interval_seconds=_int_env(
+                "MNEMO_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS
+            ),
+            search_service=_flag_env("MNEMO_SEARCH_SERVICE", default=True),
+            search_idle_seconds=_seconds_env("MNEMO_SEARCH_IDLE_SECONDS", DEFAULT_SEARCH_IDLE_SECONDS),
         )

@@ -41,6 +41,9 @@ from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
 from mnemo_dagster.defs.resources import IndexDatabase
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.insights import (
+    EdgeTally,
+    EmbeddingTally,
+    FileTally,
     edge_tallies,
     embedding_tallies,
     file_tallies,
@@ -68,6 +71,24 @@ def examples(pairs: Iterable[tuple[str, Sequence[str]]]) -> MetadataValue:
     return MetadataValue.text("; ".join(parts) or "none")
 
 
+def integrity_result(
+    check_name: str,
+    tallies: Sequence[FileTally | EmbeddingTally | EdgeTally],
+    totals: Mapping[str, int],
+    table: MetadataValue,
+    samples: Mapping[str, MetadataValue],
+) -> AssetCheckResult:
+    """The result of an integrity check of ``graph_nodes`` (severity ERROR): passed when every tally is
+    ok; its metadata is ``totals``, then the per-repository ``table``, then the example ``samples``."""
+    return AssetCheckResult(
+        asset_key=graph_nodes.key,
+        check_name=check_name,
+        passed=all(t.ok for t in tallies),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={**totals, "by_repository": table, **samples},
+    )
+
+
 def files_accounted_for(store: IndexStore) -> AssetCheckResult:
     """Each ``source_files`` row is indexed, skipped or failed, and a skipped or failed one says why."""
     tallies = file_tallies(store)
@@ -83,20 +104,16 @@ def files_accounted_for(store: IndexStore) -> AssetCheckResult:
         }
         for t in tallies
     ]
-    return AssetCheckResult(
-        asset_key=graph_nodes.key,
-        check_name="files_accounted_for",
-        passed=all(t.ok for t in tallies),
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "repositories": len(tallies),
-            "pending": sum(t.unsettled for t in tallies),
-            "unexplained": sum(t.unexplained for t in tallies),
-            "by_repository": per_repository(columns, rows),
-            "pending_examples": examples((t.repository, t.unsettled_examples) for t in tallies),
-            "unexplained_examples": examples((t.repository, t.unexplained_examples) for t in tallies),
-        },
-    )
+    totals = {
+        "repositories": len(tallies),
+        "pending": sum(t.unsettled for t in tallies),
+        "unexplained": sum(t.unexplained for t in tallies),
+    }
+    samples = {
+        "pending_examples": examples((t.repository, t.unsettled_examples) for t in tallies),
+        "unexplained_examples": examples((t.repository, t.unexplained_examples) for t in tallies),
+    }
+    return integrity_result("files_accounted_for", tallies, totals, per_repository(columns, rows), samples)
 
 
 def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
@@ -121,18 +138,14 @@ def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
         for t in tallies
     ]
     columns = [("repository", "string"), ("chunks", "int"), ("wrong", "int"), ("dimensions", "string")]
-    return AssetCheckResult(
-        asset_key=graph_nodes.key,
-        check_name="embeddings_match_dimension",
-        passed=all(t.ok for t in tallies),
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "dimension": dimension,
-            "chunks": sum(t.chunks for t in tallies),
-            "wrong": sum(t.wrong for t in tallies),
-            "by_repository": per_repository(columns, rows),
-            "wrong_examples": examples((t.repository, t.examples) for t in tallies),
-        },
+    totals = {
+        "dimension": dimension,
+        "chunks": sum(t.chunks for t in tallies),
+        "wrong": sum(t.wrong for t in tallies),
+    }
+    samples = {"wrong_examples": examples((t.repository, t.examples) for t in tallies)}
+    return integrity_result(
+        "embeddings_match_dimension", tallies, totals, per_repository(columns, rows), samples
     )
 
 
@@ -143,17 +156,10 @@ def edges_join_existing_nodes(store: IndexStore) -> AssetCheckResult:
         {"repository": t.repository, "edges": t.edges, "dangling": t.dangling} for t in tallies
     ]
     columns = [("repository", "string"), ("edges", "int"), ("dangling", "int")]
-    return AssetCheckResult(
-        asset_key=graph_nodes.key,
-        check_name="edges_join_existing_nodes",
-        passed=all(t.ok for t in tallies),
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "edges": sum(t.edges for t in tallies),
-            "dangling": sum(t.dangling for t in tallies),
-            "by_repository": per_repository(columns, rows),
-            "dangling_examples": examples((t.repository, t.examples) for t in tallies),
-        },
+    totals = {"edges": sum(t.edges for t in tallies), "dangling": sum(t.dangling for t in tallies)}
+    samples = {"dangling_examples": examples((t.repository, t.examples) for t in tallies)}
+    return integrity_result(
+        "edges_join_existing_nodes", tallies, totals, per_repository(columns, rows), samples
     )
 
 

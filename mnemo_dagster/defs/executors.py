@@ -18,16 +18,15 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from mnemo_dagster.config.settings import choice_env
+from mnemo_dagster.config.defaults import EXECUTORS
+from mnemo_dagster.config.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import ExecutorDefinition
 
 EXECUTOR_ENV = "MNEMO_EXECUTOR"
 BROKER_ENV = "MNEMO_CELERY_BROKER_URL"
-MULTIPROCESS = "multiprocess"
-CELERY = "celery"
-EXECUTORS = (MULTIPROCESS, CELERY)
+MULTIPROCESS, CELERY = EXECUTORS
 
 STEP_PRELOAD_MODULES = ["mnemo_dagster.defs.step_preload"]
 """Imported once by the executor's fork server; steps fork from it with torch already loaded."""
@@ -48,7 +47,7 @@ CELERY_EXECUTOR_CONFIG = {
 
 def executor_name() -> str:
     """The engine ``MNEMO_EXECUTOR`` selects (default ``multiprocess``)."""
-    return choice_env(EXECUTOR_ENV, MULTIPROCESS, EXECUTORS)
+    return Settings.from_env().executor
 
 
 def select_executor() -> ExecutorDefinition:

@@ -1,8 +1,13 @@
-"""Resources: where the index lives and which model embeds it. Both read the environment lazily."""
+"""Resources: where the index lives, which model embeds it, and the limits of indexing.
+
+Each resource is a view of :class:`~mnemo_dagster.config.settings.Settings`: the fields configured on it
+(in the UI's launchpad or a run config) replace the environment's values, the rest come from the
+environment, read when a step asks (so a step sees the environment it runs in).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import ClassVar
 
 from dagster import ConfigurableResource
 
@@ -12,44 +17,41 @@ from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import make_embedder, wire
 
 
-class IndexDatabase(ConfigurableResource):
+class _SettingsView(ConfigurableResource):
+    FIELDS: ClassVar[dict[str, str]] = {}
+    """Field of the resource -> the field of :class:`Settings` it sets."""
+
+    def settings(self) -> Settings:
+        """The environment's settings, with the fields configured here in their place."""
+        changes = {target: getattr(self, name) for name, target in self.FIELDS.items()}
+        return Settings.from_env().replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+class IndexDatabase(_SettingsView):
     """The index database: ``url`` if given, else MNEMO_DATABASE_URL, else the embedded server."""
 
+    FIELDS: ClassVar[dict[str, str]] = {"url": "database_url"}
     url: str | None = None
 
     def get_store(self) -> IndexStore:
-        return IndexStore(self.url) if self.url else wire().store
+        return wire(self.settings()).store
 
 
-class EmbeddingModel(ConfigurableResource):
+class EmbeddingModel(_SettingsView):
     """The embedding model: ``model`` if given, else MNEMO_EMBEDDING_MODEL, else the packaged MiniLM."""
 
+    FIELDS: ClassVar[dict[str, str]] = {"model": "embedding_model", "dtype": "embedding_dtype"}
     model: str | None = None
     dtype: str | None = None
 
     def get_embedder(self) -> SentenceTransformerEmbedder:
-        settings = Settings.from_env()
-        return make_embedder(
-            settings.replace(
-                embedding_model=self.model or settings.embedding_model,
-                embedding_dtype=self.dtype or settings.embedding_dtype,
-            )
-        )
+        return make_embedder(self.settings())
 
 
-class IndexSettings(ConfigurableResource):
-    """Limits that apply while indexing."""
+class IndexSettings(_SettingsView):
+    """Limits that apply while indexing (else ``MNEMO_MAX_FILE_BYTES`` and ``MNEMO_STALL_SECONDS``)."""
 
+    FIELDS: ClassVar[dict[str, str]] = {"max_file_bytes": "max_file_bytes", "stall_seconds": "stall_seconds"}
     max_file_bytes: int | None = None
     stall_seconds: int | None = None
-    """A step with no progress for this long is ended and retried (else ``MNEMO_STALL_SECONDS``)."""
-
-    def resolved_max_file_bytes(self) -> int:
-        return self.max_file_bytes or Settings.from_env().max_file_bytes
-
-    def resolved_stall_seconds(self) -> int:
-        return self.stall_seconds or Settings.from_env().stall_seconds
-
-    def home(self) -> Path:
-        """``MNEMO_HOME``, where a step keeps its heartbeat."""
-        return Settings.from_env().home
+    """A step with no progress for this long is ended and retried."""

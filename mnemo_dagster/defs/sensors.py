@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from mnemo_dagster.config.defaults import STALL_FLOOR_BYTES_PER_SECOND
-from mnemo_dagster.config.settings import Settings, sensor_interval_seconds
+from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
 from mnemo_dagster.defs.orphans import end_orphaned_runs
@@ -108,7 +108,7 @@ def evaluate_directory_changes(
 
 @sensor(
     job_name="index_batches_job",
-    minimum_interval_seconds=sensor_interval_seconds(),
+    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
     default_status=DefaultSensorStatus.RUNNING,
     description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
 )

@@ -1,47 +1,13 @@
-"""What the graph questions of :mod:`mnemo_dagster.store.graph_queries` answer, and the errors they raise.
+"""What the graph questions of :mod:`mnemo_dagster.store.graph_queries` answer.
 
-    MnemoError
-    └── GraphQueryError        a question the index cannot answer as asked
-        ├── UnknownRepositoryError   no repository of that name (the known ones are listed)
-        ├── SymbolNotFoundError      no symbol has that name (close names are suggested)
-        └── AmbiguousNameError       several symbols have that name (the candidates are listed)
-
-Every record is frozen and has ``as_dict()``, the JSON form the CLI and the MCP server print.
+They raise the :class:`~mnemo_dagster.errors.GraphQueryError` family. Every record is frozen and has
+``as_dict()``, the JSON form the CLI and the MCP server print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from mnemo_dagster.errors import MnemoError
-
-
-class GraphQueryError(MnemoError):
-    """A graph question the index cannot answer as asked; the message says what to do instead."""
-
-
-class UnknownRepositoryError(GraphQueryError):
-    """No repository has the given name."""
-
-
-class SymbolNotFoundError(GraphQueryError):
-    """No symbol of the graph has the given name."""
-
-
-class AmbiguousNameError(GraphQueryError):
-    """Several symbols have the given name; :attr:`candidates` lists them (at most MAX_CANDIDATES)."""
-
-    def __init__(self, name: str, candidates: Sequence[GraphSymbol], total: int) -> None:
-        listed = "\n".join(f"  {c.label}" for c in candidates)
-        more = f"\n  ... and {total - len(candidates)} more" if total > len(candidates) else ""
-        super().__init__(
-            f"{name!r} is ambiguous: {total} symbols match; "
-            f"give a qualified name or a repository:\n{listed}{more}"
-        )
-        self.name = name
-        self.candidates = tuple(candidates)
 
 
 @dataclass(frozen=True, slots=True)

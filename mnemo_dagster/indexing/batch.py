@@ -14,7 +14,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,55 +30,11 @@ from mnemo_dagster.indexing.batching import split_batch_key
 from mnemo_dagster.indexing.discovery import content_hash, content_skip_reason
 from mnemo_dagster.indexing.heartbeat import ENCODING, LOADING, PARSING, WRITING, Heartbeat
 from mnemo_dagster.indexing.pipeline import ReadAhead, WriteBehind
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.models import ParsedFile, qualified_name
 from mnemo_dagster.store.chunks import ChunkRow
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.files import StoredFile
-
-
-@dataclass(slots=True)
-class BatchReport:
-    """What indexing one batch did."""
-
-    batch_key: str
-    files_indexed: int = 0
-    files_unchanged: int = 0
-    files_failed: int = 0
-    files_skipped: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-    encode_seconds: float = 0.0
-    load_seconds: float = 0.0
-    """Loading the model (imports included)."""
-    parse_seconds: float = 0.0
-    """Reading and parsing (in the reader thread, overlapped with encoding)."""
-    write_seconds: float = 0.0
-    """Writing to the database (in the writer thread, overlapped with encoding)."""
-    peak_rss_mb: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    """(path, reason) for every file that failed or was skipped in this batch."""
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_metadata(self) -> dict[str, int | float]:
-        """The counters under the names the ``code_chunks`` materialization metadata uses."""
-        return {
-            "files_indexed": self.files_indexed,
-            "files_unchanged": self.files_unchanged,
-            "files_failed": self.files_failed,
-            "files_skipped": self.files_skipped,
-            "chunks": self.chunks,
-            "embeddings_computed": self.embedded,
-            "embeddings_reused": self.reused,
-            "seconds": round(self.seconds, 2),
-            "encode_seconds": round(self.encode_seconds, 2),
-            "load_seconds": round(self.load_seconds, 2),
-            "parse_seconds": round(self.parse_seconds, 2),
-            "write_seconds": round(self.write_seconds, 2),
-            "chunks_per_second": round(self.chunks / self.seconds, 1) if self.seconds else 0.0,
-            "peak_rss_mb": round(self.peak_rss_mb, 1),
-        }
 
 
 def embedding_text(path: str, symbol_path: str | None, content: str) -> str:
@@ -153,14 +109,15 @@ def index_batch(
     root_path = store.files.root(repository)
     if root_path is None:
         raise StoreError(f"batch {key}: repository {repository!r} is not registered")
-    report = BatchReport(batch_key=key)
+    report = BatchReport(key)
     stored = store.files.stored(repository, batch_key=key)
     root = Path(root_path)
     todo = [path for path in sorted(stored) if _needs_work(root, stored[path])]
     report.files_unchanged = len(stored) - len(todo)
     work = partial(_read_and_parse, root, max_file_bytes=max_file_bytes)
     if parse_processes is None:
-        parse_processes = settings.parse_processes(embedder.target_device())
+        configured = settings.Settings.from_env().parse_processes
+        parse_processes = settings.parse_processes(embedder.target_device(), configured=configured)
     beat = heartbeat or Heartbeat(None, key)
     beat.files_total = len(todo)
     counting = threading.Lock()
@@ -257,8 +214,8 @@ def _embed(
     vectors: list[Any] = [known.get(h) for h in hashes]
     for row, i in enumerate(todo):
         vectors[i] = fresh[row]
-    report.embedded += len(todo)
-    report.reused += len(hashes) - len(todo)
+    report.embeddings_computed += len(todo)
+    report.embeddings_reused += len(hashes) - len(todo)
     return hashes, vectors
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.errors import PassBusyError
 from mnemo_dagster.indexing.heartbeat import Beat, heartbeat_path, read_beat
 from mnemo_dagster.indexing.planning import PassPlan, default_repository_name, plan_pass
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.indexing.sources import GitCheckout
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.reports import status_report
@@ -31,65 +32,6 @@ from mnemo_dagster.wiring import Wiring
 
 PROGRESS_POLL_SECONDS = 0.5
 """How often a pass reads the heartbeat of a running batch for its observer."""
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What running one batch did, whichever runner ran it."""
-
-    key: str
-    success: bool
-    files_indexed: int = 0
-    files_failed: int = 0
-    files_skipped: int = 0
-    chunks: int = 0
-    embedded: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-    encode_seconds: float = 0.0
-    """Of ``seconds``, the time spent in the model."""
-    load_seconds: float = 0.0
-    """Of ``seconds``, loading the model."""
-    parse_seconds: float = 0.0
-    """Reading and parsing (overlapped with encoding)."""
-    write_seconds: float = 0.0
-    """Writing to the database (overlapped with encoding)."""
-    peak_rss_mb: float = 0.0
-    """Peak resident memory of the process that ran the batch."""
-    errors: tuple[str, ...] = ()
-    """Why the batch failed, one message per failed attempt or step."""
-    run_id: str | None = None
-    """The Dagster run, when a Dagster runner ran it."""
-
-    @classmethod
-    def from_metadata(
-        cls,
-        key: str,
-        success: bool,
-        metadata: Mapping[str, Any],
-        *,
-        errors: Sequence[str] = (),
-        run_id: str | None = None,
-    ) -> BatchOutcome:
-        """Build from ``code_chunks`` materialization metadata (:meth:`BatchReport.as_metadata`)."""
-        return cls(
-            key=key,
-            success=success,
-            files_indexed=int(metadata.get("files_indexed", 0)),
-            files_failed=int(metadata.get("files_failed", 0)),
-            files_skipped=int(metadata.get("files_skipped", 0)),
-            chunks=int(metadata.get("chunks", 0)),
-            embedded=int(metadata.get("embeddings_computed", 0)),
-            reused=int(metadata.get("embeddings_reused", 0)),
-            seconds=float(metadata.get("seconds", 0.0)),
-            encode_seconds=float(metadata.get("encode_seconds", 0.0)),
-            load_seconds=float(metadata.get("load_seconds", 0.0)),
-            parse_seconds=float(metadata.get("parse_seconds", 0.0)),
-            write_seconds=float(metadata.get("write_seconds", 0.0)),
-            peak_rss_mb=float(metadata.get("peak_rss_mb", 0.0)),
-            errors=tuple(errors),
-            run_id=run_id,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +52,7 @@ class BatchRunner(Protocol):
     def prepare(self, plan: PassPlan) -> None:
         """Get ready for ``plan`` (e.g. make its partitions exist)."""
 
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+    def run_batch(self, repository: str, key: str) -> BatchReport:
         """Index batch ``key`` of ``repository``."""
         ...
 
@@ -132,7 +74,7 @@ class PassObserver:
         """A reading of the heartbeat of the batch at ``position``, about every
         :data:`PROGRESS_POLL_SECONDS` while it runs (whether it moved or not)."""
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         """Batch ``outcome.key`` has finished (or failed)."""
 
     def graph_started(self) -> None:
@@ -152,14 +94,14 @@ class PassSummary:
     repository: str
     seconds: float
     plan: PassPlan
-    batches: tuple[BatchOutcome, ...]
+    batches: tuple[BatchReport, ...]
     graph: GraphOutcome | None
     """None when the graph was up to date and not rebuilt."""
     report: dict[str, Any] = field(repr=False)
     """The repository's status after the pass (:func:`~mnemo_dagster.store.reports.status_report`)."""
 
     @property
-    def failed_batches(self) -> tuple[BatchOutcome, ...]:
+    def failed_batches(self) -> tuple[BatchReport, ...]:
         return tuple(b for b in self.batches if not b.success)
 
     @property
@@ -190,8 +132,8 @@ class PassSummary:
             },
             "chunks": {
                 "total": self.report["chunks"],
-                "embedded": sum(b.embedded for b in self.batches),
-                "reused": sum(b.reused for b in self.batches),
+                "embedded": sum(b.embeddings_computed for b in self.batches),
+                "reused": sum(b.embeddings_reused for b in self.batches),
             },
             "graph": {
                 "nodes": self.report["nodes"],
@@ -338,11 +280,11 @@ def _run_batches(
     observer: PassObserver,
     workers: int,
     home: Path,
-) -> list[BatchOutcome]:
+) -> list[BatchReport]:
     """Run ``keys`` in order, up to ``workers`` at a time (each batch in its own run and process)."""
     lock = threading.Lock()  # observers draw on one terminal
 
-    def run(position: int, key: str) -> BatchOutcome:
+    def run(position: int, key: str) -> BatchReport:
         with lock:
             observer.batch_started(key, position)
         with _watching(home, key, position, observer, lock):

@@ -12,8 +12,9 @@ from mnemo_dagster.errors import MnemoError
 from mnemo_dagster.indexing.batch import index_batch
 from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
 from mnemo_dagster.indexing.heartbeat import Heartbeat, heartbeat_path
-from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome
+from mnemo_dagster.indexing.passes import GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.wiring import Wiring
 
 
@@ -37,7 +38,7 @@ class InProcessRunner:
     def prepare(self, plan: PassPlan) -> None:
         """Nothing to prepare: there are no partitions without Dagster."""
 
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+    def run_batch(self, repository: str, key: str) -> BatchReport:
         started = time.perf_counter()
         settings = self.wiring.settings
         try:
@@ -52,8 +53,8 @@ class InProcessRunner:
                 )
         # A failed batch is an outcome, exactly as a failed Dagster step is: the pass goes on.
         except Exception as exc:
-            return BatchOutcome(key, False, seconds=time.perf_counter() - started, errors=(_failure(exc),))
-        return BatchOutcome.from_metadata(key, True, report.as_metadata())
+            return BatchReport.failed(key, _failure(exc), seconds=time.perf_counter() - started)
+        return report
 
     def run_graph(self, repositories: Sequence[str]) -> GraphOutcome:
         try:

@@ -29,8 +29,9 @@ from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
 from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.watchdog import STALLED
-from mnemo_dagster.indexing.passes import BatchOutcome, BatchRunner, GraphOutcome
+from mnemo_dagster.indexing.passes import BatchRunner, GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.launch.interrupts import handled, interrupted
 from mnemo_dagster.launch.step_server import prepare_dagster_home, warm_step_server
@@ -139,7 +140,7 @@ class DagsterRunner:
     def prepare(self, plan: PassPlan) -> None:
         sync_partitions(self.instance, plan.batches, plan.removed)
 
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+    def run_batch(self, repository: str, key: str) -> BatchReport:
         if self._pool is not None:
             return self._pool.run_batch(repository, key)
         result = execute_job(
@@ -152,7 +153,7 @@ class DagsterRunner:
         metadata, errors = _metadata_and_errors(result)
         if not result.success:  # a step ended by its watchdog failed as a crash: say why first
             errors = self._stalls(result.run_id) + errors
-        return BatchOutcome.from_metadata(
+        return BatchReport.from_metadata(
             key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
         )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict
 from typing import IO
 
 from mnemo_dagster.launch.interrupts import watch_interrupts
@@ -29,7 +28,7 @@ def _serve(requests: IO[str], replies: IO[str]) -> int:
                 replies.write(json.dumps({"interrupted": True}) + "\n")
                 replies.flush()
                 return 130
-            replies.write(json.dumps(asdict(outcome)) + "\n")
+            replies.write(json.dumps(outcome.as_json()) + "\n")
             replies.flush()
     return 0
 

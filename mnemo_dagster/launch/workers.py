@@ -20,10 +20,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any
 
-from mnemo_dagster.indexing.passes import BatchOutcome
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.launch.interrupts import GRACE_SECONDS
 
 _CLOSE_SECONDS = 30.0
@@ -59,7 +57,7 @@ class RunWorkerPool:
                 return self._start()
             return self._idle.get()
 
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+    def run_batch(self, repository: str, key: str) -> BatchReport:
         """Run batch ``key`` in an idle worker (starting one if fewer than ``size`` run)."""
         worker = self._take()
         request = {"repository": repository, "key": key, "pass_id": self.pass_id, "tags": self.extra_tags}
@@ -76,14 +74,12 @@ class RunWorkerPool:
             code = worker.wait()
             if code == 130 or code == -signal.SIGINT:
                 raise KeyboardInterrupt
-            return BatchOutcome(key, False, errors=(f"the run worker process ended (exit status {code})",))
+            return BatchReport.failed(key, f"the run worker process ended (exit status {code})")
         self._idle.put(worker)
         reply = json.loads(line)
         if reply.get("interrupted"):
             raise KeyboardInterrupt
-        return BatchOutcome(
-            **{f.name: _field(reply, f.name) for f in fields(BatchOutcome) if f.name in reply}
-        )
+        return BatchReport.from_json(reply)
 
     def interrupt(self) -> None:
         """Interrupt every worker: its running step stops and its run ends ``CANCELED``."""
@@ -107,8 +103,3 @@ class RunWorkerPool:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
-
-
-def _field(reply: Mapping[str, Any], name: str) -> Any:
-    value = reply[name]
-    return tuple(value) if name == "errors" else value

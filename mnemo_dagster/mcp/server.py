@@ -57,7 +57,7 @@ def _answers() -> Iterator[None]:
 
 
 def _check_limit(limit: int) -> None:
-    from mnemo_dagster.graph.answers import GraphQueryError
+    from mnemo_dagster.errors import GraphQueryError
 
     if not 1 <= limit <= MAX_LIMIT:
         raise GraphQueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
@@ -65,15 +65,12 @@ def _check_limit(limit: int) -> None:
 
 def _search(query: str, repository: str | None, limit: int, **filters: str | None) -> dict[str, Any]:
     from mnemo_dagster import shared_index
-    from mnemo_dagster.graph.answers import GraphQueryError
+    from mnemo_dagster.errors import GraphQueryError
 
     if not query.strip():
         raise GraphQueryError("the query is empty; ask for what the code does or name an identifier")
     _check_limit(limit)
-    index = shared_index()
-    hits = index.search(query, repository, limit, **filters)
-    if not hits:  # an unknown repository only ever has no hits
-        index.check_repository(repository)
+    hits = shared_index().search(query, repository, limit, **filters, check_repository=True)
     return {"hits": [{k: v for k, v in hit.as_dict().items() if k != "content"} for hit in hits]}
 
 

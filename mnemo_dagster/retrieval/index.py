@@ -17,8 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mnemo_dagster.errors import MnemoError, unknown_repository
-from mnemo_dagster.search.query import bounded, glob_regex, name_like, signature
+from mnemo_dagster.errors import QueryError, unknown_repository
+from mnemo_dagster.retrieval.query import bounded, glob_regex, name_like, signature
 from mnemo_dagster.store.database import IndexStore, check_model
 from mnemo_dagster.store.search import (
     LEXICAL_WEIGHTS,
@@ -51,10 +51,6 @@ EXACT_MATCH_BONUS = 2.0
 EXACT_LEVEL_BONUS = 0.1
 """Added per level of exactness (:func:`mnemo_dagster.store.search.exact_chunks`): a whole
 qualified name beats a symbol path, which beats a bare name, which beats a file path."""
-
-
-class QueryError(MnemoError):
-    """A search that cannot be answered as asked (an unknown repository, say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,32 +202,6 @@ def rank(
     return [_hit(chunk, scores[chunk.id], chunk.id in levels) for chunk in kept]
 
 
-def search(
-    store: IndexStore,
-    embedder: Embedder,
-    query: str,
-    *,
-    repository: str | None = None,
-    limit: int = 10,
-    language: str | None = None,
-    kind: str | None = None,
-    path: str | None = None,
-    ranking: Ranking | None = None,
-) -> list[SearchHit]:
-    """The ``limit`` best places for ``query``, best first; none for a blank query or an empty index.
-
-    ``path`` is a glob over file paths (see :func:`mnemo_dagster.search.query.glob_regex`).
-    """
-    text = bounded(query)
-    stored = store.stored_model()
-    if not text or stored is None:
-        return []
-    check_model(stored, embedder.model_name, embedder.dimension)
-    filters = Filters(repository, language, kind, glob_regex(path) if path else None)
-    vector = embedder.encode([text])[0]
-    return rank(store, vector, text, filters, limit, ranking or Ranking())
-
-
 @dataclass
 class Index:
     """A long-lived search client: it holds the query model and the database engine, so every search
@@ -247,6 +217,8 @@ class Index:
     settings: Settings | None = None
     embedder: Embedder | None = None
     ranking: Ranking = field(default_factory=Ranking)
+    store: IndexStore | None = None
+    """The index database; by default the one the settings name (the Index then owns and closes it)."""
     _wiring: Wiring | None = field(default=None, init=False, repr=False)
     _checked: bool = field(default=False, init=False, repr=False)
     _stats: tuple[float, WordStats] | None = field(default=None, init=False, repr=False)
@@ -257,15 +229,12 @@ class Index:
         from mnemo_dagster.wiring import make_embedder, wire
 
         self.settings = self.settings or Settings.from_env()
-        self._wiring = wire(self.settings)
+        if self.store is None:
+            self._wiring = wire(self.settings)
+            self.store = self._wiring.store
         if self.embedder is None:
             self.embedder = make_embedder(self.settings.replace(embedding_dtype="float32"))
             self.embedder.threads = QUERY_THREADS
-
-    @property
-    def store(self) -> IndexStore:
-        assert self._wiring is not None, "the Index is closed"
-        return self._wiring.store
 
     def warm(self) -> Index:
         """Load the model and open a connection now (the first search would otherwise pay for it)."""
@@ -295,9 +264,15 @@ class Index:
         language: str | None = None,
         kind: str | None = None,
         path: str | None = None,
+        check_repository: bool = False,
     ) -> list[SearchHit]:
-        """The ``limit`` best places for ``query``, best first (see :func:`search`)."""
-        assert self.embedder is not None
+        """The ``limit`` best places for ``query``, best first; none for a blank query or an empty index.
+
+        ``path`` is a glob over file paths (see :func:`mnemo_dagster.retrieval.query.glob_regex`). With
+        ``check_repository``, a search without hits raises :class:`QueryError` if ``repository`` is not
+        indexed (an unknown repository only ever has no hits, so a search with hits never pays for it).
+        """
+        assert self.embedder is not None and self.store is not None, "the Index is closed"
         text = bounded(query)
         if not text:
             return []
@@ -314,12 +289,16 @@ class Index:
                     self._stats = (time.monotonic(), word_stats(conn))
             stats = self._stats[1]
         filters = Filters(repository, language, kind, glob_regex(path) if path else None)
-        return rank(self.store, vector, text, filters, limit, self.ranking, stats)
+        hits = rank(self.store, vector, text, filters, limit, self.ranking, stats)
+        if not hits and check_repository:
+            self.check_repository(repository)
+        return hits
 
     def close(self) -> None:
-        if self._wiring is not None:
+        if self._wiring is not None:  # a store given by the caller stays the caller's to close
             self._wiring.close()
             self._wiring = None
+            self.store = None
 
     def __enter__(self) -> Index:
         return self

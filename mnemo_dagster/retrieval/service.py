@@ -2,7 +2,7 @@
 
 A fresh process pays seconds to import torch and sentence-transformers before it can embed a query.
 The first ``mnemo search`` therefore starts this service in the background
-(``python -m mnemo_dagster.search.service``); it loads the model once, listens on a Unix socket
+(``python -m mnemo_dagster.retrieval.service``); it loads the model once, listens on a Unix socket
 under ``MNEMO_HOME/run/``, answers one JSON request per connection, and exits after
 ``MNEMO_SEARCH_IDLE_SECONDS`` (default 300) without a request. Later searches connect and ask it.
 
@@ -36,8 +36,6 @@ from typing import Any
 from mnemo_dagster import errors
 from mnemo_dagster.config.settings import Settings
 
-IDLE_SECONDS = 300.0
-"""Default idle time after which the service exits (``MNEMO_SEARCH_IDLE_SECONDS``)."""
 START_TIMEOUT_SECONDS = 120.0
 """How long a client waits for a service it started to listen (loading the model takes seconds)."""
 REQUEST_TIMEOUT_SECONDS = 60.0
@@ -68,18 +66,6 @@ def service_paths(settings: Settings) -> ServicePaths:
     if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
         sock = Path(tempfile.gettempdir()) / f"mnemo-search-{os.getuid()}-{key}.sock"
     return ServicePaths(sock, run / f"search-{key}.lock", run / f"search-{key}.log")
-
-
-def idle_seconds() -> float:
-    raw = os.environ.get("MNEMO_SEARCH_IDLE_SECONDS") or ""
-    try:
-        return float(raw) if raw else IDLE_SECONDS
-    except ValueError:
-        raise errors.ConfigError(f"MNEMO_SEARCH_IDLE_SECONDS must be a number, got {raw!r}") from None
-
-
-def service_enabled() -> bool:
-    return (os.environ.get("MNEMO_SEARCH_SERVICE") or "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 # -- the client -------------------------------------------------------------------------------------
@@ -120,7 +106,7 @@ def start_service(settings: Settings) -> subprocess.Popen[bytes] | None:
         return None
     with log:
         return subprocess.Popen(
-            [sys.executable, "-m", "mnemo_dagster.search.service"],
+            [sys.executable, "-m", "mnemo_dagster.retrieval.service"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -131,7 +117,7 @@ def start_service(settings: Settings) -> subprocess.Popen[bytes] | None:
 def search_via_service(settings: Settings, request: dict[str, Any]) -> dict[str, Any] | None:
     """The service's answer to ``request`` (starting the service if needed); None when no service
     can answer, so the caller searches in-process."""
-    if not service_enabled():
+    if not settings.search_service:
         return None
     paths = service_paths(settings)
     try:
@@ -181,9 +167,8 @@ def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
             language=request.get("language"),
             kind=request.get("kind"),
             path=request.get("path"),
+            check_repository=bool(request.get("check_repository")),
         )
-        if not hits and request.get("check_repository"):  # an unknown repository only ever has no hits
-            index.check_repository(request.get("repository"))
         return {"hits": [hit.as_dict() for hit in hits]}
     except errors.MnemoError as exc:
         return {"error": str(exc), "type": type(exc).__name__}
@@ -226,7 +211,7 @@ def _take(lock: Any) -> bool:
 def serve(settings: Settings, idle: float) -> int:
     """Serve searches for ``settings`` until idle for ``idle`` seconds; 0 also when another service
     of the same index holds the lock (it serves instead)."""
-    from mnemo_dagster.search.index import Index
+    from mnemo_dagster.retrieval.index import Index
 
     paths = service_paths(settings)
     paths.lock.parent.mkdir(parents=True, exist_ok=True)
@@ -252,4 +237,5 @@ def serve(settings: Settings, idle: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(Settings.from_env(), idle_seconds()))
+    settings = Settings.from_env()
+    sys.exit(serve(settings, settings.search_idle_seconds))

@@ -14,26 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from mnemo_dagster.store.copying import copy_rows
-from mnemo_dagster.store.schema import VECTOR_INDEX, code_chunks, slices, source_files, utc_now
+from mnemo_dagster.store.schema import VECTOR_INDEX, code_chunks, copy_columns, slices, source_files, utc_now
 
 if TYPE_CHECKING:
     from mnemo_dagster.store.engine import Database
 
-CHUNK_COLUMNS = (
-    ("repository", "text"),
-    ("file_path", "text"),
-    ("language", "text"),
-    ("kind", "text"),
-    ("name", "text"),
-    ("qualified_name", "text"),
-    ("start_line", "int4"),
-    ("end_line", "int4"),
-    ("content", "text"),
-    ("content_hash", "text"),
-    ("embedding", "vector"),
-    ("metadata", "jsonb"),
-)
-"""The columns :meth:`ChunkStore.write_file` copies, with their PostgreSQL types."""
+CHUNK_COLUMNS = copy_columns(code_chunks)
+"""The columns :meth:`ChunkStore.write_file` copies, with their PostgreSQL types, in the table's order
+(which its rows follow)."""
 
 VECTOR_INDEX_BUILD_MEMORY = "512MB"
 """``maintenance_work_mem`` for building the HNSW index (the default makes it several times slower)."""

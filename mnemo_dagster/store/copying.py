@@ -8,15 +8,12 @@ statement. On two cores every CPU second the writer saves goes back to the model
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import psycopg
 import sqlalchemy as sa
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
+from pgvector.psycopg.vector import VectorBinaryDumper
 from psycopg.types import TypeInfo
 from sqlalchemy import Connection, Table
 
@@ -55,17 +52,6 @@ def _as_sqlalchemy_error(conn: Connection, statement: str, exc: psycopg.Error) -
     return sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error, connection_invalidated=lost)
 
 
-class _VectorBinaryDumper(Dumper):
-    """pgvector's binary input: dimensions and a reserved zero (two big-endian uint16), then the
-    floats as big-endian float32."""
-
-    format = Format.BINARY
-
-    def dump(self, obj: Any) -> bytes:
-        values = np.asarray(obj, dtype=">f4")
-        return struct.pack(">HH", values.shape[0], 0) + values.tobytes()
-
-
 def _register_vector_dumper(conn: Connection) -> None:
     """Teach this connection's driver to send ``vector`` columns in binary (once per connection)."""
     pooled = conn.connection
@@ -76,7 +62,8 @@ def _register_vector_dumper(conn: Connection) -> None:
     with driver.cursor() as cursor:
         row = cursor.execute("SELECT 'vector'::regtype::oid").fetchone()
     assert row is not None
-    dumper = type("VectorBinaryDumper", (_VectorBinaryDumper,), {"oid": row[0]})
+    # pgvector's own binary dumper, bound to this database's oid of ``vector`` (as ``set_types`` needs).
+    dumper = type("VectorBinaryDumper", (VectorBinaryDumper,), {"oid": row[0]})
     driver.adapters.register_dumper(None, dumper)
     driver.adapters.types.add(TypeInfo("vector", row[0], 0))
     pooled.info[_VECTOR_DUMPER] = True

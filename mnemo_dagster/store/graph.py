@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows
 from mnemo_dagster.store.schema import (
     code_chunks,
+    copy_columns,
     graph_edges,
     graph_metrics,
     graph_nodes,
@@ -21,39 +22,32 @@ from mnemo_dagster.store.schema import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from mnemo_dagster.store.engine import Database
 
-NODE_COLUMNS = (
-    ("repository", "text"),
-    ("qualified_name", "text"),
-    ("name", "text"),
-    ("kind", "text"),
-    ("file_path", "text"),
-    ("start_line", "int4"),
-    ("end_line", "int4"),
-    ("language", "text"),
-)
-EDGE_COLUMNS = (
-    ("repository", "text"),
-    ("source_id", "int8"),
-    ("target_id", "int8"),
-    ("kind", "text"),
-    ("weight", "int4"),
-)
-METRIC_COLUMNS = (
-    ("repository", "text"),
-    ("node_id", "int8"),
-    ("pagerank", "float8"),
-    ("in_degree", "int4"),
-    ("out_degree", "int4"),
-    ("betweenness", "float8"),
-    ("community", "int4"),
-    ("afferent", "int4"),
-    ("efferent", "int4"),
-    ("instability", "float8"),
-)
+NODE_COLUMNS = copy_columns(graph_nodes)
+EDGE_COLUMNS = copy_columns(graph_edges)
+METRIC_COLUMNS = copy_columns(graph_metrics)
 """The columns the graph's tables are copied with (binary ``COPY``), with their PostgreSQL types; a
 row that lacks a column stores NULL there, as an ``INSERT`` would."""
+
+
+def _replace_rows(
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[tuple[str, str]],
+    repository: str,
+    rows: Iterable[Mapping[str, Any]],
+) -> None:
+    """Replace ``repository``'s rows of ``table`` with ``rows`` (by column name), copied as ``columns``."""
+    conn.execute(table.delete().where(table.c.repository == repository))
+    copy_rows(
+        conn,
+        table,
+        columns,
+        (tuple(repository if name == "repository" else row.get(name) for name, _ in columns) for row in rows),
+    )
 
 
 class GraphStore:
@@ -96,13 +90,7 @@ class GraphStore:
             conn.execute(
                 repositories.update().where(repositories.c.name == repository).values(graph_stats=stats)
             )
-            conn.execute(graph_nodes.delete().where(graph_nodes.c.repository == repository))
-            copy_rows(
-                conn,
-                graph_nodes,
-                NODE_COLUMNS,
-                ((repository, *(node.get(name) for name, _ in NODE_COLUMNS[1:])) for node in nodes),
-            )
+            _replace_rows(conn, graph_nodes, NODE_COLUMNS, repository, nodes)
             id_rows = conn.execute(
                 sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id).where(
                     graph_nodes.c.repository == repository
@@ -122,13 +110,7 @@ class GraphStore:
     ) -> None:
         """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
         with self.db.begin() as conn:
-            conn.execute(graph_metrics.delete().where(graph_metrics.c.repository == repository))
-            copy_rows(
-                conn,
-                graph_metrics,
-                METRIC_COLUMNS,
-                ((repository, *(row.get(name) for name, _ in METRIC_COLUMNS[1:])) for row in rows),
-            )
+            _replace_rows(conn, graph_metrics, METRIC_COLUMNS, repository, rows)
             conn.execute(
                 repositories.update()
                 .where(repositories.c.name == repository)

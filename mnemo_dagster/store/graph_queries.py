@@ -17,19 +17,21 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mnemo_dagster.errors import unknown_repository
-from mnemo_dagster.graph.answers import (
+from mnemo_dagster.errors import (
     AmbiguousNameError,
-    GraphPath,
     GraphQueryError,
+    SymbolNotFoundError,
+    UnknownRepositoryError,
+    unknown_repository,
+)
+from mnemo_dagster.graph.answers import (
+    GraphPath,
     GraphSymbol,
     ImportCycle,
     Link,
     Neighbours,
     PathStep,
     RankedSymbol,
-    SymbolNotFoundError,
-    UnknownRepositoryError,
 )
 from mnemo_dagster.store.graph_paths import shortest_path
 from mnemo_dagster.store.schema import graph_edges, graph_metrics, graph_nodes, repositories

@@ -230,6 +230,27 @@ def dimensioned_metadata(dimension: int) -> MetaData:
     return copy
 
 
+COPY_TYPES: dict[type[Any], str] = {
+    Text: "text",
+    Integer: "int4",
+    BigInteger: "int8",
+    Float: "float8",
+    Vector: "vector",
+    JSONB: "jsonb",
+}
+"""PostgreSQL type name of each column type a bulk ``COPY`` writes."""
+
+
+def copy_columns(table: Table) -> tuple[tuple[str, str], ...]:
+    """(name, PostgreSQL type) of the columns of ``table`` a bulk ``COPY`` writes, in the table's order:
+    all but those PostgreSQL fills itself (an autoincrement ``id``, a generated column)."""
+    return tuple(
+        (column.name, COPY_TYPES[type(column.type)])
+        for column in table.columns
+        if column.autoincrement is not True and column.computed is None
+    )
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)

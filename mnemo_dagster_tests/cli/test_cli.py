@@ -8,14 +8,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 from click.testing import CliRunner
 
 from mnemo_dagster.cli import cli, main
-from mnemo_dagster.errors import PassBusyError, StoreError
+from mnemo_dagster.errors import PassBusyError, ServerInUseError, StoreError
 from mnemo_dagster.indexing import passes
-from mnemo_dagster.store.server import DatabaseUrls
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls, stop_embedded_server
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
@@ -135,3 +138,102 @@ def test_errors_map_to_documented_exit_codes(
     result = runner.invoke(cli, ["index", str(tmp_path), "--in-process"])
     assert result.exit_code == code
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def _db_status(runner: CliRunner) -> dict[str, Any]:
+    result = runner.invoke(cli, ["db", "status", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _postmaster_gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_db_status_and_stop_of_an_embedded_server(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server of this test's own MNEMO_HOME (stopping the session's would break the other tests)."""
+    home = tmp_path / "home"
+    data_dir = home / "pgdata"
+    monkeypatch.setenv("MNEMO_HOME", str(home))
+    monkeypatch.delenv("MNEMO_DATABASE_URL", raising=False)
+    stopped = {"kind": "embedded", "running": False, "data_dir": str(data_dir), "pid": None}
+    stopped |= {"socket_dir": None, "url": None}
+    assert _db_status(runner) == stopped
+    assert not home.exists()  # status starts nothing
+    try:
+        url = runner.invoke(cli, ["db", "url"]).stdout.strip()  # starts the server
+        status = _db_status(runner)
+        pid = status["pid"]
+        assert status == stopped | {"running": True, "pid": pid, "socket_dir": str(data_dir)}
+        assert psutil.Process(pid).name() == "postgres"
+        text = runner.invoke(cli, ["db", "status"])
+        assert (text.exit_code, text.stdout) == (
+            0,
+            "index database: embedded PostgreSQL, running\n"
+            f"data directory: {data_dir}\npostmaster pid: {pid}\nsocket directory: {data_dir}\n",
+        )
+
+        store = IndexStore(url)
+        store.ensure_schema("a-model", 8)
+        store.files.register("shop", "shop")
+        with store.pass_lock("shop") as acquired:
+            assert acquired
+            busy = runner.invoke(cli, ["db", "stop"])
+            assert busy.exit_code == 3 and busy.stdout == ""
+            assert busy.stderr.startswith("mnemo: a pass over 'shop' is running against the embedded ")
+            assert busy.stderr.endswith("use --force\n") and _db_status(runner)["pid"] == pid
+            forced = runner.invoke(cli, ["db", "stop", "--force"])
+            assert (forced.exit_code, forced.stdout) == (0, f"stopped the embedded PostgreSQL (pid {pid})\n")
+        store.dispose()
+        assert _postmaster_gone(pid)
+        assert _db_status(runner) == stopped
+        assert runner.invoke(cli, ["db", "status"]).stdout == (
+            f"index database: embedded PostgreSQL, not running\ndata directory: {data_dir}\n"
+        )
+        again = runner.invoke(cli, ["db", "stop"])
+        assert (again.exit_code, again.stdout) == (0, "the embedded PostgreSQL is not running\n")
+
+        assert runner.invoke(cli, ["db", "url"]).stdout.strip() == url  # the next command starts it again
+        pid = _db_status(runner)["pid"]
+        done = runner.invoke(cli, ["db", "stop"])  # no pass now: no --force needed
+        assert (done.exit_code, done.stdout) == (0, f"stopped the embedded PostgreSQL (pid {pid})\n")
+        assert _postmaster_gone(pid) and _db_status(runner) == stopped
+    finally:
+        stop_embedded_server(data_dir)
+
+
+def test_db_status_and_stop_with_an_external_database(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MNEMO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MNEMO_DATABASE_URL", "postgresql://u:secret@host/db")
+    assert _db_status(runner) == {
+        "kind": "external",
+        "running": None,
+        "data_dir": None,
+        "pid": None,
+        "socket_dir": None,
+        "url": "postgresql://u:***@host/db",
+    }
+    text = runner.invoke(cli, ["db", "status"])
+    assert (text.exit_code, text.stdout) == (
+        0,
+        "index database: external PostgreSQL at postgresql://u:***@host/db\n",
+    )
+    stop = runner.invoke(cli, ["db", "stop"])
+    assert stop.exit_code == 2 and "secret" not in stop.output
+    assert stop.stderr.startswith("mnemo: MNEMO_DATABASE_URL points at an external PostgreSQL")
+    assert len(stop.stderr.splitlines()) == 1
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_stop_refusal_names_every_pass() -> None:
+    assert str(ServerInUseError(["web", None, "api", None])) == (
+        "4 passes over 'api', 'web', 2 repositories not recorded yet are running against the embedded "
+        "PostgreSQL and would break if it stopped; wait for them to finish, or use --force"
+    )

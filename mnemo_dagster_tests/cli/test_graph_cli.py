@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from mnemo_dagster.cli import cli, main
+from mnemo_dagster_tests.cli.graph_repo import index_graph_repo
 
-GRAPH_REPO = Path(__file__).parents[1] / "fixtures" / "graph_repo"
 REPO = "graphcli"
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory, mnemo_home: Path) -> str:
     """The fixture repository, indexed in-process into the session's index as ``graphcli``."""
-    root = tmp_path_factory.mktemp("graphcli") / "graph_repo"
-    shutil.copytree(GRAPH_REPO, root)
-    result = CliRunner().invoke(cli, ["index", str(root), "--name", REPO, "--in-process", "--json"])
-    assert result.exit_code == 0, result.output
-    return REPO
+    return index_graph_repo(tmp_path_factory, REPO)
 
 
 def _graph(*args: str) -> Result:

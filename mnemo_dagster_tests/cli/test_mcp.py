@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,13 +12,11 @@ from typing import Any, TypeVar
 
 import anyio
 import pytest
-from click.testing import CliRunner
 from mcp.client import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from mnemo_dagster.cli import cli
+from mnemo_dagster_tests.cli.graph_repo import index_graph_repo
 
-GRAPH_REPO = Path(__file__).parents[1] / "fixtures" / "graph_repo"
 REPO = "graphmcp"
 TOOLS = {"search", "callers", "callees", "top", "cycles", "path", "status"}
 
@@ -28,11 +25,8 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory, mnemo_home: Path) -> str:
-    root = tmp_path_factory.mktemp("graphmcp") / "graph_repo"
-    shutil.copytree(GRAPH_REPO, root)
-    result = CliRunner().invoke(cli, ["index", str(root), "--name", REPO, "--in-process", "--json"])
-    assert result.exit_code == 0, result.output
-    return REPO
+    """The fixture repository, indexed in-process into the session's index as ``graphmcp``."""
+    return index_graph_repo(tmp_path_factory, REPO)
 
 
 def _with_server(errlog: Path, talk: Callable[[ClientSession], Awaitable[T]]) -> T:

@@ -12,8 +12,9 @@ from rich.console import Console
 from mnemo_dagster.cli import progress
 from mnemo_dagster.cli.progress import BarProgress, LinesProgress, observer_for
 from mnemo_dagster.indexing.heartbeat import Beat
-from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome
+from mnemo_dagster.indexing.passes import GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.report import BatchReport
 
 PLAN = PassPlan(
     repository="shop",
@@ -26,8 +27,10 @@ PLAN = PassPlan(
     files_skipped=0,
     files_to_index=5,
 )
-FIRST = BatchOutcome("shop__0002", True, files_indexed=3, chunks=12, embedded=10, reused=2)
-SECOND = BatchOutcome("shop__0001", False, files_indexed=1, files_failed=1, chunks=4, errors=("boom",))
+FIRST = BatchReport(
+    "shop__0002", True, files_indexed=3, chunks=12, embeddings_computed=10, embeddings_reused=2
+)
+SECOND = BatchReport("shop__0001", False, files_indexed=1, files_failed=1, chunks=4, errors=("boom",))
 
 
 def _drive(observer: LinesProgress | BarProgress) -> None:
@@ -88,7 +91,7 @@ def test_failures_are_one_line_each_then_how_to_retry() -> None:
     from mnemo_dagster.indexing.passes import PassSummary
 
     database_error = "(psycopg2.OperationalError) server closed the connection\n[SQL: INSERT INTO event_logs]"
-    failed = BatchOutcome("shop__0001", False, errors=(database_error,))
+    failed = BatchReport("shop__0001", False, errors=(database_error,))
     report = {
         "files": {"indexed": 3, "failed": 0, "skipped": 0, "pending": 1},
         "chunks": 9,
@@ -118,7 +121,30 @@ def _beat(beats: int, files_done: int, chunks: int, stage: str = "encoding", fil
     )
 
 
-def test_plain_lines_show_a_running_batch_and_say_when_it_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+class _Clock:
+    """Stands in for the ``time`` module of :mod:`mnemo_dagster.cli.progress`: its monotonic clock moves
+    a millisecond a reading, and as far as a test moves it, so a stall lasts as long as the test says."""
+
+    perf_counter = staticmethod(time.perf_counter)
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    clock = _Clock()
+    monkeypatch.setattr(progress, "time", clock)
+    return clock
+
+
+def test_plain_lines_show_a_running_batch_and_say_when_it_stalls(
+    monkeypatch: pytest.MonkeyPatch, clock: _Clock
+) -> None:
     monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
     monkeypatch.setattr(progress, "STALL_NOTICE_SECONDS", 0.2)
     stream = io.StringIO()
@@ -128,7 +154,7 @@ def test_plain_lines_show_a_running_batch_and_say_when_it_stalls(monkeypatch: py
     lines.batch_progress(_beat(3, 1, 128), 0)
     lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)
     lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)  # no move: nothing to say yet
-    time.sleep(0.3)
+    clock.now += 0.3
     lines.batch_progress(_beat(5, 2, 256, "writing", "shop/b.py"), 0)
     said = stream.getvalue().splitlines()[2:]
     assert said[:2] == [
@@ -140,7 +166,9 @@ def test_plain_lines_show_a_running_batch_and_say_when_it_stalls(monkeypatch: py
     )
 
 
-def test_the_bar_moves_inside_a_batch_and_shows_its_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_bar_moves_inside_a_batch_and_shows_its_stage(
+    monkeypatch: pytest.MonkeyPatch, clock: _Clock
+) -> None:
     monkeypatch.setattr(progress, "STALL_NOTICE_SECONDS", 0.2)
     bar = BarProgress(Console(file=io.StringIO(), force_terminal=True, color_system=None, width=160))
     bar.planned(PLAN)
@@ -148,7 +176,7 @@ def test_the_bar_moves_inside_a_batch_and_shows_its_stage(monkeypatch: pytest.Mo
     bar.batch_progress(_beat(4, 2, 100), 0)
     task = bar.progress.tasks[0]
     assert (task.completed, task.fields["chunks"], task.description) == (2, 100, "encoding shop/a.py")
-    time.sleep(0.3)
+    clock.now += 0.3
     bar.batch_progress(_beat(4, 2, 100), 0)
     assert re.fullmatch(
         r"\[yellow\]no progress for 0 s: encoding shop/a.py", bar.progress.tasks[0].description

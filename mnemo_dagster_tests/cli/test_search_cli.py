@@ -13,12 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -29,9 +27,10 @@ from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.passes import run_pass
 from mnemo_dagster.indexing.runners import InProcessRunner
-from mnemo_dagster.search.service import search_via_service, service_paths, start_service
+from mnemo_dagster.retrieval.service import search_via_service, service_paths, start_service
 from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
 from mnemo_dagster.wiring import Wiring
+from mnemo_dagster_tests.databases import new_database
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
@@ -41,28 +40,22 @@ def shop_env(
     urls: DatabaseUrls, embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """The environment of an index of the sample repository (as ``shop``) in its own database."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = urls.libpq.replace("/mnemo?", "/postgres?")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    libpq = urls.libpq.replace("/mnemo?", f"/{name}?")
-    env = {"MNEMO_DATABASE_URL": libpq, "MNEMO_HOME": str(tmp_path_factory.mktemp("search-home"))}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        settings = Settings.from_env()
-        wiring = Wiring(settings, resolve_urls(settings))
-        wiring.embedder = embedder
-        repo = tmp_path_factory.mktemp("src") / "shop"
-        shutil.copytree(SAMPLE, repo)
-        assert run_pass(wiring, repo, InProcessRunner(wiring), name="shop").ok
-        wiring.close()
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-    yield env
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database(urls) as shop:
+        env = {"MNEMO_DATABASE_URL": shop.libpq, "MNEMO_HOME": str(tmp_path_factory.mktemp("search-home"))}
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            settings = Settings.from_env()
+            wiring = Wiring(settings, resolve_urls(settings))
+            wiring.embedder = embedder
+            repo = tmp_path_factory.mktemp("src") / "shop"
+            shutil.copytree(SAMPLE, repo)
+            assert run_pass(wiring, repo, InProcessRunner(wiring), name="shop").ok
+            wiring.close()
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+        yield env
 
 
 def _mnemo(env: dict[str, str], *args: str) -> tuple[int, str, str]:

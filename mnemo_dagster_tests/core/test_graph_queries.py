@@ -13,7 +13,6 @@ from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.store import graph_queries as gq
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.schema import graph_nodes
-from mnemo_dagster.store.server import DatabaseUrls
 from mnemo_dagster.wiring import Wiring
 
 GRAPH_REPO = Path(__file__).parents[1] / "fixtures" / "graph_repo"
@@ -172,13 +171,9 @@ def test_bad_names_get_a_clear_error(
     assert gq.resolve(store, "d.py::finish").kind == "function"  # the table is still there
 
 
-def test_an_empty_index_says_to_index_first(fresh_urls: DatabaseUrls) -> None:
-    empty = IndexStore(fresh_urls.index)
-    try:
-        with pytest.raises(gq.GraphQueryError, match=r"nothing is indexed yet; run `mnemo index PATH` first"):
-            gq.callers(empty, "x")
-    finally:
-        empty.dispose()
+def test_an_empty_index_says_to_index_first(empty_store: IndexStore) -> None:
+    with pytest.raises(gq.GraphQueryError, match=r"nothing is indexed yet; run `mnemo index PATH` first"):
+        gq.callers(empty_store, "x")
 
 
 # -- callers, callees, top, cycles -------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_an_indexed_batch_counts_every_file_and_every_encoded_chunk(
     report = index_batch(fresh_store, embedder, plan.to_run[0], heartbeat=heartbeat)
     final = heartbeat.beat()
     assert final.files_total == report.files_indexed == 7
-    assert (final.files_parsed, final.files_done, final.chunks_encoded) == (7, 7, report.embedded)
+    assert (final.files_parsed, final.files_done, final.chunks_encoded) == (7, 7, report.embeddings_computed)
     assert final.beats == len(seen) == 1 + 7 + len([b for b in seen if b.stage == ENCODING]) + 7
     assert [b.beats for b in seen] == sorted(b.beats for b in seen)  # progress only moves forward
 

@@ -85,7 +85,7 @@ def test_bad_files_are_recorded_and_never_fail_the_batch(
         ("good.py", "good.py::Cache", 9, 11, 384),
         ("helper.ts", "helper.ts::greet", 1, 3, 384),
     ]
-    assert (report.embedded, report.reused) == (6, 0)
+    assert (report.embeddings_computed, report.embeddings_reused) == (6, 0)
 
 
 def test_a_rerun_reuses_embeddings_and_skips_unchanged_files(
@@ -95,7 +95,11 @@ def test_a_rerun_reuses_embeddings_and_skips_unchanged_files(
     (tmp_path / "other.py").write_text("def other():\n    return 2\n")
     plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20)
     first = index_batch(fresh_store, embedder, "rerun__0001")
-    assert (first.files_indexed, first.embedded, first.reused) == (2, 4, 0)  # good.py has 3 chunks
+    assert (first.files_indexed, first.embeddings_computed, first.embeddings_reused) == (
+        2,
+        4,
+        0,
+    )  # good.py has 3 chunks
 
     (tmp_path / "good.py").write_text(GOOD.replace("return self.items.get(key)", "return self.items[key]"))
     plan = plan_pass(fresh_store, "rerun", tmp_path, max_file_bytes=1 << 20)
@@ -103,7 +107,7 @@ def test_a_rerun_reuses_embeddings_and_skips_unchanged_files(
     second = index_batch(fresh_store, embedder, "rerun__0001")
     assert (second.files_indexed, second.files_unchanged) == (1, 1)
     # Only the Cache chunk changed: the import and compute_checksum keep their embeddings.
-    assert (second.embedded, second.reused) == (1, 2)
+    assert (second.embeddings_computed, second.embeddings_reused) == (1, 2)
 
 
 def test_a_pass_cut_short_resumes_with_only_the_unfinished_batches(
@@ -122,7 +126,7 @@ def test_a_pass_cut_short_resumes_with_only_the_unfinished_batches(
         index_batch(fresh_store, embedder, key)
     # Running a finished batch again (a retried or orphaned step) changes nothing.
     rerun = index_batch(fresh_store, embedder, "cut__0001")
-    assert (rerun.files_indexed, rerun.files_unchanged, rerun.embedded) == (0, 2, 0)
+    assert (rerun.files_indexed, rerun.files_unchanged, rerun.embeddings_computed) == (0, 2, 0)
     files = fresh_store.files.stored("cut")
     assert {f.status for f in files.values()} == {"indexed"}
     with fresh_store.begin() as conn:

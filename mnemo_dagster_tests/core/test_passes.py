@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from mnemo_dagster.errors import ConfigError, PassBusyError, StoreError
 from mnemo_dagster.indexing import passes
-from mnemo_dagster.indexing.passes import BatchOutcome, GraphOutcome, PassObserver, run_pass
+from mnemo_dagster.indexing.passes import GraphOutcome, PassObserver, run_pass
 from mnemo_dagster.indexing.planning import PassPlan, plan_pass
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.store.schema import VECTOR_INDEX
 from mnemo_dagster.wiring import Wiring
@@ -31,7 +32,7 @@ class Recorder(PassObserver):
     def batch_started(self, key: str, position: int) -> None:
         self.events.append(("started", key, str(position)))
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         self.events.append(("done", outcome.key, str(outcome.success)))
 
     def graph_started(self) -> None:

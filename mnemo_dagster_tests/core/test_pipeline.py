@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mnemo_dagster.indexing.pipeline import ReadAhead, WriteBehind, groups
+from mnemo_dagster_tests.defs.waiting import wait_until
 
 
 def test_read_ahead_yields_every_result_in_order_and_times_the_work() -> None:
@@ -30,10 +31,10 @@ def test_read_ahead_stays_a_bounded_number_of_items_ahead() -> None:
     with ReadAhead(list(range(50)), done.append, depth=4) as reader:
         iterator = iter(reader)
         next(iterator)
-        time.sleep(0.3)  # the thread fills the queue, then waits
+        # One taken, four queued, one finished and waiting for room: then the thread waits.
+        wait_until(lambda: len(done) >= 6, "the reader to fill its queue")
         ahead = len(done)
-    # One taken, four queued, one finished and waiting for room.
-    assert 2 <= ahead <= 7
+    assert ahead == 6
     assert len(done) < 50  # leaving the block stopped it
 
 
@@ -47,13 +48,14 @@ def test_read_ahead_hands_over_whole_groups_a_group_ahead() -> None:
     with ReadAhead(list(range(40)), work, depth=1, size=lambda pair: 10, at_least=30) as reader:
         iterator = iter(reader)
         first = next(iterator)
-        time.sleep(0.3)  # the model encodes the first group; the thread reads ahead meanwhile
+        # While the model encodes the first group, the thread reads ahead: the next group is ready
+        # (queued), the one after it waits for room, and a group is read after that one (a group is
+        # handed over once it is known not to be the last).
+        wait_until(lambda: len(done) >= 12, "the reader to read two groups ahead")
         ahead = len(done)
         rest = list(iterator)
     assert first == [(0, 0), (1, 10), (2, 20)]
-    # The next group is ready (queued), the one after it waits for room, and a group is read after
-    # that one (a group is handed over once it is known not to be the last).
-    assert 6 <= ahead <= 12
+    assert ahead == 12
     assert [len(group) for group in rest] == [3] * 11 + [1, 3]  # the last group keeps 30
     assert [pair for group in [first, *rest] for pair in group] == [(n, 10 * n) for n in range(40)]
 
@@ -136,16 +138,16 @@ def test_parse_processes_stay_a_bounded_distance_ahead_and_are_stopped() -> None
     marks = Path(tempfile.mkdtemp())
 
     def work(n: int) -> str:
-        (marks / str(n)).touch()
+        (marks / f"{n}-{os.getpid()}").touch()
         return "x" * 20_000  # a few fill a pipe
 
     with ReadAhead(list(range(2000)), work, processes=1, depth=1) as reader:
         next(iter(reader))
-        time.sleep(0.5)
-        ahead = len(list(marks.iterdir()))
-    assert ahead < 50  # blocked on the full pipe, not parsing the whole batch
-    time.sleep(0.2)
-    assert len(list(marks.iterdir())) == ahead  # killed when the block ended
+        wait_until(lambda: len(list(marks.iterdir())) >= 3, "the parsing process to run ahead")
+    (pid,) = {int(mark.name.split("-")[1]) for mark in marks.iterdir()}
+    with pytest.raises(ChildProcessError):  # killed and reaped when the block ended
+        os.waitpid(pid, os.WNOHANG)
+    assert len(list(marks.iterdir())) < 50  # blocked on the full pipe, not parsing the whole batch
     shutil.rmtree(marks)
 
 
@@ -155,7 +157,7 @@ def test_write_behind_runs_writes_in_order_and_waits_for_them() -> None:
         for n in range(20):
             writer.submit(lambda n=n: written.append(n))
     assert written == list(range(20))
-    assert writer.seconds >= 0.0
+    assert writer.seconds > 0.0  # the writes were timed
 
 
 def test_write_behind_raises_a_failed_write_and_drops_the_rest() -> None:

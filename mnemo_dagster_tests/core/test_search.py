@@ -16,10 +16,21 @@ from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.errors import ModelMismatchError
 from mnemo_dagster.indexing.batch import embedding_text
 from mnemo_dagster.models import SourceFile, qualified_name
-from mnemo_dagster.search.index import EXACT_MATCH_BONUS, Ranking, SearchHit, search
+from mnemo_dagster.retrieval.index import EXACT_MATCH_BONUS, Index, Ranking, SearchHit
 from mnemo_dagster.store.chunks import ChunkRow
 from mnemo_dagster.store.database import IndexStore
-from mnemo_dagster.store.server import DatabaseUrls
+
+
+def search(
+    store: IndexStore,
+    embedder: SentenceTransformerEmbedder,
+    query: str,
+    *,
+    ranking: Ranking | None = None,
+    **kw,
+) -> list[SearchHit]:
+    """One search through a fresh :class:`Index` over ``store``: nothing cached between calls."""
+    return Index(embedder=embedder, store=store, ranking=ranking or Ranking()).search(query, **kw)
 
 
 def _register(store: IndexStore, repository: str, paths: list[str]) -> None:
@@ -388,17 +399,11 @@ def test_an_empty_query_finds_nothing(
     assert search(fresh_store, embedder, query) == []
 
 
-def test_an_empty_index_finds_nothing(
-    fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder
-) -> None:
-    store = IndexStore(fresh_urls.index)
-    try:
-        assert search(store, embedder, "send an email") == []  # no tables yet
-        store.ensure_schema(embedder.model_name, embedder.dimension)
-        store.files.register("r", "/src/r")
-        assert search(store, embedder, "send an email") == []  # tables, no chunks
-    finally:
-        store.dispose()
+def test_an_empty_index_finds_nothing(empty_store: IndexStore, embedder: SentenceTransformerEmbedder) -> None:
+    assert search(empty_store, embedder, "send an email") == []  # no tables yet
+    empty_store.ensure_schema(embedder.model_name, embedder.dimension)
+    empty_store.files.register("r", "/src/r")
+    assert search(empty_store, embedder, "send an email") == []  # tables, no chunks
 
 
 @pytest.mark.parametrize(
@@ -406,15 +411,11 @@ def test_an_empty_index_finds_nothing(
     [("some/other-model", 384), ("sentence-transformers/all-MiniLM-L6-v2", 768)],
 )
 def test_an_index_of_another_model_is_refused(
-    model: str, dimension: int, fresh_urls: DatabaseUrls, embedder: SentenceTransformerEmbedder
+    model: str, dimension: int, empty_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
-    store = IndexStore(fresh_urls.index)
-    try:
-        store.ensure_schema(model, dimension)
-        with pytest.raises(ModelMismatchError) as raised:
-            search(store, embedder, "send an email")
-    finally:
-        store.dispose()
+    empty_store.ensure_schema(model, dimension)
+    with pytest.raises(ModelMismatchError) as raised:
+        search(empty_store, embedder, "send an email")
     assert str(raised.value) == (
         f"this index was built with {model} ({dimension}-d vectors) but the configured model is "
         "sentence-transformers/all-MiniLM-L6-v2 (384-d). Set MNEMO_EMBEDDING_MODEL back to "

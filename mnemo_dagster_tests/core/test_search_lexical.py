@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from mnemo_dagster.search.query import MAX_QUERY_CHARS, bounded, glob_regex, name_like, signature
+from mnemo_dagster.retrieval.query import MAX_QUERY_CHARS, bounded, glob_regex, name_like, signature
 from mnemo_dagster.store.search import LEXICAL_SCAN_ROWS, WordStats, or_query, selective_words
 
 

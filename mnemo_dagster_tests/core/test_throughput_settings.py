@@ -27,9 +27,11 @@ from mnemo_dagster.embedding import (
 )
 from mnemo_dagster.errors import ConfigError
 from mnemo_dagster.indexing.heartbeat import Beat, Heartbeat, heartbeat_path
-from mnemo_dagster.indexing.passes import PROGRESS_POLL_SECONDS, BatchOutcome, PassObserver, _run_batches
+from mnemo_dagster.indexing.passes import PROGRESS_POLL_SECONDS, PassObserver, _run_batches
 from mnemo_dagster.indexing.planning import plan_pass
+from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster_tests.defs.waiting import wait_until
 
 GIB = 1024**3
 SAPPHIRE_RAPIDS = "processor : 0\nflags : fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
@@ -146,13 +148,14 @@ def test_parse_processes_serve_a_gpu_and_a_thread_serves_the_cpu(monkeypatch: py
     assert parse_processes("cuda", cores=2) == 1
     assert parse_processes("cuda", cores=16) == 4
     assert parse_processes("cuda", cores=128) == 4
+    assert Settings.from_env().parse_processes is None
     monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "2")
-    assert parse_processes("cpu", cores=2) == 2
+    assert parse_processes("cpu", cores=2, configured=Settings.from_env().parse_processes) == 2
     monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "0")
-    assert parse_processes("cuda", cores=16) == 0
+    assert parse_processes("cuda", cores=16, configured=Settings.from_env().parse_processes) == 0
     monkeypatch.setenv("MNEMO_PARSE_PROCESSES", "-1")
     with pytest.raises(ConfigError, match="MNEMO_PARSE_PROCESSES must be 0 or a positive integer"):
-        parse_processes("cpu")
+        Settings.from_env()
 
 
 def test_batches_are_larger_for_a_model_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,7 +182,7 @@ def test_the_target_device_is_known_before_the_model_loads() -> None:
 
     auto = SentenceTransformerEmbedder("some-org/not-loaded", device="auto")
     assert auto.target_device() == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert auto._model is None  # nothing was loaded to find out
+    assert auto.device == "auto"  # nothing was loaded to find out (a load resolves the device)
     assert SentenceTransformerEmbedder("some-org/not-loaded", device="cpu").target_device() == "cpu"
 
 
@@ -206,16 +209,22 @@ class _Runner:
         self.max_workers = max_workers
         self.running = 0
         self.most = 0
+        self.started = 0
         self.lock = threading.Lock()
+        self.first = threading.Barrier(max_workers, timeout=60)
+        """The first ``max_workers`` batches wait for each other: they run at once, or the wait fails."""
 
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
+    def run_batch(self, repository: str, key: str) -> BatchReport:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
-        time.sleep(0.05)
+            self.started += 1
+            first = self.started <= self.max_workers
+        if first:
+            self.first.wait()
         with self.lock:
             self.running -= 1
-        return BatchOutcome(key, success=key != "r__0003")
+        return BatchReport(key, success=key != "r__0003")
 
 
 class _Order(PassObserver):
@@ -226,7 +235,7 @@ class _Order(PassObserver):
     def batch_started(self, key: str, position: int) -> None:
         self.started.append(key)
 
-    def batch_done(self, outcome: BatchOutcome, position: int) -> None:
+    def batch_done(self, outcome: BatchReport, position: int) -> None:
         self.done.append(outcome.key)
 
 
@@ -243,24 +252,6 @@ def test_batches_run_up_to_workers_at_once_and_keep_their_order(
     assert sorted(observer.done) == keys and observer.started[:workers] == keys[:workers]
 
 
-class _Beating:
-    """A runner whose batch writes its heartbeat, as a step does, then takes a while."""
-
-    max_workers = 1
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-
-    def run_batch(self, repository: str, key: str) -> BatchOutcome:
-        time.sleep(3 * PROGRESS_POLL_SECONDS)  # the step starts
-        with Heartbeat(heartbeat_path(self.home, key), key, files_total=3) as beat:
-            for path in ("a.py", "b.py"):
-                with beat.doing("writing", path, files_done=1):
-                    pass
-            time.sleep(3 * PROGRESS_POLL_SECONDS)
-        return BatchOutcome(key, success=True, files_indexed=3)
-
-
 class _Beats(PassObserver):
     def __init__(self) -> None:
         self.beats: list[tuple[str, int, int]] = []
@@ -269,11 +260,32 @@ class _Beats(PassObserver):
         self.beats.append((beat.batch, position, beat.files_done))
 
 
+class _Beating:
+    """A runner whose batch writes its heartbeat, as a step does, then runs until the pass has handed
+    the ``observer`` a beat."""
+
+    max_workers = 1
+
+    def __init__(self, home: Path, observer: _Beats) -> None:
+        self.home = home
+        self.observer = observer
+
+    def run_batch(self, repository: str, key: str) -> BatchReport:
+        time.sleep(3 * PROGRESS_POLL_SECONDS)  # the step starts (the pass may see the stale beat meanwhile)
+        with Heartbeat(heartbeat_path(self.home, key), key, files_total=3) as beat:
+            for path in ("a.py", "b.py"):
+                with beat.doing("writing", path, files_done=1):
+                    pass
+            wait_until(lambda: self.observer.beats, "the pass to hand its observer a beat")
+        return BatchReport(key, success=True, files_indexed=3)
+
+
 def test_a_pass_hands_its_observer_the_running_batch_heartbeat(tmp_path: Path) -> None:
     path = heartbeat_path(tmp_path, "r__0001")
     path.parent.mkdir(parents=True)
     an_hour_ago = time.time() - 3600  # a beat left by a killed attempt is not this run's
     path.write_text(json.dumps(asdict(Beat("r__0001", 1, an_hour_ago, an_hour_ago, 9, files_done=7))))
     observer = _Beats()
-    _run_batches(_Beating(tmp_path), "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
+    runner = _Beating(tmp_path, observer)
+    _run_batches(runner, "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
     assert observer.beats and set(observer.beats) == {("r__0001", 0, 2)}

@@ -3,12 +3,10 @@ each passes on a healthy index and fails, with exact counts, on a deliberately b
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from dagster import (
@@ -39,6 +37,7 @@ from mnemo_dagster.store.schema import (
     source_files,
 )
 from mnemo_dagster.store.server import DatabaseUrls
+from mnemo_dagster_tests.databases import new_database
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 TINY = {
@@ -47,45 +46,36 @@ TINY = {
 }
 
 
-def _database(urls: DatabaseUrls, statement: str) -> None:
-    with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
 @pytest.fixture(scope="module")
 def healthy(
     urls: DatabaseUrls, embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[DatabaseUrls]:
     """A database holding a healthy index of two repositories, ``shop`` (the sample repository) and
     ``tiny``, built once: each test breaks its own copy."""
     root = tmp_path_factory.mktemp("tiny")
     for relative, text in TINY.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    _database(urls, f'CREATE DATABASE "{name}"')
-    store = IndexStore(urls.index.replace("/mnemo?", f"/{name}?"))
-    store.ensure_schema(embedder.model_name, embedder.dimension)
-    for repository, source in (("shop", SAMPLE), ("tiny", root)):
-        plan = plan_pass(store, repository, source, max_file_bytes=1 << 20)
-        for key in plan.to_run:
-            index_batch(store, embedder, key)
-        store_graph(store, repository)
-        store_metrics(store, repository)
-    store.dispose()
-    yield name
-    _database(urls, f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database(urls) as built:
+        store = IndexStore(built.index)
+        store.ensure_schema(embedder.model_name, embedder.dimension)
+        for repository, source in (("shop", SAMPLE), ("tiny", root)):
+            plan = plan_pass(store, repository, source, max_file_bytes=1 << 20)
+            for key in plan.to_run:
+                index_batch(store, embedder, key)
+            store_graph(store, repository)
+            store_metrics(store, repository)
+        store.dispose()
+        yield built
 
 
 @pytest.fixture
-def index(urls: DatabaseUrls, healthy: str) -> Iterator[IndexStore]:
+def index(urls: DatabaseUrls, healthy: DatabaseUrls) -> Iterator[IndexStore]:
     """A copy of the healthy index, for this test to break."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    _database(urls, f'CREATE DATABASE "{name}" TEMPLATE "{healthy}"')
-    store = IndexStore(urls.index.replace("/mnemo?", f"/{name}?"))
-    yield store
-    store.dispose()
-    _database(urls, f'DROP DATABASE "{name}" WITH (FORCE)')
+    with new_database(urls, copy_of=healthy) as copy:
+        store = IndexStore(copy.index)
+        yield store
+        store.dispose()
 
 
 def run_checks(

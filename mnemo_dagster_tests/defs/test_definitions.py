@@ -1,6 +1,19 @@
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+from sqlalchemy.engine import make_url
+
+import mnemo_dagster
+from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
 from mnemo_dagster.defs.definitions import defs, get_graph_job, get_index_batches_job
+from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, prepare_dagster_home
+from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.server import DatabaseUrls
 
 
 def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
@@ -20,3 +33,37 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
         "edges_join_existing_nodes",
         "pagerank_sums_to_one",
     }
+
+
+def test_the_instance_has_one_config_file() -> None:
+    root = Path(mnemo_dagster.__file__).parents[1]
+    listed = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert [name for name in listed.split() if name.endswith("dagster.yaml")] == [
+        "mnemo_dagster/launch/dagster.yaml"
+    ]
+
+
+def test_a_failed_step_is_retried_by_its_policy_only(
+    tmp_path: Path, urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # prepare_dagster_home sets both variables: monkeypatch puts them back afterwards.
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv(DAGSTER_STORAGE_ENV, urls.dagster)
+    prepare_dagster_home(tmp_path, urls.dagster)
+    with DagsterInstance.get() as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        # A run whose step failed is not run again: the step's RetryPolicy already tried it 4 times.
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
+    assert DATABASE_RETRY.max_retries == 3
+
+
+def test_a_plain_postgresql_url_gets_the_index_driver(urls: DatabaseUrls) -> None:
+    plain = make_url(urls.index).set(drivername="postgresql").render_as_string(hide_password=False)
+    store = IndexDatabase(url=plain).get_store()
+    try:
+        assert store.engine.dialect.driver == "psycopg"  # the binary COPY writes need psycopg 3
+        with store.begin() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        assert IndexStore(plain).engine.dialect.driver == "psycopg"
+    finally:
+        store.dispose()

@@ -7,7 +7,6 @@ import threading
 import uuid
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 import torch
 from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, reconstructable
@@ -19,6 +18,7 @@ from mnemo_dagster.indexing.planning import plan_pass
 from mnemo_dagster.launch.runner import DagsterRunner, sync_partitions
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls
+from mnemo_dagster_tests.databases import admin, database_urls
 from mnemo_dagster_tests.defs.waiting import wait_for_event
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
@@ -88,14 +88,13 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     tmp_path: Path, instance: DagsterInstance, urls: DatabaseUrls, embedder: SentenceTransformerEmbedder
 ) -> None:
     name = f"late_{uuid.uuid4().hex[:8]}"
-    url = urls.index.replace("/mnemo?", f"/{name}?")
+    url = database_urls(urls, name).index
     (tmp_path / "app.py").write_text("def late_function():\n    return 42\n")
     token = uuid.uuid4().hex
 
     def bring_the_database_up() -> None:
         wait_for_event(instance, {"test/token": token}, DagsterEventType.STEP_UP_FOR_RETRY)
-        with psycopg.connect(urls.libpq.replace("/mnemo?", "/postgres?"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        admin(urls, f'CREATE DATABASE "{name}"')
         store = IndexStore(url)
         store.ensure_schema(embedder.model_name, embedder.dimension)
         plan_pass(store, "late", tmp_path, max_file_bytes=1 << 20)
@@ -126,3 +125,4 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     store = IndexStore(url)
     assert store.files.stored("late")["app.py"].status == "indexed"
     store.dispose()
+    admin(urls, f'DROP DATABASE "{name}" WITH (FORCE)')

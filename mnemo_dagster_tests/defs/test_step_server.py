@@ -4,7 +4,6 @@ server started with a storage URL that turned out wrong is replaced."""
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.forkserver
 import os
 from pathlib import Path
 
@@ -13,7 +12,12 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from mnemo_dagster.config.settings import Settings
-from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, warm_before_database, warm_step_server
+from mnemo_dagster.launch.step_server import (
+    DAGSTER_STORAGE_ENV,
+    step_server_pid,
+    warm_before_database,
+    warm_step_server,
+)
 from mnemo_dagster.store.server import (
     DatabaseUrls,
     embedded_server_cpu_seconds,
@@ -81,17 +85,17 @@ def _step_sees() -> str | None:
 
 @pytest.mark.slow
 def test_the_step_server_is_replaced_when_dagster_storage_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    server = multiprocessing.forkserver._forkserver
     try:
         monkeypatch.setenv(DAGSTER_STORAGE_ENV, "postgresql+psycopg2://postgres:@/dagster?host=/first")
         warm_step_server()
-        first = server._forkserver_pid
+        first = step_server_pid()
+        assert first is not None
         warm_step_server()  # same environment: the same server
-        assert server._forkserver_pid == first
+        assert step_server_pid() == first
 
         monkeypatch.setenv(DAGSTER_STORAGE_ENV, "postgresql+psycopg2://postgres:@/dagster?host=/second")
         warm_step_server()  # the first is still importing: stopped at once, not after its imports
-        assert server._forkserver_pid != first
+        assert step_server_pid() != first
         assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
         assert _step_sees() == "postgresql+psycopg2://postgres:@/dagster?host=/second"
     finally:
@@ -112,7 +116,7 @@ def test_mnemo_index_starts_the_step_server_before_the_database(
     try:
         assert warm_before_database(settings)
         assert not (home / "pgdata" / "postmaster.pid").exists()  # no database yet
-        assert multiprocessing.forkserver._forkserver._forkserver_pid is not None
+        assert step_server_pid() is not None
         urls = resolve_urls(settings)  # the database starts where it was predicted to
         assert _step_sees() == urls.dagster
     finally:

@@ -11,12 +11,10 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
 import redis
 import yaml
@@ -32,6 +30,7 @@ from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV, DAGSTER_YAML
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
 from mnemo_dagster.wiring import Wiring
+from mnemo_dagster_tests.databases import new_database
 from mnemo_dagster_tests.processes import stop_session
 from mnemo_dagster_tests.rows import assert_same_index, index_rows
 
@@ -77,15 +76,10 @@ def broker_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def celery_urls(urls: DatabaseUrls) -> Iterator[DatabaseUrls]:
-    """A brand-new database of the session's server for the Celery pass (index and Dagster storage)."""
-    name = f"c_{uuid.uuid4().hex[:12]}"
-    admin_url = urls.libpq.replace("/mnemo?", "/postgres?")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    settings = Settings.from_env().replace(database_url=urls.libpq.replace("/mnemo?", f"/{name}?"))
-    yield resolve_urls(settings)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    """A brand-new database of the session's server for the Celery pass (index and Dagster storage),
+    not the one of ``fresh_wiring``."""
+    with new_database(urls) as celery:
+        yield resolve_urls(Settings.from_env().replace(database_url=celery.libpq))
 
 
 def _engine_env(celery_urls: DatabaseUrls, broker_url: str, dagster_home: Path) -> dict[str, str]:

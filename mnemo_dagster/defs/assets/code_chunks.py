@@ -12,7 +12,7 @@ from dagster import (
     asset,
 )
 
-from mnemo_dagster.config.settings import reindex_cron
+from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
@@ -25,7 +25,7 @@ from mnemo_dagster.indexing.sources import ensure_checkout
 DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
 
-NIGHTLY_REINDEX_CRON = reindex_cron()
+NIGHTLY_REINDEX_CRON = Settings.from_env().reindex_cron
 """When the scheduled backfill re-verifies every batch (graph_refresh_sensor launches it). A condition
 is part of the definitions, so MNEMO_REINDEX_CRON is read when the code location loads."""
 
@@ -49,10 +49,11 @@ def code_chunks(
         store.ensure_schema(embedder.model_name, embedder.dimension)
         # A git source: this machine fetches the run's commit itself if its checkout is missing or elsewhere.
         ensure_checkout(store, split_batch_key(context.partition_key)[0], context.run.tags.get(tags.COMMIT))
+        limits = index_settings.settings()
         with step_watchdog(
-            index_settings.home(),
+            limits.home,
             context.partition_key,
-            index_settings.resolved_stall_seconds(),
+            limits.stall_seconds,
             context.run_id,
             context.get_step_execution_context().step.key,
         ) as heartbeat:
@@ -60,7 +61,7 @@ def code_chunks(
                 store,
                 embedder,
                 context.partition_key,
-                max_file_bytes=index_settings.resolved_max_file_bytes(),
+                max_file_bytes=limits.max_file_bytes,
                 log=context.log.info,
                 heartbeat=heartbeat,
             )

@@ -1,7 +1,11 @@
 """``graph_nodes`` and ``graph_metrics``: the symbol graph over everything ``code_chunks`` holds."""
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     AutomationCondition,
     Config,
     MaterializeResult,
@@ -46,43 +50,57 @@ class GraphConfig(Config):
         return self.repositories or store.files.repository_names()
 
 
-@asset(
-    deps=[code_chunks],
-    retry_policy=DATABASE_RETRY,
-    kinds={"networkx", "postgres"},
-    automation_condition=GRAPH_REFRESH,
-    description="Symbols (modules, classes, functions, methods) and the edges between them.",
-)
-def graph_nodes(
-    context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
-) -> MaterializeResult:
-    store = index_database.get_store()
-    try:
-        totals = rebuild_nodes(store, config.selected(store), context.log.info)
-    finally:
-        store.dispose()
-    return MaterializeResult(metadata=totals)
+Rebuild = Callable[[IndexStore, list[str], Callable[[str], None]], Mapping[str, Any]]
+"""What a graph asset does to the selected repositories (store, names, log); it returns the metadata."""
 
 
-@asset(
-    deps=[graph_nodes],
-    retry_policy=DATABASE_RETRY,
-    kinds={"networkx", "postgres"},
-    automation_condition=GRAPH_REFRESH,
-    description="PageRank, degrees, betweenness, module coupling and import cycles per repository.",
-)
-def graph_metrics(
-    context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
-) -> MaterializeResult:
-    store = index_database.get_store()
-    try:
-        names = config.selected(store)
-        summaries = rebuild_metrics(store, names, context.log.info)
-        pictures = graph_pictures(store, names)
-    finally:
-        store.dispose()
+def graph_asset(
+    name: str, upstream: AssetsDefinition, description: str, rebuild: Rebuild
+) -> AssetsDefinition:
+    """A graph asset: after ``upstream`` (:data:`GRAPH_REFRESH`), ``rebuild`` on the selected repositories."""
+
+    @asset(
+        name=name,
+        deps=[upstream],
+        retry_policy=DATABASE_RETRY,
+        kinds={"networkx", "postgres"},
+        automation_condition=GRAPH_REFRESH,
+        description=description,
+    )
+    def graph_step(
+        context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
+    ) -> MaterializeResult:
+        store = index_database.get_store()
+        try:
+            metadata = rebuild(store, config.selected(store), context.log.info)
+        finally:
+            store.dispose()
+        return MaterializeResult(metadata=metadata)
+
+    return graph_step
+
+
+def metrics_and_pictures(
+    store: IndexStore, names: list[str], log: Callable[[str], None]
+) -> dict[str, int | MetadataValue]:
+    """``graph_metrics``: the metrics of each repository, then its pictures (:func:`graph_pictures`)."""
+    summaries = rebuild_metrics(store, names, log)
     cycles = sum(summary["import_cycles"] for summary in summaries.values())
-    return MaterializeResult(metadata={"repositories": len(names), "import_cycles": cycles, **pictures})
+    return {"repositories": len(names), "import_cycles": cycles, **graph_pictures(store, names)}
+
+
+graph_nodes = graph_asset(
+    "graph_nodes",
+    code_chunks,
+    "Symbols (modules, classes, functions, methods) and the edges between them.",
+    rebuild_nodes,
+)
+graph_metrics = graph_asset(
+    "graph_metrics",
+    graph_nodes,
+    "PageRank, degrees, betweenness, module coupling and import cycles per repository.",
+    metrics_and_pictures,
+)
 
 
 def graph_pictures(store: IndexStore, names: list[str]) -> dict[str, MetadataValue]:
