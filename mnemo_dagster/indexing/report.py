@@ -11,17 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-COUNTERS = (
-    "files_indexed",
-    "files_unchanged",
-    "files_failed",
-    "files_skipped",
-    "chunks",
-    "embeddings_computed",
-    "embeddings_reused",
-)
-TIMINGS = ("seconds", "encode_seconds", "load_seconds", "parse_seconds", "write_seconds", "peak_rss_mb")
-
 
 @dataclass(slots=True)
 class BatchReport:
@@ -94,3 +83,9 @@ class BatchReport:
             values[name] = [tuple(pair) for pair in values.get(name, ())]
         values["errors"] = tuple(values.get("errors", ()))
         return cls(**values)
+
+
+COUNTERS = tuple(f.name for f in fields(BatchReport) if f.type == "int")
+"""The counts of a batch (``files_indexed`` ... ``embeddings_reused``), in the record's order."""
+TIMINGS = tuple(f.name for f in fields(BatchReport) if f.type == "float")
+"""Its seconds per stage and its peak memory."""

@@ -84,6 +84,7 @@ def test_a_directory_with_a_non_ascii_name_gets_a_valid_default_name(tmp_path: P
     assert check_index_target(str(cafe)) == "caf--app"  # valid: only "__" and ".." are not
 
 
+@pytest.mark.slow
 def test_index_in_process_then_status_batches_and_urls(
     runner: CliRunner, tmp_path: Path, mnemo_home: Path, urls: DatabaseUrls
 ) -> None:

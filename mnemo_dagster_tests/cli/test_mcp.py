@@ -56,6 +56,7 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> tuple[bo
     return False, result.structured_content
 
 
+@pytest.mark.slow
 def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
     async def talk(session: ClientSession) -> dict[str, Any]:
         listed = await session.list_tools()
@@ -120,6 +121,7 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
     assert mine["files"]["indexed"] == 8 and mine["nodes"] > 0
 
 
+@pytest.mark.slow
 def test_bad_calls_are_tool_errors_and_the_server_goes_on(indexed: str, tmp_path: Path) -> None:
     bad_calls: list[tuple[str, dict[str, Any], str]] = [
         ("search", {"query": "   "}, "the query is empty"),

@@ -189,6 +189,7 @@ def _shell_search(env: dict[str, str], *args: str) -> subprocess.CompletedProces
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_cli_starts_the_service_once_and_reuses_it(
     shop_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,6 +220,7 @@ def _stop(log: Path) -> None:
             pass  # already gone
 
 
+@pytest.mark.slow
 def test_two_starters_race_one_serves_then_it_exits_when_idle(
     shop_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,6 +244,7 @@ def test_two_starters_race_one_serves_then_it_exits_when_idle(
     assert log.read_text().count("idle for 3 s: exiting") == 1
 
 
+@pytest.mark.slow
 def test_without_a_service_the_search_runs_in_process(
     shop_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ FORK_AND_ENCODE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_a_child_forked_after_a_preload_encodes(dtype: str) -> None:
     # A fresh interpreter: this one may already have run torch's thread pool.

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+import pytest
 from dagster import (
     AssetKey,
     AssetMaterialization,
@@ -77,6 +78,7 @@ def test_the_nightly_tick_requests_every_batch_once() -> None:
         assert after.get_num_requested(AssetKey("code_chunks")) == 0
 
 
+@pytest.mark.slow
 def test_graph_waits_for_running_batches_and_still_refreshes_after_a_failed_one(
     tmp_path: Path, instance: DagsterInstance, default_store: IndexStore
 ) -> None:
