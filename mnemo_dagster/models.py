@@ -14,7 +14,7 @@ QUALIFIED_NAME_SEPARATOR = "::"
 
 
 def qualified_name(path: str, symbol_path: str | None = None) -> str:
-    """``<path>::<Dotted.symbol.path>`` for a symbol, the bare path for a module (DESIGN.md contract)."""
+    """``<path>::<Dotted.symbol.path>`` for a symbol, the bare path for a module (a storage contract)."""
     return f"{path}{QUALIFIED_NAME_SEPARATOR}{symbol_path}" if symbol_path else path
 
 

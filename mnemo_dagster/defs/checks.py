@@ -12,9 +12,9 @@ feature in Dagster 1.13) it would only see its own batch, never the batches that
 ``mnemo index`` runs ``graph_job`` last), so its checks see the pass as a whole, and ``graph_job``
 evaluates them on every graph refresh.
 
-**Why one ``@multi_asset_check``.** Every step of the multiprocess executor is a process of its own,
-and on the 2-core development machine (busy, November 2026) each one cost 2 to 3 s to start: four
-``@asset_check`` steps took a ``graph_job`` run from about 8 s to about 20 s. One step runs all four checks
+**Why one ``@multi_asset_check``.** Every step of the multiprocess executor is a process of its own
+that costs seconds to start on a small machine, so four ``@asset_check`` steps would more than double
+a ``graph_job`` run. One step runs all four checks
 on one connection pool after both graph assets; ``can_subset`` still lets the UI run any one of them.
 
 Checks never raise on a bad index (a failed check does not fail the run); they fail with metadata

@@ -166,7 +166,11 @@ class ReadAhead(Generic[T]):
 class _Workers(Generic[T]):
     """Forked processes that run ``work`` on every ``count``-th item (process ``n`` from item ``n``)
     and send each result back through their own pipe, so results are gathered in order. A pipe holds
-    only a few results, so the processes stay a bounded distance ahead of the gathering thread."""
+    only a few results, so the processes stay a bounded distance ahead of the gathering thread.
+
+    Not ``multiprocessing.Pool.imap``, whose ordered map looks the same: its workers run ahead without
+    bound (every result waits in the parent's memory), and a worker killed by the kernel (out of
+    memory) leaves ``imap`` waiting forever for its item instead of naming the file."""
 
     def __init__(self, items: list[T], work: Callable[[T], Any], count: int) -> None:
         self._items = items

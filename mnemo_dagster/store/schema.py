@@ -1,4 +1,6 @@
-"""Tables of the index (a storage contract: see DESIGN.md). SQLAlchemy Core, PostgreSQL + pgvector.
+"""Tables of the index (SQLAlchemy Core, PostgreSQL + pgvector): a storage contract, stable names.
+
+Users and scripts rely on the table and column names: extend them, never rename them.
 
 ``code_chunks.embedding`` is declared without a dimension here; :func:`dimensioned_metadata` gives a
 copy of the tables whose vector column has the model's dimension, which is what creates them, and
