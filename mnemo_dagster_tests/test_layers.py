@@ -27,13 +27,14 @@ LAYERS = (
     ("embedding",),
     ("wiring",),
     ("indexing", "retrieval"),
+    ("context",),
     ("defs",),
     ("launch",),
     ("__init__", "mcp", "cli"),
 )
 """Lowest first: a capability imports only from its own layer or the ones below."""
 
-PURE = LAYERS[0] + ("graph", "extract", "store", "embedding", "wiring", "indexing", "retrieval")
+PURE = LAYERS[0] + ("graph", "extract", "store", "embedding", "wiring", "indexing", "retrieval", "context")
 """Capabilities that never import Dagster (the code location and the launch code do)."""
 
 

@@ -238,8 +238,9 @@ class Index:
 
     def warm(self) -> Index:
         """Load the model and open a connection now (the first search would otherwise pay for it)."""
-        assert self.embedder is not None
-        self.embedder.encode(["warm up"])
+        assert self.embedder is not None and self.store is not None, "the Index is closed"
+        with self._lock:  # a search may start meanwhile: it waits for the model rather than load it too
+            self.embedder.encode(["warm up"])
         self.store.files.repository_names()
         return self
 

@@ -70,7 +70,7 @@ __all__ = [
     "top",
 ]
 
-_SYMBOL_COLUMNS = (
+SYMBOL_COLUMNS = (
     graph_nodes.c.repository,
     graph_nodes.c.qualified_name,
     graph_nodes.c.kind,
@@ -80,8 +80,8 @@ _SYMBOL_COLUMNS = (
 )
 
 
-def _symbol(row: Sequence[Any]) -> GraphSymbol:
-    return GraphSymbol(*row[: len(_SYMBOL_COLUMNS)])
+def symbol_of(row: Sequence[Any]) -> GraphSymbol:
+    return GraphSymbol(*row[: len(SYMBOL_COLUMNS)])
 
 
 def _clean(text: str, what: str) -> str:
@@ -97,7 +97,7 @@ def _clean(text: str, what: str) -> str:
     return cleaned
 
 
-def _check_repository(conn: Connection, repository: str | None) -> str | None:
+def check_repository(conn: Connection, repository: str | None) -> str | None:
     """``repository`` once checked to exist (None stays None: every repository)."""
     if not sa.inspect(conn).has_table("graph_nodes"):
         raise GraphQueryError("nothing is indexed yet; run `mnemo index PATH` first")
@@ -114,16 +114,16 @@ def _in_repository(repository: str | None) -> sa.ColumnElement[bool]:
     return graph_nodes.c.repository == repository if repository is not None else sa.true()
 
 
-def _resolve(conn: Connection, name: str, repository: str | None) -> GraphSymbol:
+def resolve_in(conn: Connection, name: str, repository: str | None) -> GraphSymbol:
     """The one symbol called ``name``: its exact qualified name first, then a unique tail of one."""
     name = _clean(name, "symbol name")
     scope = _in_repository(repository)
     order = (graph_nodes.c.qualified_name, graph_nodes.c.repository)
     exact = conn.execute(
-        sa.select(*_SYMBOL_COLUMNS).where(scope, graph_nodes.c.qualified_name == name).order_by(*order)
+        sa.select(*SYMBOL_COLUMNS).where(scope, graph_nodes.c.qualified_name == name).order_by(*order)
     ).all()
     if len(exact) == 1:
-        return _symbol(exact[0])
+        return symbol_of(exact[0])
     if not exact:
         # The ``name`` column holds the last segment (``submit`` of ``a.py::Orders.submit``, ``a.py``
         # of a module), so the (repository, name) index narrows the search before the suffix test.
@@ -131,12 +131,12 @@ def _resolve(conn: Connection, name: str, repository: str | None) -> GraphSymbol
         qn = graph_nodes.c.qualified_name
         tails = sa.or_(*(qn.endswith(sep + name, autoescape=True) for sep in ("::", ".", "/")))
         exact = conn.execute(
-            sa.select(*_SYMBOL_COLUMNS).where(scope, graph_nodes.c.name.in_(last), tails).order_by(*order)
+            sa.select(*SYMBOL_COLUMNS).where(scope, graph_nodes.c.name.in_(last), tails).order_by(*order)
         ).all()
     if len(exact) == 1:
-        return _symbol(exact[0])
+        return symbol_of(exact[0])
     if exact:
-        raise AmbiguousNameError(name, [_symbol(row) for row in exact[:MAX_CANDIDATES]], len(exact))
+        raise AmbiguousNameError(name, [symbol_of(row) for row in exact[:MAX_CANDIDATES]], len(exact))
     raise SymbolNotFoundError(_not_found_message(conn, name, repository))
 
 
@@ -158,7 +158,7 @@ def _not_found_message(conn: Connection, name: str, repository: str | None) -> s
 def resolve(store: IndexStore, name: str, repository: str | None = None) -> GraphSymbol:
     """The symbol that ``name`` names (see the module docstring); raises a :class:`GraphQueryError`."""
     with store.begin() as conn:
-        return _resolve(conn, name, _check_repository(conn, repository))
+        return resolve_in(conn, name, check_repository(conn, repository))
 
 
 def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
@@ -172,25 +172,41 @@ def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
+def node_id(symbol: GraphSymbol) -> sa.ScalarSelect[Any]:
+    """The ``graph_nodes.id`` of ``symbol``, as a subquery."""
+    return (
+        sa.select(graph_nodes.c.id)
+        .where(
+            graph_nodes.c.repository == symbol.repository,
+            graph_nodes.c.qualified_name == symbol.qualified_name,
+        )
+        .scalar_subquery()
+    )
+
+
+def linked(
+    conn: Connection, node: sa.ScalarSelect[Any], kinds: Iterable[str], *, incoming: bool
+) -> list[Any]:
+    """The symbols at the far end of ``node``'s edges of ``kinds`` (into it with ``incoming``), each row
+    with its ``edge`` kind and ``weight``, sorted by qualified name then edge kind."""
+    near, far = (graph_edges.c.target_id, graph_edges.c.source_id)[:: 1 if incoming else -1]
+    return conn.execute(
+        sa.select(*SYMBOL_COLUMNS, graph_edges.c.kind.label("edge"), graph_edges.c.weight)
+        .select_from(graph_edges)
+        .join(graph_nodes, graph_nodes.c.id == far)
+        .where(near == node, graph_edges.c.kind.in_(tuple(kinds)))
+        .order_by(graph_nodes.c.qualified_name, graph_edges.c.kind)
+    ).all()
+
+
 def _neighbours(
     store: IndexStore, name: str, repository: str | None, kinds: Iterable[str], *, incoming: bool
 ) -> Neighbours:
     chosen = _kinds(kinds)
-    near, far = (graph_edges.c.target_id, graph_edges.c.source_id)[:: 1 if incoming else -1]
     with store.begin() as conn:
-        subject = _resolve(conn, name, _check_repository(conn, repository))
-        subject_id = sa.select(graph_nodes.c.id).where(
-            graph_nodes.c.repository == subject.repository,
-            graph_nodes.c.qualified_name == subject.qualified_name,
-        )
-        rows = conn.execute(
-            sa.select(*_SYMBOL_COLUMNS, graph_edges.c.kind.label("edge"), graph_edges.c.weight)
-            .select_from(graph_edges)
-            .join(graph_nodes, graph_nodes.c.id == far)
-            .where(near == subject_id.scalar_subquery(), graph_edges.c.kind.in_(chosen))
-            .order_by(graph_nodes.c.qualified_name, graph_edges.c.kind)
-        ).all()
-    links = tuple(Link(_symbol(row), row.edge, row.weight) for row in rows)
+        subject = resolve_in(conn, name, check_repository(conn, repository))
+        rows = linked(conn, node_id(subject), chosen, incoming=incoming)
+    links = tuple(Link(symbol_of(row), row.edge, row.weight) for row in rows)
     return Neighbours(subject, "callers" if incoming else "callees", links)
 
 
@@ -216,7 +232,7 @@ def top(
     if limit < 1:
         raise GraphQueryError(f"limit must be at least 1, not {limit}")
     with store.begin() as conn:
-        repository = _check_repository(conn, repository)
+        repository = check_repository(conn, repository)
         if kind is not None:
             kind = _clean(kind, "kind")
             known = list(
@@ -232,7 +248,7 @@ def top(
         wanted = graph_nodes.c.kind == kind if kind is not None else graph_nodes.c.kind != "module"
         rows = conn.execute(
             sa.select(
-                *_SYMBOL_COLUMNS,
+                *SYMBOL_COLUMNS,
                 graph_metrics.c.pagerank,
                 graph_metrics.c.in_degree,
                 graph_metrics.c.out_degree,
@@ -243,7 +259,7 @@ def top(
             .order_by(graph_metrics.c.pagerank.desc(), graph_nodes.c.qualified_name, graph_nodes.c.repository)
             .limit(limit)
         ).all()
-    return [RankedSymbol(_symbol(r), r.pagerank, r.in_degree, r.out_degree, r.betweenness) for r in rows]
+    return [RankedSymbol(symbol_of(r), r.pagerank, r.in_degree, r.out_degree, r.betweenness) for r in rows]
 
 
 def cycles(store: IndexStore, repository: str | None = None) -> list[ImportCycle]:
@@ -253,7 +269,7 @@ def cycles(store: IndexStore, repository: str | None = None) -> list[ImportCycle
 
     source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
     with store.begin() as conn:
-        repository = _check_repository(conn, repository)
+        repository = check_repository(conn, repository)
         pairs = conn.execute(
             sa.select(source.c.repository, source.c.file_path, target.c.file_path)
             .select_from(graph_edges)
@@ -289,8 +305,8 @@ def path(
     (default: calls and imports), in the edges' direction. Both must be in one repository."""
     chosen = _kinds(kinds)
     with store.begin() as conn:
-        repository = _check_repository(conn, repository)
-        start, end = _resolve(conn, source, repository), _resolve(conn, target, repository)
+        repository = check_repository(conn, repository)
+        start, end = resolve_in(conn, source, repository), resolve_in(conn, target, repository)
         if start.repository != end.repository:
             raise GraphQueryError(
                 f"{start.qualified_name} is in {start.repository!r} and {end.qualified_name} in "
@@ -307,7 +323,7 @@ def path(
         hops = shortest_path(conn, ids[start.qualified_name], ids[end.qualified_name], chosen)
         on_path = graph_nodes.c.id.in_([node for node, _ in hops])
         symbols = {
-            row.id: _symbol(row)
-            for row in conn.execute(sa.select(*_SYMBOL_COLUMNS, graph_nodes.c.id).where(on_path))
+            row.id: symbol_of(row)
+            for row in conn.execute(sa.select(*SYMBOL_COLUMNS, graph_nodes.c.id).where(on_path))
         }
     return GraphPath(start, end, chosen, tuple(PathStep(symbols[node], via) for node, via in hops))

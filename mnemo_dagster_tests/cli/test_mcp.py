@@ -18,7 +18,19 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mnemo_dagster_tests.cli.graph_repo import index_graph_repo
 
 REPO = "graphmcp"
-TOOLS = {"search", "callers", "callees", "top", "cycles", "path", "status"}
+TOOLS = {
+    "search",
+    "callers",
+    "callees",
+    "top",
+    "cycles",
+    "path",
+    "status",
+    "index_status",
+    "symbol",
+    "references",
+    "related",
+}
 
 T = TypeVar("T")
 

@@ -1,0 +1,745 @@
+"""Change impact: what a change touches in the symbol graph, what reaches it, and the tests that do.
+
+:func:`impact` takes a change as exactly one of: the text of a unified diff (``git diff`` output), a
+commit range ``A..B`` (``A...B`` from their merge base, or one commit: its change against its first
+parent) that git diffs in the repository's root, or symbol names. It answers with an :class:`Impact`:
+
+- the **changed symbols**: the innermost graph node around each changed line (a method rather than
+  its class; the module itself for a line outside every definition, such as an import);
+- their **callers**, up to ``depth`` edges away: ``calls`` edges walked backwards, ``inherits`` edges
+  too (a subclass of a changed class), and at the first level ``imports`` of a changed module; each
+  with its distance and the path it came through, ranked by distance, then PageRank;
+- the **tests** that reach them (a symbol in a test file or a test directory, or a function or class
+  named ``test...``), up to ``test_depth`` edges away (``depth + 2`` by default), listed apart.
+
+Which lines changed. A diff has two sides; the index holds one version of each file, and line
+numbers are those of that version. A removed line is a line of the old side; an added line is a line
+of the new side, and lies on the old side between two lines, so it touches both (an insertion right
+after a function's last line touches that function and whatever follows it: the walk errs on the side
+of reporting more). The same goes the other way for a removed line mapped onto the new side. Lines
+that are blank on the side they come from change nothing and are ignored. The version the index
+holds is chosen per file (``side="auto"``): for a commit range, the side whose content hash is the
+one the index stored (the old side when it matches neither, with a note); for diff text, which
+carries no file contents, the old side, since an index is normally older than the edit being
+reviewed, unless only the new path is indexed (a file the diff adds). ``side="old"`` or ``"new"``
+forces a side. Git runs as a subprocess with a timeout; the store's queries are in
+:mod:`mnemo_dagster.store.impact_queries`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from mnemo_dagster.context.tokens import truncate_to_tokens
+from mnemo_dagster.errors import ConfigError, GraphQueryError
+from mnemo_dagster.graph.answers import GraphSymbol
+from mnemo_dagster.store import graph_queries
+from mnemo_dagster.store.impact_queries import (
+    ImpactNode,
+    callers_walk,
+    indexed_hashes,
+    nodes_named,
+    nodes_on_lines,
+    repository_roots,
+    repository_row,
+)
+
+if TYPE_CHECKING:
+    from mnemo_dagster.store.database import IndexStore
+
+DEFAULT_DEPTH = 3
+MAX_DEPTH = 10
+"""A deeper walk reaches most of any connected repository: not an impact any more."""
+TEST_DEPTH_EXTRA = 2
+"""Tests are looked for this many edges further than callers (a test often calls through a helper)."""
+DEFAULT_LIMIT = 50
+MAX_WALKED = 10_000
+"""Nodes the backward walk may reach before it stops (with a note)."""
+GIT_TIMEOUT_SECONDS = 60.0
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C", "GIT_PAGER": "cat"}
+"""Never prompt; messages in English (they are shown as they are)."""
+SIDES = ("auto", "old", "new")
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_TEST_DIR = re.compile(r"^(__tests__|specs?|(.*[_.-])?tests?)$")
+_TEST_FILE = re.compile(
+    r"^test_.*\.py$|_test\.py$|^conftest\.py$|_test\.go$|\.(test|spec)\.[cm]?[jt]sx?$|_(spec|test)\.rb$"
+    r"|(Test|Tests|IT|Spec)\.(java|kt|kts|scala|groovy|cs|swift)$|_test\.(c|cc|cpp|rs|exs?|dart)$"
+)
+_TEST_NAME = re.compile(r"^(test|Test)($|[_A-Z0-9])")
+_TEST_KINDS = frozenset({"function", "method", "class"})
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class DiffFile:
+    """One file of a unified diff: its paths and the lines of each side the change touches."""
+
+    old_path: str | None
+    """None for a file the diff adds."""
+    new_path: str | None
+    """None for a file the diff deletes."""
+    old_lines: tuple[int, ...]
+    """Lines of the old version the change touches (removed lines, and both neighbours of an insertion)."""
+    new_lines: tuple[int, ...]
+    """Lines of the new version the change touches (added lines, and both neighbours of a removal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    """A file of the change, with its changed lines mapped onto the version the index holds."""
+
+    old_path: str | None
+    new_path: str | None
+    side: str
+    """``old`` or ``new``: the side of the change whose line numbers ``lines`` are."""
+    status: str
+    """``indexed`` (the index holds exactly that side), ``assumed`` (diff text: it is taken to),
+    ``stale`` (the index holds neither side: lines may be off), ``not indexed`` (no version of it is)."""
+    lines: tuple[tuple[int, int], ...]
+    """Inclusive ranges of changed lines."""
+
+    @property
+    def path(self) -> str:
+        """The path on ``side``."""
+        return (self.old_path if self.side == "old" else self.new_path) or self.new_path or self.old_path or ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "old_path": self.old_path,
+            "new_path": self.new_path,
+            "side": self.side,
+            "status": self.status,
+            "lines": [list(span) for span in self.lines],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedSymbol:
+    """A symbol the change touches, with the changed lines it is the innermost symbol of."""
+
+    symbol: GraphSymbol
+    pagerank: float
+    lines: tuple[tuple[int, int], ...]
+    """Inclusive ranges; empty when the symbol was named rather than found in a diff."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.symbol.as_dict(), "pagerank": self.pagerank, "lines": [list(s) for s in self.lines]}
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactedSymbol:
+    """A symbol that reaches a changed one: a caller (or subclass, or importer) or a test."""
+
+    symbol: GraphSymbol
+    pagerank: float
+    distance: int
+    """Edges from it to the nearest changed symbol."""
+    path: tuple[str, ...]
+    """Qualified names from this symbol to the changed one it reaches (``distance + 1`` of them)."""
+    edges: tuple[str, ...]
+    """The kind of each edge along ``path`` (calls, inherits, imports)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.symbol.as_dict(),
+            "pagerank": self.pagerank,
+            "distance": self.distance,
+            "path": list(self.path),
+            "edges": list(self.edges),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """What a change touches and what reaches it; each list is cut at the limit, ``cut`` says by how many."""
+
+    repository: str
+    source: str
+    """``diff``, ``commits`` or ``symbols``."""
+    subject: str
+    """The commit range (with the commits it resolved to), the symbol names, or ``diff text``."""
+    depth: int
+    test_depth: int
+    files: tuple[ChangedFile, ...]
+    changed: tuple[ChangedSymbol, ...]
+    callers: tuple[ImpactedSymbol, ...]
+    """By distance, then PageRank (highest first), then qualified name."""
+    tests: tuple[ImpactedSymbol, ...]
+    """Ranked as ``callers``."""
+    cut: dict[str, int] = field(default_factory=dict)
+    """Entries left off each list (files, changed, callers, tests) by the limit."""
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "source": self.source,
+            "subject": self.subject,
+            "depth": self.depth,
+            "test_depth": self.test_depth,
+            "files": [f.as_dict() for f in self.files],
+            "changed": [c.as_dict() for c in self.changed],
+            "callers": [c.as_dict() for c in self.callers],
+            "tests": [t.as_dict() for t in self.tests],
+            "cut": dict(self.cut),
+            "notes": list(self.notes),
+        }
+
+
+# ------------------------------------------------------------------------------------------ diff text
+
+
+def _unquote(path: str) -> str:
+    """A path as git writes it: C-quoted (``"a/caf\\303\\251.py"``) when it holds unusual characters."""
+    if not (len(path) >= 2 and path[0] == path[-1] == '"'):
+        return path
+    escapes = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+    out, body, i = bytearray(), path[1:-1], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and re.fullmatch(r"[0-7]{3}", body[i + 1 : i + 4]):
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out.append(escapes.get(nxt, ord(nxt)))
+            i += 2
+            continue
+        out += char.encode()
+        i += 1
+    return out.decode("utf-8", errors="replace")
+
+
+def _header_path(raw: str, prefix: str) -> str | None:
+    """The path of a ``---``/``+++`` line's rest: None for ``/dev/null``; git's ``a/``/``b/`` dropped."""
+    raw = raw.rstrip("\r")
+    if not raw.startswith('"'):
+        raw = raw.split("\t", 1)[0]  # `diff -u` puts a timestamp after a tab
+    path = _unquote(raw.strip())
+    if path == "/dev/null":
+        return None
+    return path.removeprefix(prefix)
+
+
+class _FileBuilder:
+    def __init__(self) -> None:
+        self.old_path: str | None = None
+        self.new_path: str | None = None
+        self.git_old: str | None = None
+        self.git_new: str | None = None
+        self.headers = False
+        self.old_lines: set[int] = set()
+        self.new_lines: set[int] = set()
+        self.hunks = 0
+
+    def build(self) -> DiffFile | None:
+        old = self.old_path if self.headers else self.git_old
+        new = self.new_path if self.headers else self.git_new
+        if old is None and new is None:
+            return None
+        return DiffFile(
+            old,
+            new,
+            tuple(sorted(n for n in self.old_lines if n > 0)),
+            tuple(sorted(n for n in self.new_lines if n > 0)),
+        )
+
+
+def parse_diff(text: str) -> list[DiffFile]:
+    """The files of a unified diff (``git diff`` output, or ``diff -u``), each with the lines of either
+    side its hunks touch (see the module docstring). A file with no hunk (a binary file, a mode change)
+    has no lines. Raises :class:`GraphQueryError` for a combined diff (of a merge commit) or a text with
+    hunks but no file header."""
+    files: list[_FileBuilder] = []
+    current: _FileBuilder | None = None
+    old_left = new_left = 0
+    old_at = new_at = 0
+    for line in text.split("\n"):
+        if old_left > 0 or new_left > 0:
+            assert current is not None
+            tag, content = line[:1], line[1:]
+            blank = not content.strip()
+            if tag == "\\":  # "\ No newline at end of file"
+                continue
+            if tag == "-":
+                if not blank:
+                    current.old_lines.add(old_at)
+                    current.new_lines.update((new_at - 1, new_at))
+                old_at += 1
+                old_left -= 1
+            elif tag == "+":
+                if not blank:
+                    current.new_lines.add(new_at)
+                    current.old_lines.update((old_at - 1, old_at))
+                new_at += 1
+                new_left -= 1
+            else:  # context (an empty line is a context line whose leading space was stripped)
+                old_at += 1
+                new_at += 1
+                old_left -= 1
+                new_left -= 1
+            continue
+        if line.startswith("diff --cc ") or line.startswith("diff --combined ") or line.startswith("@@@"):
+            raise GraphQueryError(
+                "a combined diff (of a merge commit) cannot be mapped onto one version; "
+                "give `git diff PARENT MERGE` instead"
+            )
+        if line.startswith("diff --git "):
+            current = _FileBuilder()
+            files.append(current)
+            paths = re.fullmatch(r'diff --git ("?a/.*"?) ("?b/.*"?)', line.rstrip("\r"))
+            if paths:
+                current.git_old = _header_path(paths.group(1), "a/")
+                current.git_new = _header_path(paths.group(2), "b/")
+            continue
+        if line.startswith("--- ") and (current is None or current.hunks or current.headers):
+            current = _FileBuilder()  # a plain `diff -u` file, or several without `diff --git` lines
+            files.append(current)
+        if current is None:
+            if _HUNK.match(line):
+                raise GraphQueryError("the diff has a hunk before any file header (`--- a/path`, `+++ b/path`)")
+            continue
+        if line.startswith("--- "):
+            current.headers = True
+            current.old_path = _header_path(line[4:], "a/")
+        elif line.startswith("+++ "):
+            current.headers = True
+            current.new_path = _header_path(line[4:], "b/")
+        elif line.startswith("rename from "):
+            current.git_old = _unquote(line[12:].rstrip("\r"))
+        elif line.startswith("rename to "):
+            current.git_new = _unquote(line[10:].rstrip("\r"))
+        elif line.startswith("new file mode"):
+            current.git_old = None
+        elif line.startswith("deleted file mode"):
+            current.git_new = None
+        elif match := _HUNK.match(line):
+            old_start, old_count, new_start, new_count = match.groups()
+            old_left = 1 if old_count is None else int(old_count)
+            new_left = 1 if new_count is None else int(new_count)
+            # An empty side's start is the line before the change.
+            old_at = int(old_start) + (old_left == 0)
+            new_at = int(new_start) + (new_left == 0)
+            current.hunks += 1
+    return [built for built in (f.build() for f in files) if built is not None]
+
+
+def line_ranges(lines: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted line numbers folded into inclusive ``(first, last)`` ranges."""
+    ranges: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if ranges and line == ranges[-1][1] + 1:
+            ranges[-1][1] = line
+        else:
+            ranges.append([line, line])
+    return tuple((first, last) for first, last in ranges)
+
+
+# --------------------------------------------------------------------------------- overlap and tests
+
+
+def innermost(nodes: Sequence[ImpactNode], lines: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    """Node id -> the ``lines`` it is the innermost node of (the shortest node whose range holds the
+    line; ties go to the later start, then to anything but the module). ``nodes`` are of one file."""
+    order = sorted(nodes, key=lambda node: node.symbol.start_line)
+    heap: list[tuple[int, int, bool, str, int, int]] = []
+    owned: dict[int, list[int]] = {}
+    next_node = 0
+    for line in sorted(set(lines)):
+        while next_node < len(order) and order[next_node].symbol.start_line <= line:
+            node = order[next_node]
+            s = node.symbol
+            key = (s.end_line - s.start_line, -s.start_line, s.kind == "module", s.qualified_name)
+            heapq.heappush(heap, (*key, s.end_line, node.id))
+            next_node += 1
+        while heap and heap[0][4] < line:  # ended before this line, so before every later one too
+            heapq.heappop(heap)
+        if heap:
+            owned.setdefault(heap[0][5], []).append(line)
+    return {node_id: tuple(found) for node_id, found in owned.items()}
+
+
+def _short_name(qualified_name: str) -> str:
+    """``submit`` of ``app/orders.py::submit``; a module's path stays whole."""
+    return qualified_name.rpartition("::")[2] or qualified_name
+
+
+def is_test(symbol: GraphSymbol) -> bool:
+    """Whether ``symbol`` is test code: in a test file (``test_*.py``, ``*_test.go``, ``*.test.ts``,
+    ``*_spec.rb``, ``*Test.java``, ...) or a test directory (``tests/``, ``__tests__/``, ``spec/``,
+    ``*_tests/``), or a function, method or class named ``test...``/``Test...``."""
+    parts = PurePosixPath(symbol.file_path).parts
+    if any(_TEST_DIR.match(part) for part in parts[:-1]) or (parts and _TEST_FILE.search(parts[-1])):
+        return True
+    name = _short_name(symbol.qualified_name).rpartition(".")[2]
+    return symbol.kind in _TEST_KINDS and bool(_TEST_NAME.match(name))
+
+
+# ----------------------------------------------------------------------------------------------- git
+
+
+def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            input=stdin,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            env={**os.environ, **GIT_ENV},
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ConfigError("git is not installed; give the change as diff text or as symbol names") from None
+    except subprocess.TimeoutExpired:
+        raise GraphQueryError(f"git {args[0]} did not finish within {GIT_TIMEOUT_SECONDS:.0f} s") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
+        reason = next((line for line in lines if line.startswith("fatal:")), lines[-1] if lines else "")
+        raise GraphQueryError(
+            f"git {' '.join(args[:2])} failed: {reason.removeprefix('fatal: ') or f'exit {done.returncode}'}"
+        )
+    return done.stdout
+
+
+def _checkout_prefix(root: Path, repository: str) -> str:
+    """The path of ``root`` inside its git work tree (``''`` at the top, else ``'sub/dir/'``); raises
+    :class:`ConfigError` when ``root`` is gone or is not in a git checkout."""
+    if not root.is_dir():
+        raise ConfigError(f"the root of {repository!r} ({root}) is not a directory any more")
+    try:
+        return _git(root, "rev-parse", "--show-prefix").decode().strip()
+    except GraphQueryError as exc:
+        raise ConfigError(
+            f"the root of {repository!r} ({root}) is not a git checkout ({exc}); "
+            "give the change as diff text or as symbol names"
+        ) from None
+
+
+def _commit(root: Path, rev: str) -> str:
+    rev = rev.strip() or "HEAD"
+    if rev.startswith("-") or "\n" in rev or "\x00" in rev:
+        raise GraphQueryError(f"{rev!r} is not a revision")
+    try:
+        return _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}").decode().strip()
+    except GraphQueryError:
+        raise GraphQueryError(f"unknown revision {rev!r}: no such commit in {root}") from None
+
+
+def _range(root: Path, commits: str) -> tuple[str, str]:
+    """The (old, new) commit ids a range names: ``A..B``, ``A...B`` (from their merge base) or a single
+    commit (from its first parent; the empty tree for a root commit)."""
+    text = commits.strip()
+    if not text:
+        raise GraphQueryError("an empty commit range names nothing; give A..B or one commit")
+    if "..." in text:
+        left, right = text.split("...", 1)
+        new = _commit(root, right)
+        old = _git(root, "merge-base", _commit(root, left), new).decode().strip()
+        return old, new
+    if ".." in text:
+        left, right = text.split("..", 1)
+        return _commit(root, left), _commit(root, right)
+    new = _commit(root, text)
+    try:
+        old = _git(root, "rev-parse", "--verify", "--quiet", f"{new}^1").decode().strip()
+    except GraphQueryError:  # a root commit: its change is everything it holds
+        old = _git(root, "hash-object", "-t", "tree", "--stdin", stdin=b"").decode().strip()
+    return old, new
+
+
+def _blob_hashes(root: Path, specs: Sequence[str]) -> dict[str, str]:
+    """``rev:path`` -> the sha256 of that blob's content, for each of ``specs`` git has."""
+    usable = [spec for spec in specs if "\n" not in spec]
+    if not usable:
+        return {}
+    out = _git(root, "cat-file", "--batch", stdin="".join(f"{spec}\n" for spec in usable).encode())
+    found: dict[str, str] = {}
+    at = 0
+    for spec in usable:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[spec] = hashlib.sha256(out[at : at + size]).hexdigest()
+            at += size + 1
+        elif len(header) == 3:  # a tree or another object: skip its content
+            at += int(header[2]) + 1
+    return found
+
+
+# ------------------------------------------------------------------------------------------- impact
+
+
+def _map_files(
+    store: IndexStore,
+    repository: str,
+    diff_files: Sequence[DiffFile],
+    side: str,
+    blobs: dict[tuple[str, str], str] | None,
+) -> tuple[list[ChangedFile], list[str]]:
+    """Each file of the diff with its lines on the side the index holds (see the module docstring);
+    ``blobs`` maps (``old``/``new``, path) to the sha256 of that side's content (commit ranges only)."""
+    stored = indexed_hashes(store, repository, [p for f in diff_files for p in (f.old_path, f.new_path) if p])
+    mapped: list[ChangedFile] = []
+    notes: list[str] = []
+    for diff_file in diff_files:
+        old, new = diff_file.old_path, diff_file.new_path
+        if side != "auto":
+            chosen = side
+            on_side = old if side == "old" else new
+            status = "assumed" if on_side in stored else "not indexed"
+        elif blobs is not None:
+            held_new = new is not None and new in stored and stored[new] == blobs.get(("new", new))
+            held_old = old is not None and old in stored and stored[old] == blobs.get(("old", old))
+            chosen = "new" if held_new and not held_old else "old"
+            if held_new or held_old:
+                status = "indexed"
+            elif (old if chosen == "old" else new) in stored:
+                status = "stale"
+            elif new in stored:
+                chosen, status = "new", "stale"
+            else:
+                status = "not indexed"
+        else:
+            chosen = "new" if old not in stored and new in stored else "old"
+            status = "assumed" if (old if chosen == "old" else new) in stored else "not indexed"
+        lines = diff_file.old_lines if chosen == "old" else diff_file.new_lines
+        changed = ChangedFile(old, new, chosen, status, line_ranges(lines))
+        if status == "stale" and lines:
+            notes.append(
+                f"{changed.path}: the index holds neither side of the change (re-index it); "
+                f"its lines are read as the {chosen} side's"
+            )
+        mapped.append(changed)
+    return mapped, notes
+
+
+def _changed_from_files(
+    store: IndexStore, repository: str, files: Sequence[ChangedFile]
+) -> list[tuple[ImpactNode, tuple[int, ...]]]:
+    wanted = {f.path: f.lines for f in files if f.status != "not indexed" and f.lines}
+    by_file = nodes_on_lines(store, repository, wanted)
+    found: list[tuple[ImpactNode, tuple[int, ...]]] = []
+    for path, ranges in sorted(wanted.items()):
+        nodes = by_file.get(path, [])
+        lines = [line for first, last in ranges for line in range(first, last + 1)]
+        owners = innermost(nodes, lines)
+        found.extend((node, owners[node.id]) for node in nodes if node.id in owners)
+    return found
+
+
+def _rank(node: ImpactNode, distance: int) -> tuple[int, float, str]:
+    return (distance, -node.pagerank, node.symbol.qualified_name)
+
+
+def _cut(items: Sequence[Any], limit: int) -> tuple[tuple[Any, ...], int]:
+    return tuple(items[:limit]), max(len(items) - limit, 0)
+
+
+def impact(
+    store: IndexStore,
+    repository: str,
+    *,
+    diff: str | None = None,
+    commits: str | None = None,
+    symbols: Sequence[str] = (),
+    depth: int = DEFAULT_DEPTH,
+    limit: int = DEFAULT_LIMIT,
+    test_depth: int | None = None,
+    side: str = "auto",
+) -> Impact:
+    """The impact of a change given as exactly one of ``diff`` (unified diff text), ``commits`` (a
+    range ``A..B``, ``A...B`` or one commit, diffed by git in the repository's root) or ``symbols``
+    (qualified names or unique tails of them): see the module docstring. Raises
+    :class:`~mnemo_dagster.errors.GraphQueryError` (an unknown repository or symbol, a bad range, a bad
+    argument) or :class:`~mnemo_dagster.errors.ConfigError` (the root is not a git checkout)."""
+    given = [name for name, value in (("diff", diff), ("commits", commits)) if value is not None]
+    given += ["symbols"] if symbols else []
+    if len(given) != 1:
+        raise GraphQueryError(
+            f"give exactly one of a diff, a commit range or symbol names (got {' and '.join(given) or 'none'})"
+        )
+    if not 1 <= depth <= MAX_DEPTH:
+        raise GraphQueryError(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
+    test_depth = depth + TEST_DEPTH_EXTRA if test_depth is None else test_depth
+    if not depth <= test_depth <= MAX_DEPTH + TEST_DEPTH_EXTRA:
+        raise GraphQueryError(f"test depth must be between {depth} and {MAX_DEPTH + TEST_DEPTH_EXTRA}")
+    if limit < 1:
+        raise GraphQueryError(f"limit must be at least 1, not {limit}")
+    if side not in SIDES:
+        raise GraphQueryError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
+    row = repository_row(store, repository)
+    files: list[ChangedFile] = []
+    notes: list[str] = []
+    seeds: list[tuple[ImpactNode, tuple[int, ...]]] = []
+    if symbols:
+        source, subject = "symbols", ", ".join(symbols)
+        names = [graph_queries.resolve(store, name, repository).qualified_name for name in symbols]
+        seeds = [(node, ()) for node in nodes_named(store, repository, names)]
+    else:
+        blobs: dict[tuple[str, str], str] | None = None
+        if commits is not None:
+            root = Path(row.root_path)
+            prefix = _checkout_prefix(root, repository)
+            old, new = _range(root, commits)
+            source, subject = "commits", f"{commits.strip()} ({old[:12]}..{new[:12]})"
+            diff = _git(
+                root, "diff", "--relative", "-M", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", old, new
+            ).decode("utf-8", errors="replace")
+        else:
+            assert diff is not None
+            source, subject = "diff", "diff text"
+        diff_files = parse_diff(diff)
+        if not diff_files and diff.strip() and commits is None:
+            raise GraphQueryError("no file header (`+++ b/path`) in the diff text: is it `git diff` output?")
+        if commits is not None:
+            specs = {(k, p): f"{rev}:{prefix}{p}" for f in diff_files for k, p, rev in
+                     (("old", f.old_path, old), ("new", f.new_path, new)) if p}  # fmt: skip
+            hashes = _blob_hashes(root, list(specs.values()))
+            blobs = {key: hashes[spec] for key, spec in specs.items() if spec in hashes}
+        files, notes = _map_files(store, repository, diff_files, side, blobs)
+        seeds = _changed_from_files(store, repository, files)
+        if not diff_files:
+            notes.append("the change is empty: no file differs")
+        skipped = sorted(f.path for f in files if f.status == "not indexed")
+        if skipped:
+            notes.append(f"{len(skipped)} changed file(s) not in the index: {', '.join(skipped[:10])}")
+    walk = callers_walk(store, repository, [node for node, _ in seeds], depth=test_depth, max_nodes=MAX_WALKED)
+    if walk.stopped:
+        notes.append(f"the walk stopped after {MAX_WALKED} symbols; lower the depth for a complete answer")
+    names = {node.id: node.symbol.qualified_name for node, _ in seeds}
+    names.update((reached.node.id, reached.node.symbol.qualified_name) for reached in walk.reached)
+    links = {reached.node.id: (reached.parent, reached.edge) for reached in walk.reached}
+    callers: list[tuple[tuple[int, float, str], ImpactedSymbol]] = []
+    tests: list[tuple[tuple[int, float, str], ImpactedSymbol]] = []
+    for reached in walk.reached:
+        node, at = reached.node, reached.node.id
+        path, edges = [names[at]], []
+        while at in links:
+            at, edge = links[at]
+            path.append(names[at])
+            edges.append(edge)
+        found = ImpactedSymbol(node.symbol, node.pagerank, reached.distance, tuple(path), tuple(edges))
+        if is_test(node.symbol):
+            tests.append((_rank(node, reached.distance), found))
+        elif reached.distance <= depth:
+            callers.append((_rank(node, reached.distance), found))
+    changed = sorted(
+        (ChangedSymbol(node.symbol, node.pagerank, line_ranges(lines)) for node, lines in seeds),
+        key=lambda c: (c.symbol.file_path, c.symbol.start_line, c.symbol.qualified_name),
+    )
+    kept_files, cut_files = _cut(files, limit)
+    kept_changed, cut_changed = _cut(changed, limit)
+    kept_callers, cut_callers = _cut([c for _, c in sorted(callers, key=lambda pair: pair[0])], limit)
+    kept_tests, cut_tests = _cut([t for _, t in sorted(tests, key=lambda pair: pair[0])], limit)
+    return Impact(
+        repository=repository,
+        source=source,
+        subject=subject,
+        depth=depth,
+        test_depth=test_depth,
+        files=kept_files,
+        changed=kept_changed,
+        callers=kept_callers,
+        tests=kept_tests,
+        cut={"files": cut_files, "changed": cut_changed, "callers": cut_callers, "tests": cut_tests},
+        notes=tuple(notes),
+    )
+
+
+def repository_at(store: IndexStore, directory: Path) -> str:
+    """The indexed repository to ask about from ``directory``: the only one, else the one whose root
+    holds ``directory`` (the deepest such root); raises :class:`GraphQueryError` naming the known ones."""
+    roots = repository_roots(store)
+    if len(roots) == 1:
+        return next(iter(roots))
+    here = Path(os.path.realpath(directory))
+    holding = [
+        (len(Path(root).parts), name)
+        for name, root in roots.items()
+        if here == Path(os.path.realpath(root)) or Path(os.path.realpath(root)) in here.parents
+    ]
+    if holding:
+        return max(holding)[1]
+    raise GraphQueryError(
+        "give a repository: the current directory is in none of the indexed ones "
+        f"(known: {', '.join(sorted(roots)) or 'none; run `mnemo index PATH`'})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+
+def _place(symbol: GraphSymbol) -> str:
+    return f"{symbol.file_path}:{symbol.start_line}-{symbol.end_line}"
+
+
+def _spans(ranges: Sequence[tuple[int, int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _trail(found: ImpactedSymbol) -> str:
+    steps = [_short_name(found.path[0])]
+    steps += [f"-{edge}-> {_short_name(name)}" for edge, name in zip(found.edges, found.path[1:], strict=True)]
+    return " ".join(steps)
+
+
+def _reached_lines(found: Sequence[ImpactedSymbol]) -> list[str]:
+    width = max(len(f.symbol.qualified_name) for f in found)
+    where = max(len(_place(f.symbol)) for f in found)
+    return [
+        f"  {f.distance:>2}  {f.symbol.qualified_name:<{width}}  {_place(f.symbol):<{where}}  {_trail(f)}"
+        for f in found
+    ]
+
+
+def _more(count: int, what: str) -> list[str]:
+    return [f"  ... and {count} more {what} (raise --limit)"] if count else []
+
+
+def impact_text(answer: Impact, budget: int | None = None) -> str:
+    """``answer`` as text for a terminal or a prompt; cut to ``budget`` tokens when one is given."""
+    cut = answer.cut
+    lines = [
+        f"Change impact in {answer.repository} of {answer.source} {answer.subject}: "
+        f"{len(answer.changed) + cut.get('changed', 0)} changed, "
+        f"{len(answer.callers) + cut.get('callers', 0)} caller(s) within {answer.depth}, "
+        f"{len(answer.tests) + cut.get('tests', 0)} test(s) within {answer.test_depth}"
+    ]
+    if answer.files:
+        lines.append("Files (changed lines, in the version the index holds):")
+        width = max(len(f.path) for f in answer.files)
+        for f in answer.files:
+            renamed = f" (from {f.old_path})" if f.old_path and f.new_path and f.old_path != f.new_path else ""
+            lines.append(f"  {f.path:<{width}}  {_spans(f.lines) or '-'}  [{f.side} side, {f.status}]{renamed}")
+        lines += _more(cut.get("files", 0), "files")
+    lines.append("Changed:" if answer.changed else "Changed: none")
+    if answer.changed:
+        width = max(len(c.symbol.qualified_name) for c in answer.changed)
+        for c in answer.changed:
+            touched = f"  lines {_spans(c.lines)}" if c.lines else ""
+            lines.append(f"  {c.symbol.qualified_name:<{width}}  {c.symbol.kind:<8}  {_place(c.symbol)}{touched}")
+        lines += _more(cut.get("changed", 0), "changed symbols")
+    lines.append("Callers (distance, symbol, place, path):" if answer.callers else "Callers: none")
+    if answer.callers:
+        lines += _reached_lines(answer.callers) + _more(cut.get("callers", 0), "callers")
+    lines.append("Tests (distance, test, place, path):" if answer.tests else "Tests: none reach the change")
+    if answer.tests:
+        lines += _reached_lines(answer.tests) + _more(cut.get("tests", 0), "tests")
+    lines += [f"Note: {note}" for note in answer.notes]
+    text = "\n".join(lines)
+    return text if budget is None else truncate_to_tokens(text, budget)
