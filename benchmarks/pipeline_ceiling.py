@@ -21,7 +21,7 @@ import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ class InstantModel:
 
     model_name = "instant-stand-in"
     dimension = 384
+    loaded = True
 
     def load(self) -> None:
         """Nothing to load."""
@@ -39,7 +40,9 @@ class InstantModel:
     def target_device(self) -> str:
         return "cpu"
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        if on_progress is not None:
+            on_progress(len(texts))
         vectors = np.random.default_rng(len(texts)).standard_normal((len(texts), self.dimension))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors.astype(np.float32)

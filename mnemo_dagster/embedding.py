@@ -43,6 +43,11 @@ class Embedder(Protocol):
         """Load the model now, so a broken model fails before anything is written."""
         ...
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory already."""
+        ...
+
     def target_device(self) -> str:
         """``cpu`` or ``cuda``: where the model runs, or will once loaded."""
         ...
@@ -261,6 +266,12 @@ class SentenceTransformerEmbedder:
     def load(self) -> None:
         """Load the model now, so a broken model fails before anything is written."""
         _ = self.model
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory: loaded by this object, or by the process it was forked from
+        (a step of a preloaded step server), so that loading it costs nothing."""
+        return self._model is not None or self._key() in _LOADED
 
     @property
     def dimension(self) -> int:

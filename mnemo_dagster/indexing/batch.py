@@ -133,6 +133,7 @@ def index_batch(
     ):
         if todo:  # the reader reads and parses meanwhile
             loading = time.perf_counter()
+            report.model_preloaded = embedder.loaded
             with beat.doing(LOADING):
                 embedder.load()  # a broken model fails the batch before any file is written
             report.load_seconds = time.perf_counter() - loading

@@ -224,7 +224,7 @@ def run_pass(
         bulk_load = _is_bulk_load(store, plan)
         if bulk_load:
             store.chunks.drop_vector_index()  # the graph step builds it again
-        outcomes = _run_batches(runner, name, plan.to_run, observer, runner.max_workers, wiring.settings.home)
+        outcomes = run_batches(runner, name, plan.to_run, observer, runner.max_workers, wiring.settings.home)
         graph = None
         if outcomes or plan.files_deleted or bulk_load or store.graph.is_stale(name):
             observer.graph_started()
@@ -273,7 +273,7 @@ def _watching(
         thread.join()
 
 
-def _run_batches(
+def run_batches(
     runner: BatchRunner,
     repository: str,
     keys: Sequence[str],

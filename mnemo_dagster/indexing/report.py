@@ -36,6 +36,8 @@ class BatchReport:
     """Writing to the database (in the writer threads, overlapped with encoding)."""
     peak_rss_mb: float = 0.0
     """Peak resident memory of the process that ran the batch."""
+    model_preloaded: bool = False
+    """Whether the model was already in memory when the batch started (a warm step)."""
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) for every file that failed or was skipped in this batch."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -49,12 +51,13 @@ class BatchReport:
         """A batch that did not run to its end."""
         return cls(key, success=False, seconds=seconds, errors=errors)
 
-    def as_metadata(self) -> dict[str, int | float]:
+    def as_metadata(self) -> dict[str, int | float | bool]:
         """The counters and timings, as the ``code_chunks`` materialization metadata holds them."""
-        metadata: dict[str, int | float] = {name: getattr(self, name) for name in COUNTERS}
+        metadata: dict[str, int | float | bool] = {name: getattr(self, name) for name in COUNTERS}
         metadata.update({name: round(getattr(self, name), 2) for name in TIMINGS})
         metadata["peak_rss_mb"] = round(self.peak_rss_mb, 1)
         metadata["chunks_per_second"] = round(self.chunks / self.seconds, 1) if self.seconds else 0.0
+        metadata["model_preloaded"] = self.model_preloaded
         return metadata
 
     @classmethod
@@ -70,7 +73,8 @@ class BatchReport:
         """Read back what :meth:`as_metadata` wrote (a missing name counts as zero)."""
         values = {name: int(metadata.get(name, 0)) for name in COUNTERS}
         values.update({name: float(metadata.get(name, 0.0)) for name in TIMINGS})
-        return cls(key, success, **values, errors=tuple(errors), run_id=run_id)
+        preloaded = bool(metadata.get("model_preloaded", False))
+        return cls(key, success, **values, model_preloaded=preloaded, errors=tuple(errors), run_id=run_id)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -152,12 +152,12 @@ class DagsterRunner:
         self._stop_if_interrupted(result)
         metadata, errors = _metadata_and_errors(result)
         if not result.success:  # a step ended by its watchdog failed as a crash: say why first
-            errors = self._stalls(result.run_id) + errors
+            errors = self.stalls(result.run_id) + errors
         return BatchReport.from_metadata(
             key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
         )
 
-    def _stalls(self, run_id: str) -> list[str]:
+    def stalls(self, run_id: str) -> list[str]:
         """What the run's step watchdogs wrote into its event log (another process: not in the result)."""
         events = self.instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
         messages = [event.dagster_event.message or "" for event in events if event.dagster_event]

@@ -26,7 +26,7 @@ REPORT = BatchReport(
 
 def test_metadata_uses_the_records_own_names_and_reads_back() -> None:
     metadata = REPORT.as_metadata()
-    assert set(metadata) == {*COUNTERS, *TIMINGS, "chunks_per_second"}
+    assert set(metadata) == {*COUNTERS, *TIMINGS, "chunks_per_second", "model_preloaded"}
     assert metadata["embeddings_computed"] == 10 and metadata["chunks_per_second"] == 3.0
     back = BatchReport.from_metadata("shop__0001", True, metadata, errors=["x"], run_id="r1")
     assert [getattr(back, name) for name in COUNTERS] == [getattr(REPORT, name) for name in COUNTERS]

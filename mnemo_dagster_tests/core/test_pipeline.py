@@ -186,7 +186,7 @@ def test_write_behind_abandons_queued_writes_when_the_block_fails() -> None:
 
 
 def test_write_behind_writes_a_groups_files_side_by_side_and_the_next_group_after() -> None:
-    inside = threading.Barrier(3, timeout=5)  # passes only when three writes run at once
+    inside = threading.Barrier(3, timeout=60)  # passes only when three writes run at once
     log: list[str] = []
 
     def write(name: str) -> None:

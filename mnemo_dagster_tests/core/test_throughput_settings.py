@@ -27,7 +27,7 @@ from mnemo_dagster.embedding import (
 )
 from mnemo_dagster.errors import ConfigError
 from mnemo_dagster.indexing.heartbeat import Beat, Heartbeat, heartbeat_path
-from mnemo_dagster.indexing.passes import PROGRESS_POLL_SECONDS, PassObserver, _run_batches
+from mnemo_dagster.indexing.passes import PROGRESS_POLL_SECONDS, PassObserver, run_batches
 from mnemo_dagster.indexing.planning import plan_pass
 from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.store.database import IndexStore
@@ -110,7 +110,7 @@ def test_only_a_local_model_on_the_cpu_is_loaded_before_forking() -> None:
     assert not SentenceTransformerEmbedder(device="cuda").preload()  # no CUDA context before a fork
     local_cpu = SentenceTransformerEmbedder(device="cpu", dtype="float32")
     assert local_cpu.preload()
-    assert local_cpu._model is not None
+    assert local_cpu.loaded
     auto = SentenceTransformerEmbedder(device="auto")
     assert auto.preload() is (not torch.backends.cuda.is_built())
 
@@ -245,7 +245,7 @@ def test_batches_run_up_to_workers_at_once_and_keep_their_order(
 ) -> None:
     keys = [f"r__{n:04d}" for n in range(1, 8)]
     runner, observer = _Runner(workers), _Order()
-    outcomes = _run_batches(runner, "r", keys, observer, workers, tmp_path)  # type: ignore[arg-type]
+    outcomes = run_batches(runner, "r", keys, observer, workers, tmp_path)  # type: ignore[arg-type]
     assert [o.key for o in outcomes] == keys
     assert [o.success for o in outcomes] == [True, True, False, True, True, True, True]
     assert runner.most == most
@@ -287,5 +287,5 @@ def test_a_pass_hands_its_observer_the_running_batch_heartbeat(tmp_path: Path) -
     path.write_text(json.dumps(asdict(Beat("r__0001", 1, an_hour_ago, an_hour_ago, 9, files_done=7))))
     observer = _Beats()
     runner = _Beating(tmp_path, observer)
-    _run_batches(runner, "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
+    run_batches(runner, "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
     assert observer.beats and set(observer.beats) == {("r__0001", 0, 2)}

@@ -427,7 +427,7 @@ def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
         if (event.dagster_event.message or "").startswith(STALLED)  # type: ignore[union-attr]
     ]
     assert len(stalls) == 1  # the run history says why the step was retried: the stage and the file
-    assert DagsterRunner(instance)._stalls(run_id) == stalls  # what a failed batch's errors lead with
+    assert DagsterRunner(instance).stalls(run_id) == stalls  # what a failed batch's errors lead with
     assert re.fullmatch(
         r"stalled: no progress for 2\d s while (encoding|writing) \S+\.py( \(\+\d+ files\))? "
         rf"\(batch frozen__0001, step pid {step_pid}\); the step was ended, to be retried",
