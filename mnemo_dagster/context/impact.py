@@ -13,16 +13,19 @@ parent) that git diffs in the repository's root, or symbol names. It answers wit
   named ``test...``), up to ``test_depth`` edges away (``depth + 2`` by default), listed apart.
 
 Which lines changed. A diff has two sides; the index holds one version of each file, and line
-numbers are those of that version. A removed line is a line of the old side; an added line is a line
-of the new side, and lies on the old side between two lines, so it touches both (an insertion right
-after a function's last line touches that function and whatever follows it: the walk errs on the side
-of reporting more). The same goes the other way for a removed line mapped onto the new side. Lines
-that are blank on the side they come from change nothing and are ignored. The version the index
-holds is chosen per file (``side="auto"``): for a commit range, the side whose content hash is the
-one the index stored (the old side when it matches neither, with a note); for diff text, which
-carries no file contents, the old side, since an index is normally older than the edit being
-reviewed, unless only the new path is indexed (a file the diff adds). ``side="old"`` or ``"new"``
-forces a side. Git runs as a subprocess with a timeout; the store's queries are in
+numbers are those of that version. On the old side, a removed line is itself changed; an inserted
+line lies between two old lines and touches the one above (unless a blank inserted line separates
+them, so a new function added after another leaves that one alone; an indented line that continues
+the block above still touches it) and the one below (unless a blank inserted line follows it); lines
+that replace removed lines touch only those. Past a file's last line, the change is the module's. The
+same rules map the change onto the new side. Blank lines change nothing and are skipped. The walk errs
+on the side of reporting more.
+
+Which side the index holds is decided per file (``side="auto"``): for a commit range, the side whose
+content hash is the one the index stored (the old side when it matches neither, with a note); for
+diff text, which carries no file contents, the old side, since an index is normally older than the
+edit under review, unless only the new path is indexed (a file the diff adds). ``side="old"`` or
+``"new"`` forces a side. Git runs as a subprocess with a timeout; the store's queries are in
 :mod:`mnemo_dagster.store.impact_queries`.
 """
 
@@ -76,6 +79,7 @@ _TEST_FILE = re.compile(
 )
 _TEST_NAME = re.compile(r"^(test|Test)($|[_A-Z0-9])")
 _TEST_KINDS = frozenset({"function", "method", "class"})
+_OBJECT_TYPES = frozenset({b"blob", b"tree", b"commit", b"tag"})
 
 
 # ---------------------------------------------------------------------------------------------- records
@@ -112,7 +116,9 @@ class ChangedFile:
     @property
     def path(self) -> str:
         """The path on ``side``."""
-        return (self.old_path if self.side == "old" else self.new_path) or self.new_path or self.old_path or ""
+        return (
+            (self.old_path if self.side == "old" else self.new_path) or self.new_path or self.old_path or ""
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +240,43 @@ def _header_path(raw: str, prefix: str) -> str | None:
     return path.removeprefix(prefix)
 
 
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _neighbours(run: Sequence[str], before: int) -> set[int]:
+    """The lines of the other side that a run of inserted lines (``run``, lying between lines ``before``
+    and ``before + 1`` of that side) touches: a line attaches to the line above unless a blank inserted
+    line separates them (an indented line still attaches when no less indented line precedes it in the
+    run: it continues the block above), and to the line below unless a blank inserted line follows it."""
+    touched: set[int] = set()
+    blank_below = [False] * (len(run) + 1)
+    for i in range(len(run) - 1, -1, -1):
+        blank_below[i] = blank_below[i + 1] or not run[i].strip()
+    blank_above = False
+    least_indent: int | None = None  # of the non-blank lines above, in the run
+    for i, text in enumerate(run):
+        if not text.strip():
+            blank_above = True
+            continue
+        indent = _indent(text)
+        if not blank_above or (indent > 0 and (least_indent is None or least_indent >= indent)):
+            touched.add(before)
+        if not blank_below[i + 1]:
+            touched.add(before + 1)
+        least_indent = indent if least_indent is None else min(least_indent, indent)
+    return touched
+
+
+def _own_lines(block: Sequence[tuple[int, str]], other: Sequence[tuple[int, str]]) -> set[int]:
+    """The lines of one side a replaced block touches: its non-blank lines; all of them when they are
+    blank but the other side's are not (blank lines became code)."""
+    lines = {number for number, text in block if text.strip()}
+    if not lines and any(text.strip() for _, text in other):
+        lines = {number for number, _ in block}
+    return lines
+
+
 class _FileBuilder:
     def __init__(self) -> None:
         self.old_path: str | None = None
@@ -244,6 +287,23 @@ class _FileBuilder:
         self.old_lines: set[int] = set()
         self.new_lines: set[int] = set()
         self.hunks = 0
+        self.removed: list[tuple[int, str]] = []
+        self.added: list[tuple[int, str]] = []
+
+    def flush(self, old_at: int, new_at: int) -> None:
+        """Account for the block of removed and added lines that ends before old line ``old_at`` and
+        new line ``new_at``."""
+        removed, added = self.removed, self.added
+        if removed and added:  # a replacement: each side's own lines
+            self.old_lines |= _own_lines(removed, added)
+            self.new_lines |= _own_lines(added, removed)
+        elif added:  # an insertion, between two old lines
+            self.new_lines |= _own_lines(added, ())
+            self.old_lines |= _neighbours([text for _, text in added], old_at - 1)
+        elif removed:  # a removal, between two new lines
+            self.old_lines |= _own_lines(removed, ())
+            self.new_lines |= _neighbours([text for _, text in removed], new_at - 1)
+        self.removed, self.added = [], []
 
     def build(self) -> DiffFile | None:
         old = self.old_path if self.headers else self.git_old
@@ -270,27 +330,25 @@ def parse_diff(text: str) -> list[DiffFile]:
     for line in text.split("\n"):
         if old_left > 0 or new_left > 0:
             assert current is not None
-            tag, content = line[:1], line[1:]
-            blank = not content.strip()
+            tag, content = line[:1], line[1:].rstrip("\r")
             if tag == "\\":  # "\ No newline at end of file"
                 continue
             if tag == "-":
-                if not blank:
-                    current.old_lines.add(old_at)
-                    current.new_lines.update((new_at - 1, new_at))
+                current.removed.append((old_at, content))
                 old_at += 1
                 old_left -= 1
             elif tag == "+":
-                if not blank:
-                    current.new_lines.add(new_at)
-                    current.old_lines.update((old_at - 1, old_at))
+                current.added.append((new_at, content))
                 new_at += 1
                 new_left -= 1
             else:  # context (an empty line is a context line whose leading space was stripped)
+                current.flush(old_at, new_at)
                 old_at += 1
                 new_at += 1
                 old_left -= 1
                 new_left -= 1
+            if old_left <= 0 and new_left <= 0:
+                current.flush(old_at, new_at)
             continue
         if line.startswith("diff --cc ") or line.startswith("diff --combined ") or line.startswith("@@@"):
             raise GraphQueryError(
@@ -310,7 +368,9 @@ def parse_diff(text: str) -> list[DiffFile]:
             files.append(current)
         if current is None:
             if _HUNK.match(line):
-                raise GraphQueryError("the diff has a hunk before any file header (`--- a/path`, `+++ b/path`)")
+                raise GraphQueryError(
+                    "the diff has a hunk before any file header (`--- a/path`, `+++ b/path`)"
+                )
             continue
         if line.startswith("--- "):
             current.headers = True
@@ -353,8 +413,10 @@ def line_ranges(lines: Iterable[int]) -> tuple[tuple[int, int], ...]:
 
 def innermost(nodes: Sequence[ImpactNode], lines: Iterable[int]) -> dict[int, tuple[int, ...]]:
     """Node id -> the ``lines`` it is the innermost node of (the shortest node whose range holds the
-    line; ties go to the later start, then to anything but the module). ``nodes`` are of one file."""
+    line; ties go to the later start, then to anything but the module; a line past every node goes to
+    the module). ``nodes`` are of one file."""
     order = sorted(nodes, key=lambda node: node.symbol.start_line)
+    module = next((node for node in nodes if node.symbol.kind == "module"), None)
     heap: list[tuple[int, int, bool, str, int, int]] = []
     owned: dict[int, list[int]] = {}
     next_node = 0
@@ -369,6 +431,8 @@ def innermost(nodes: Sequence[ImpactNode], lines: Iterable[int]) -> dict[int, tu
             heapq.heappop(heap)
         if heap:
             owned.setdefault(heap[0][5], []).append(line)
+        elif module is not None:  # past the module's last line: code added at the end of the file
+            owned.setdefault(module.id, []).append(line)
     return {node_id: tuple(found) for node_id, found in owned.items()}
 
 
@@ -422,8 +486,9 @@ def _checkout_prefix(root: Path, repository: str) -> str:
     try:
         return _git(root, "rev-parse", "--show-prefix").decode().strip()
     except GraphQueryError as exc:
+        reason = str(exc).partition("failed: ")[2]
         raise ConfigError(
-            f"the root of {repository!r} ({root}) is not a git checkout ({exc}); "
+            f"the root of {repository!r} ({root}) is not a git checkout ({reason}); "
             "give the change as diff text or as symbol names"
         ) from None
 
@@ -433,7 +498,7 @@ def _commit(root: Path, rev: str) -> str:
     if rev.startswith("-") or "\n" in rev or "\x00" in rev:
         raise GraphQueryError(f"{rev!r} is not a revision")
     try:
-        return _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}").decode().strip()
+        return _git(root, "rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
     except GraphQueryError:
         raise GraphQueryError(f"unknown revision {rev!r}: no such commit in {root}") from None
 
@@ -470,14 +535,14 @@ def _blob_hashes(root: Path, specs: Sequence[str]) -> dict[str, str]:
     at = 0
     for spec in usable:
         end = out.index(b"\n", at)
-        header = out[at:end].split()
+        header = out[at:end].split(b" ")
         at = end + 1
-        if len(header) == 3 and header[1] == b"blob":
+        # "<oid> <type> <size>" then the content; "<spec> missing" (or "ambiguous") alone.
+        if len(header) == 3 and header[2].isdigit() and header[1] in _OBJECT_TYPES:
             size = int(header[2])
-            found[spec] = hashlib.sha256(out[at : at + size]).hexdigest()
+            if header[1] == b"blob":
+                found[spec] = hashlib.sha256(out[at : at + size]).hexdigest()
             at += size + 1
-        elif len(header) == 3:  # a tree or another object: skip its content
-            at += int(header[2]) + 1
     return found
 
 
@@ -571,7 +636,8 @@ def impact(
     given += ["symbols"] if symbols else []
     if len(given) != 1:
         raise GraphQueryError(
-            f"give exactly one of a diff, a commit range or symbol names (got {' and '.join(given) or 'none'})"
+            "give exactly one of a diff, a commit range or symbol names "
+            f"(got {' and '.join(given) or 'none'})"
         )
     if not 1 <= depth <= MAX_DEPTH:
         raise GraphQueryError(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
@@ -598,7 +664,16 @@ def impact(
             old, new = _range(root, commits)
             source, subject = "commits", f"{commits.strip()} ({old[:12]}..{new[:12]})"
             diff = _git(
-                root, "diff", "--relative", "-M", "--no-color", "--no-ext-diff", "--no-textconv", "-U0", old, new
+                root,
+                "diff",
+                "--relative",
+                "-M",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "-U0",
+                old,
+                new,
             ).decode("utf-8", errors="replace")
         else:
             assert diff is not None
@@ -607,8 +682,12 @@ def impact(
         if not diff_files and diff.strip() and commits is None:
             raise GraphQueryError("no file header (`+++ b/path`) in the diff text: is it `git diff` output?")
         if commits is not None:
-            specs = {(k, p): f"{rev}:{prefix}{p}" for f in diff_files for k, p, rev in
-                     (("old", f.old_path, old), ("new", f.new_path, new)) if p}  # fmt: skip
+            specs = {
+                (which, path): f"{rev}:{prefix}{path}"
+                for f in diff_files
+                for which, path, rev in (("old", f.old_path, old), ("new", f.new_path, new))
+                if path
+            }
             hashes = _blob_hashes(root, list(specs.values()))
             blobs = {key: hashes[spec] for key, spec in specs.items() if spec in hashes}
         files, notes = _map_files(store, repository, diff_files, side, blobs)
@@ -618,7 +697,9 @@ def impact(
         skipped = sorted(f.path for f in files if f.status == "not indexed")
         if skipped:
             notes.append(f"{len(skipped)} changed file(s) not in the index: {', '.join(skipped[:10])}")
-    walk = callers_walk(store, repository, [node for node, _ in seeds], depth=test_depth, max_nodes=MAX_WALKED)
+    walk = callers_walk(
+        store, repository, [node for node, _ in seeds], depth=test_depth, max_nodes=MAX_WALKED
+    )
     if walk.stopped:
         notes.append(f"the walk stopped after {MAX_WALKED} symbols; lower the depth for a complete answer")
     names = {node.id: node.symbol.qualified_name for node, _ in seeds}
@@ -694,7 +775,9 @@ def _spans(ranges: Sequence[tuple[int, int]]) -> str:
 
 def _trail(found: ImpactedSymbol) -> str:
     steps = [_short_name(found.path[0])]
-    steps += [f"-{edge}-> {_short_name(name)}" for edge, name in zip(found.edges, found.path[1:], strict=True)]
+    steps += [
+        f"-{edge}-> {_short_name(name)}" for edge, name in zip(found.edges, found.path[1:], strict=True)
+    ]
     return " ".join(steps)
 
 
@@ -724,15 +807,21 @@ def impact_text(answer: Impact, budget: int | None = None) -> str:
         lines.append("Files (changed lines, in the version the index holds):")
         width = max(len(f.path) for f in answer.files)
         for f in answer.files:
-            renamed = f" (from {f.old_path})" if f.old_path and f.new_path and f.old_path != f.new_path else ""
-            lines.append(f"  {f.path:<{width}}  {_spans(f.lines) or '-'}  [{f.side} side, {f.status}]{renamed}")
+            renamed = (
+                f" (from {f.old_path})" if f.old_path and f.new_path and f.old_path != f.new_path else ""
+            )
+            lines.append(
+                f"  {f.path:<{width}}  {_spans(f.lines) or '-'}  [{f.side} side, {f.status}]{renamed}"
+            )
         lines += _more(cut.get("files", 0), "files")
     lines.append("Changed:" if answer.changed else "Changed: none")
     if answer.changed:
         width = max(len(c.symbol.qualified_name) for c in answer.changed)
         for c in answer.changed:
             touched = f"  lines {_spans(c.lines)}" if c.lines else ""
-            lines.append(f"  {c.symbol.qualified_name:<{width}}  {c.symbol.kind:<8}  {_place(c.symbol)}{touched}")
+            lines.append(
+                f"  {c.symbol.qualified_name:<{width}}  {c.symbol.kind:<8}  {_place(c.symbol)}{touched}"
+            )
         lines += _more(cut.get("changed", 0), "changed symbols")
     lines.append("Callers (distance, symbol, place, path):" if answer.callers else "Callers: none")
     if answer.callers:
