@@ -280,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from mnemo_dagster.cli.graph_cmd import graph  # noqa: E402  (subcommands register on the group above)
+from mnemo_dagster.cli.impact_cmd import impact  # noqa: E402
+from mnemo_dagster.cli.map_cmd import map_command  # noqa: E402
 from mnemo_dagster.cli.search_cmd import search  # noqa: E402
 from mnemo_dagster.mcp.server import mcp  # noqa: E402
 
 cli.add_command(graph)
+cli.add_command(impact)
+cli.add_command(map_command)
 cli.add_command(mcp)
 cli.add_command(search)

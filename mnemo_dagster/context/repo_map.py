@@ -4,12 +4,13 @@ to a token budget.
 The symbols are ranked by PageRank over the graph of their references (``calls``, ``imports``,
 ``inherits`` edges, weighted by how many references each stands for). With a focus (file paths,
 directories and/or symbol names), the PageRank is personalised: the random walk jumps back to the
-focused symbols (:data:`FOCUS_SHARE` of the jumps; the rest spread evenly over every symbol), and each
-focused symbol also links back to what references it, so its callers rank as neighbours too.
+focused symbols (:data:`FOCUS_SHARE` of the jumps; the rest spread evenly over every symbol), and a
+little (:data:`REFERRER_SHARE`) to what references them. So the focus ranks first, then its
+neighbours: what it calls, imports or inherits (the walk flows there) and what calls it.
 
-The map lists files in rank order (a file's rank is the sum of its symbols'), each with the signature
-lines of its chosen symbols in source order, a method under its class, and ``⋮`` where lines were
-skipped::
+The map lists files in rank order (a file ranks as its best symbol, its module included), each with
+the signature lines of its chosen symbols in source order, a method under its class, and ``⋮`` where
+lines were skipped::
 
     app/orders.py:
     ⋮
@@ -20,7 +21,8 @@ skipped::
 
 Symbols are taken in rank order while the map's estimated tokens (:mod:`.tokens`) stay within the
 budget; one that does not fit is skipped for smaller ones after it, so the map fills the budget
-closely whenever the repository has that much to show. The SQL is :mod:`mnemo_dagster.store.map_queries`.
+closely whenever the repository has that much to show. Files none of whose symbols made it come last,
+as their path alone, while the budget lasts. The SQL is :mod:`mnemo_dagster.store.map_queries`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.context.tokens import estimate_tokens
 from mnemo_dagster.errors import GraphQueryError
-from mnemo_dagster.store.map_queries import HeadLines, MapGraph, MapNode, choose_repository, head_lines, map_graph
+from mnemo_dagster.store.map_queries import (
+    HeadLines,
+    MapGraph,
+    MapNode,
+    choose_repository,
+    head_lines,
+    map_graph,
+)
 
 if TYPE_CHECKING:
     from mnemo_dagster.store.database import IndexStore
@@ -49,8 +58,9 @@ TOLERANCE = 0.15
 show, reach ``budget * (1 - TOLERANCE)``."""
 FOCUS_SHARE = 0.9
 """Share of the random walk's jumps that land on the focused symbols."""
-BACK_WEIGHT = 0.5
-"""Weight of the link from a focused symbol back to what references it, relative to the reference."""
+REFERRER_SHARE = 0.25
+"""With a focus, the symbols that reference a focused symbol share this much of its jumps: its
+callers, importers and subclasses rank as its neighbours, below it."""
 SIGNATURE_MAX_LINES = 6
 """A longer signature (a parameter list over many lines) is cut after this many lines."""
 MAX_LINE_CHARS = 160
@@ -101,7 +111,7 @@ class MapFile:
 
     path: str
     score: float
-    """The sum of the scores of all its symbols (its module's included), shown or not."""
+    """The highest score of its symbols (its module's included), shown or not: files are listed by it."""
     symbols: tuple[MapSymbol, ...]
     """Highest score first (the text lists them in source order)."""
 
@@ -184,7 +194,8 @@ def match_focus(nodes: Sequence[MapNode], focus: Iterable[str]) -> tuple[set[int
         named = {
             n.qualified_name
             for n in nodes
-            if n.kind != "module" and (n.qualified_name == text or n.name == text or n.qualified_name.endswith(tails))
+            if n.kind != "module"
+            and (n.qualified_name == text or n.name == text or n.qualified_name.endswith(tails))
         }
         members = tuple(qn + "." for qn in named)
         hits = {
@@ -203,6 +214,25 @@ def match_focus(nodes: Sequence[MapNode], focus: Iterable[str]) -> tuple[set[int
     return matched, unmatched
 
 
+def _jumps(graph: MapGraph, focused: set[int]) -> dict[int, float]:
+    """Where the random walk jumps to with a focus: each focused symbol, and its referrers sharing
+    :data:`REFERRER_SHARE` of its weight (by reference count); :data:`FOCUS_SHARE` of the jumps in all,
+    the rest spread over every node. Sums to 1."""
+    weight: dict[int, float] = defaultdict(float)
+    referrers: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for edge in graph.edges:
+        if edge.target_id in focused and edge.source_id not in focused:
+            referrers[edge.target_id].append((edge.source_id, edge.weight))
+    for target in focused:
+        weight[target] += 1.0
+        total = sum(w for _, w in referrers[target])
+        for source, w in referrers[target]:
+            weight[source] += REFERRER_SHARE * w / total
+    scale = FOCUS_SHARE / sum(weight.values())
+    base = (1 - FOCUS_SHARE) / len(graph.nodes)
+    return {n.id: base + weight.get(n.id, 0.0) * scale for n in graph.nodes}
+
+
 def rank(graph: MapGraph, focus_ids: Iterable[int] = ()) -> dict[int, float]:
     """The PageRank of every node of ``graph``, personalised to ``focus_ids`` when given (see the
     module docstring); the scores sum to 1."""
@@ -214,16 +244,11 @@ def rank(graph: MapGraph, focus_ids: Iterable[int] = ()) -> dict[int, float]:
     weights: dict[tuple[int, int], float] = defaultdict(float)
     for edge in graph.edges:
         weights[(edge.source_id, edge.target_id)] += edge.weight
-        if edge.target_id in focused:
-            weights[(edge.target_id, edge.source_id)] += edge.weight * BACK_WEIGHT
     digraph = nx.DiGraph()
     digraph.add_nodes_from(n.id for n in graph.nodes)
     digraph.add_weighted_edges_from((s, t, w) for (s, t), w in weights.items() if s != t)
-    personalization = None
-    if focused:
-        base = (1 - FOCUS_SHARE) / len(graph.nodes)
-        personalization = {n.id: base + (FOCUS_SHARE / len(focused) if n.id in focused else 0.0) for n in graph.nodes}
-    return nx.pagerank(digraph, personalization=personalization, weight="weight", max_iter=500, tol=1e-10)
+    jumps = _jumps(graph, focused) if focused else None
+    return nx.pagerank(digraph, personalization=jumps, weight="weight", max_iter=500, tol=1e-10)
 
 
 # -- signatures -----------------------------------------------------------------------------------
@@ -322,8 +347,12 @@ class _Fitter:
         self.file_score: dict[str, float] = defaultdict(float)
         for n in graph.nodes:
             self.last_line[n.file_path] = max(self.last_line[n.file_path], n.end_line)
-            self.file_score[n.file_path] += scores.get(n.id, 0.0)
-        self.ranked = sorted(graph.nodes, key=lambda n: (-scores.get(n.id, 0.0), n.file_path, n.start_line, n.id))
+            self.file_score[n.file_path] = max(self.file_score[n.file_path], scores.get(n.id, 0.0))
+        # Symbols first, by score; then the files none of whose symbols made it (a module: its path alone).
+        self.ranked = sorted(
+            graph.nodes,
+            key=lambda n: (n.kind == "module", -scores.get(n.id, 0.0), n.file_path, n.start_line, n.id),
+        )
         self.signatures: dict[int, Signature] = {}
         self.shown: dict[str, list[int]] = {}
         """File path -> the ids of its shown symbols (modules stand for the file alone)."""
@@ -342,7 +371,9 @@ class _Fitter:
         wanted: list[int] = []
         batch = max(FETCH_BATCH, self.budget // 4)
         for node in self.ranked[start : start + batch]:
-            wanted += [i for i in self._context(node) if i not in self.signatures and self.nodes[i].kind != "module"]
+            wanted += [
+                i for i in self._context(node) if i not in self.signatures and self.nodes[i].kind != "module"
+            ]
         heads = self.fetch(wanted)
         for i in wanted:
             self.signatures[i] = signature_of(self.nodes[i], heads.get(i))
@@ -385,7 +416,9 @@ class _Fitter:
         text = self.text()
         order = {node.id: k for k, node in enumerate(self.ranked)}
         while estimate_tokens(text) > limit and self.shown:
-            path, last = max(((p, i) for p, ids in self.shown.items() for i in ids), key=lambda pi: order[pi[1]])
+            path, last = max(
+                ((p, i) for p, ids in self.shown.items() for i in ids), key=lambda pi: order[pi[1]]
+            )
             kept = [i for i in self.shown[path] if i != last and last not in self._context(self.nodes[i])]
             if kept:
                 self.shown[path] = kept
@@ -424,22 +457,24 @@ class _Fitter:
 def build_map(
     graph: MapGraph,
     fetch: Callable[[list[int]], Mapping[int, HeadLines]],
-    focus: Sequence[str] = (),
+    focus: Sequence[str] | str = (),
     token_budget: int = DEFAULT_BUDGET,
 ) -> RepoMap:
     """The repo map of ``graph``; ``fetch`` reads the first lines of a list of node ids (see
     :func:`mnemo_dagster.store.map_queries.head_lines`). Raises :class:`GraphQueryError` for a budget
     out of bounds, or a focus of which no item names a file or symbol."""
     if not MIN_BUDGET <= token_budget <= MAX_BUDGET:
-        raise GraphQueryError(f"a token budget must be between {MIN_BUDGET} and {MAX_BUDGET}, not {token_budget}")
-    focus = tuple(focus)
+        raise GraphQueryError(
+            f"a token budget must be between {MIN_BUDGET} and {MAX_BUDGET}, not {token_budget}"
+        )
+    focus = (focus,) if isinstance(focus, str) else tuple(focus)
     focus_ids, unmatched = match_focus(graph.nodes, focus)
     if focus and not focus_ids:
         raise GraphQueryError(
-            f"the focus {', '.join(map(repr, unmatched))} names no file, directory or symbol of "
+            f"the focus {', '.join(map(repr, unmatched))} matches no file, directory or symbol of "
             f"{graph.repository!r}; give paths relative to the repository root or symbol names"
         )
-    notes = [f"focus {item!r} names no file, directory or symbol; left out" for item in unmatched]
+    notes = [f"focus {item!r} matches no file, directory or symbol; left out" for item in unmatched]
     scores = rank(graph, focus_ids)
     fitter = _Fitter(graph, scores, token_budget, fetch)
     fitter.fill()
@@ -469,14 +504,17 @@ def build_map(
 def repo_map(
     store: IndexStore,
     repository: str | None = None,
-    focus: Sequence[str] = (),
+    focus: Sequence[str] | str = (),
     token_budget: int = DEFAULT_BUDGET,
 ) -> RepoMap:
     """The repo map of ``repository`` (None: the only indexed one) in about ``token_budget`` tokens,
     ranked by PageRank personalised to ``focus`` (paths, directories and/or symbol names; none: plain
     PageRank). Raises :class:`~mnemo_dagster.errors.UnknownRepositoryError` for a repository that is
     not indexed, :class:`GraphQueryError` when the repository has no graph yet, the budget is out of
-    bounds or the focus names nothing. Three queries, and one per :data:`FETCH_BATCH` symbols read."""
+    bounds or the focus names nothing. A bounded number of queries, whatever the repository's size: the
+    repositories, its nodes and edges, then one per :data:`FETCH_BATCH` (or ``token_budget // 4``)
+    ranked symbols whose first lines the map needs (one, unless a budget of many symbols is crowded
+    with ones that do not fit)."""
     name = choose_repository(store, repository)
     graph = map_graph(store, name)
     if not graph.nodes:

@@ -1,24 +1,41 @@
-"""Extract the flow facts of one Python file: what its names, attributes and calls can hold.
+"""Extract the flow facts of one Python file: what its names, attributes, items and calls can hold.
 
-Index time parses each file once anyway; the facts are small JSON that :mod:`.pyflow` solves at graph
-time for the whole repository, without parsing again. Scopes are named by the dotted symbol paths the
+Index time parses each file once anyway; the facts are small JSON that :mod:`.pyflow` solves at index
+time, one module at a time, without parsing again. Scopes are named by the dotted symbol paths the
 chunker gives definitions (``""`` for the module, ``A.m`` for a method); a lambda gets an internal
 scope ``<parent>.<lambda:LINE:COL>`` that is no graph node.
 
 An expression is a JSON list:
 
 - ``["n", name]``: a name, looked up from the fact's scope (local, enclosing functions, module);
+  ``["n", name, version]``: a local name read after the ``version``-th assignment that stands at the
+  top level of its scope's body (which replaces what the name held, for later reads in that scope);
 - ``["a", expr, attr]``: an attribute;
 - ``["r", site]``: what the call site with that index returns;
 - ``["f", scope]``: the function, class or lambda defined with that scope in this file;
-- ``["u", [expr, ...]]``: any of several (containers, ``x or y``, conditional expressions);
+- ``["u", [expr, ...]]``: any of several (``x or y``, conditional expressions);
+- ``["c", site, kind]``: the container built at ``site`` (a literal, a comprehension, ``list(x)``):
+  ``"s"`` a list, tuple or set, ``"d"`` a dict; its items are stored by ``["k", ...]`` targets;
+- ``["k", expr, key]``: the item ``key`` of the containers ``expr`` holds, ``key`` a literal
+  (``"0"``, ``"'name"``) or None (any); ``["k", expr, key, "c"]``: only from containers;
+- ``["e", expr, how]``: the elements iterating ``expr`` gives (``how`` ``""``), or a dict's values
+  (``"v"``); ``"c"`` in ``how``: only from containers;
+- ``["d", site, expr, mode]``: a container derived from those ``expr`` holds, at ``site``: all items but
+  one (``["x", key]``: a new version of a container whose item ``key`` is replaced; what is no
+  container stays), a copy (``["c"]``), or a slice (``["s", start, stop]``, start None when the bounds
+  are no literals);
+- ``["i", expr]``: an instance of the classes ``expr`` holds (``except E as e``);
+- ``["w", expr]``: what ``with expr as x`` binds besides what ``__enter__`` returns;
 - ``["M", spec, level_name]``: a module named by an import (``level_name`` is None or a submodule);
 - ``["S", class scope]``: ``super()`` inside a method of that class;
 - ``["D", site, expr]``: a definition through a decorator: what the decorator call at ``site``
   returns when it resolves to a function of the repository that returns something, else ``expr``.
 
-Containers are transparent: ``[f, g]``, ``{"k": f}`` hold ``f`` and ``g``, and a subscript or an
-iteration of a value gives the value back, which is field-insensitive like published algorithms.
+Containers keep their items apart: ``[f, g][1]`` and ``{"k": f}["k"]`` hold one function each, and an
+item stored at the top level of a scope (``table["k"] = f``) replaces the earlier one for what the
+scope reads afterwards. Iterating calls ``__iter__``/``__next__``, ``with`` calls ``__enter__`` and
+``__exit__``, ``raise E`` instantiates ``E``, and ``map``/``filter``/``key=`` call their callbacks:
+those implicit call sites are marked (:data:`IMPLICIT`, :data:`DUNDER`, :data:`RAISE`).
 """
 
 from __future__ import annotations
@@ -30,12 +47,21 @@ if TYPE_CHECKING:
 
 Expr = list[Any]
 
-FACTS_VERSION = 1
-_CONTAINERS = frozenset({"list", "tuple", "set", "expression_list", "pattern_list", "tuple_pattern"})
-_PASS_THROUGH = frozenset(
-    {"parenthesized_expression", "await", "subscript", "list_splat", "dictionary_splat", "as_pattern"}
-)
-_UNIONS = _CONTAINERS | {"boolean_operator", "conditional_expression", "dictionary", "binary_operator"}
+FACTS_VERSION = 2
+KEYS = "<keys>"
+"""The item under which a dict keeps the keys that are no literals (``{Model: handler}``)."""
+IMPLICIT = 1
+"""A call site's flag: a call without call syntax (a callback that ``map`` or ``key=`` calls)."""
+DUNDER = 2
+"""A call site's flag: a special method the syntax calls (``__iter__`` of ``for``, ``__enter__``)."""
+RAISE = 3
+"""A call site's flag: ``raise E`` without parentheses, which instantiates ``E`` when it is a class."""
+
+_SEQUENCES = frozenset({"list", "tuple", "set", "expression_list"})
+_PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"})
+_SPLATS = frozenset({"list_splat_pattern", "list_splat"})
+_PASS_THROUGH = frozenset({"parenthesized_expression", "await", "as_pattern"})
+_UNIONS = frozenset({"boolean_operator", "conditional_expression", "binary_operator"})
 _STATEMENTS = frozenset(
     {
         "decorated_definition",
@@ -48,23 +74,31 @@ _STATEMENTS = frozenset(
         "assignment",
         "augmented_assignment",
         "with_statement",
+        "raise_statement",
     }
 )
 _COMPREHENSIONS = frozenset(
     {"list_comprehension", "set_comprehension", "generator_expression", "dictionary_comprehension"}
 )
+_CONVERSIONS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
+_ADD_ONE = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}
+"""Container methods that store one argument (by its position), and those that store all elements
+of one: ``extend``."""
+_LOOKUPS = frozenset({"get", "pop", "setdefault"})
 
 
 def python_facts(root: Node) -> dict[str, Any]:
     """The flow facts of a parsed Python module (see the module docstring for the encoding)."""
     extractor = _Extractor()
-    extractor.block(root, "")
+    extractor.body(root, "")
     return {
         "v": FACTS_VERSION,
         "scopes": extractor.scopes,
         "assign": extractor.assigns,
         "calls": extractor.calls,
         "returns": extractor.returns,
+        "yields": extractor.yields,
+        "generators": sorted(extractor.generators),
     }
 
 
@@ -72,25 +106,105 @@ def _text(node: Node) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+def _named(node: Node) -> list[Node]:
+    """The named children of a node without comments (which would shift positions)."""
+    return [c for c in node.named_children if c.type != "comment"]
+
+
+def literal_key(node: Node | None) -> str | None:
+    """The key a literal index or dict key stands for: ``"3"`` for ``3``, ``"'a"`` for ``"a"``;
+    None for anything else (negative numbers, booleans, f-strings, bytes, names)."""
+    if node is None:
+        return None
+    if node.type == "parenthesized_expression" and len(_named(node)) == 1:
+        return literal_key(_named(node)[0])
+    if node.type == "integer":
+        try:
+            return str(int(_text(node).replace("_", ""), 0))
+        except ValueError:
+            return None
+    if node.type != "string":
+        return None
+    parts = node.named_children
+    if not parts or parts[0].type != "string_start" or parts[-1].type != "string_end":
+        return None
+    if _text(parts[0]).rstrip("'\"").lower() not in ("", "u"):
+        return None
+    if any(p.type == "interpolation" for p in parts):
+        return None
+    raw = node.text
+    return "'" + raw[len(parts[0].text) : len(raw) - len(parts[-1].text)].decode("utf-8", "replace")
+
+
+def _slice_bounds(node: Node) -> tuple[int | None, int | None]:
+    """(start, stop) of a slice with literal bounds (stop None when open), (None, None) otherwise."""
+    parts: list[list[Node]] = [[]]
+    for child in node.children:
+        if child.type == ":":
+            parts.append([])
+        elif child.type != "comment":
+            parts[-1].append(child)
+    bounds: list[int | None] = []
+    for position, part in enumerate(parts):
+        if not part:
+            bounds.append(None)
+            continue
+        key = literal_key(part[0]) if len(part) == 1 else None
+        if key is None or (position == 2 and key != "1"):
+            return None, None
+        bounds.append(int(key))
+    if len(parts) == 1:
+        return None, None
+    return bounds[0] or 0, bounds[1]
+
+
 class _Extractor:
-    """Walks a tree once, collecting scopes, assignments, call sites and returns."""
+    """Walks a tree once, collecting scopes, assignments, call sites, returns and yields."""
 
     def __init__(self) -> None:
         self.scopes: dict[str, list[Any]] = {"": ["module", None, [], [], []]}
         """scope -> [kind, parent, params, decorators, bases]; params are [name, kind] pairs."""
         self.assigns: list[list[Any]] = []
-        """[scope, target, expr]; target ``["n", name]``, ``["a", expr, attr]`` or ``["v", scope, name]``."""
+        """[scope, target, expr]; target ``["n", name(, version)]``, ``["a", expr, attr]``, ``["k", expr,
+        key]`` (an item), ``["v", scope, name]`` (a parameter's default), ``["*"]``, ``["I"]``."""
         self.calls: list[list[Any]] = []
-        """[scope, line, callee, positional args, {keyword: expr}]."""
+        """[scope, line, callee, positional args, {keyword: expr}(, flag)]."""
         self.returns: list[list[Any]] = []
-        """[scope, expr]: what a function returns or yields."""
+        """[scope, expr]: what a function returns."""
+        self.yields: list[list[Any]] = []
+        """[scope, expr]: what a generator yields."""
+        self.generators: set[str] = set()
+        self.containers = 0
+        self.depth: dict[str, int] = {}
+        """Scope -> how deep in nested blocks the statement being visited stands (0: top level)."""
+        self.version: dict[str, dict[str, int]] = {}
+        """Scope -> name -> the version of the name that reads see at this point of the walk."""
+        self.versions: dict[tuple[str, str], int] = {}
+        """(scope, name) -> how many top-level assignments of the name there are so far (two bodies
+        with one scope name, ``def f`` under ``if`` and ``else``, number their versions apart)."""
 
     # -- statements ------------------------------------------------------------------------------
 
-    def block(self, node: Node, scope: str) -> None:
-        """Visit the children of ``node`` in ``scope``."""
+    def body(self, node: Node, scope: str) -> None:
+        """The statements of a module, function or class body, in order (each at the top level)."""
+        self.version[scope] = {}
         for child in node.named_children:
+            self.depth[scope] = 0
             self.statement(child, scope)
+        self.depth[scope] = 1
+
+    def block(self, node: Node, scope: str) -> None:
+        """The statements of a nested block (a branch, a loop, a ``try``, a ``with``)."""
+        self.depth[scope] = self.depth.get(scope, 1) + 1
+        try:
+            for child in node.named_children:
+                self.statement(child, scope)
+        finally:
+            self.depth[scope] -= 1
+
+    def top_level(self, scope: str) -> bool:
+        """Whether the statement being visited runs once, after the earlier ones of its scope."""
+        return self.depth.get(scope, 1) == 0
 
     def statement(self, node: Node, scope: str) -> None:
         kind = node.type
@@ -113,30 +227,67 @@ class _Extractor:
                 self.returns.append([scope, expr])
         elif kind == "for_statement":
             value = self.expr(node.child_by_field_name("right"), scope)
-            self.bind(node.child_by_field_name("left"), value, scope)
+            is_async = node.children[0].type == "async"
+            element = self.iteration(value, scope, node.start_point[0] + 1, is_async)
+            self.bind(node.child_by_field_name("left"), element, scope, strong=False)
             for child in node.named_children[2:]:
                 self.children(child, scope) if child.type != "block" else self.block(child, scope)
         elif kind in ("assignment", "augmented_assignment"):
-            self.assignment(node, scope)
+            self.assignment(node, scope, strong=kind == "assignment" and self.top_level(scope))
         elif kind == "with_statement":
             self.with_(node, scope)
+        elif kind == "raise_statement":
+            self.raise_(node, scope)
         else:
             self.expr(node, scope)  # expressions (calls) and compound statements: walk children
 
+    def raise_(self, node: Node, scope: str) -> None:
+        """``raise E`` instantiates ``E`` when it names a class; ``raise E(...)`` is a call anyway."""
+        for position, child in enumerate(_named(node)):
+            expr = self.expr(child, scope)
+            if position == 0 and expr is not None and child.type != "call":
+                self.calls.append([scope, node.start_point[0] + 1, expr, [], {}, RAISE])
+
     def with_(self, node: Node, scope: str) -> None:
-        """``with e as x``: ``x`` holds what ``e`` holds (``__enter__`` is assumed to return self)."""
+        """``with e as x``: ``e.__enter__()`` and ``e.__exit__()`` are called, ``x`` holds what
+        ``__enter__`` returns (``e`` itself when its class has none here; the first yield of a
+        ``@contextmanager`` generator)."""
+        is_async = node.children[0].type == "async"
+        enter, leave = ("__aenter__", "__aexit__") if is_async else ("__enter__", "__exit__")
+        line = node.start_point[0] + 1
         for child in node.named_children:
             if child.type != "with_clause":
                 self.block(child, scope) if child.type == "block" else self.expr(child, scope)
                 continue
-            for item in child.named_children:
+            for item in _named(child):
                 value_node = item.child_by_field_name("value") or (item.named_children or [None])[0]
+                target = None
                 if value_node is not None and value_node.type == "as_pattern":
-                    value = self.expr(value_node.named_children[0], scope)
                     alias = value_node.child_by_field_name("alias")
-                    self.bind(alias.named_children[0] if alias is not None else None, value, scope)
-                else:
-                    self.expr(value_node, scope)
+                    target = alias.named_children[0] if alias is not None and alias.named_children else None
+                    value_node = value_node.named_children[0]
+                context = self.expr(value_node, scope)
+                value = None
+                if context is not None:
+                    entered = self.implicit(scope, line, ["a", context, enter], DUNDER)
+                    self.implicit(scope, line, ["a", context, leave], DUNDER)
+                    value = ["u", [["r", entered], ["w", context]]]
+                self.bind(target, value, scope, strong=self.top_level(scope))
+
+    def implicit(self, scope: str, line: int, callee: Expr, flag: int, args: list[Any] | None = None) -> int:
+        """Record a call the code makes without call syntax; returns its site."""
+        self.calls.append([scope, line, callee, args or [], {}, flag])
+        return len(self.calls) - 1
+
+    def iteration(self, value: Expr | None, scope: str, line: int, is_async: bool = False) -> Expr | None:
+        """What a ``for`` over ``value`` binds: the elements of containers and generators, or what
+        ``__next__`` of what ``__iter__`` returns gives (both called here)."""
+        if value is None:
+            return None
+        first, then = ("__aiter__", "__anext__") if is_async else ("__iter__", "__next__")
+        iterator = self.implicit(scope, line, ["a", value, first], DUNDER)
+        step = self.implicit(scope, line, ["a", ["r", iterator], then], DUNDER)
+        return ["u", [["e", value, ""], ["e", ["r", iterator], ""], ["r", step]]]
 
     def definition(self, node: Node, scope: str, decorators: list[Expr]) -> None:
         """A ``def`` or ``class``: a new scope, bound to its name in ``scope`` (through decorators)."""
@@ -161,10 +312,10 @@ class _Extractor:
         for decorator in reversed(decorators):
             self.calls.append([scope, node.start_point[0] + 1, decorator, [value], {}])
             value = ["D", len(self.calls) - 1, value]
-        self.assigns.append([scope, ["n", name], value])
+        self.assign_name(scope, name, value, strong=self.top_level(scope))
         body = node.child_by_field_name("body")
         if body is not None:
-            self.block(body, inner)
+            self.body(body, inner)
 
     def parameters(self, node: Node | None, inner: str, outer: str) -> list[list[str]]:
         """[name, kind] per parameter (kind ``""``, ``*`` or ``**``); defaults become assignments."""
@@ -178,7 +329,7 @@ class _Extractor:
             name_node = param.child_by_field_name("name") if "default" in param.type else param
             if name_node is not None and name_node.type in ("typed_parameter",):
                 name_node = name_node.named_children[0]
-            if name_node is None or param.type in ("keyword_separator", "positional_separator"):
+            if name_node is None or param.type in ("keyword_separator", "positional_separator", "comment"):
                 continue
             ident = (
                 name_node
@@ -195,15 +346,16 @@ class _Extractor:
 
     def import_(self, node: Node, scope: str) -> None:
         """``import a.b [as c]`` and ``from m import x [as y]`` become assignments of module values."""
+        strong = self.top_level(scope)
         if node.type == "import_statement":
             for item in node.named_children:
                 if item.type == "aliased_import":
                     spec = _text(item.child_by_field_name("name"))
                     alias = _text(item.child_by_field_name("alias"))
-                    self.assigns.append([scope, ["n", alias], ["M", spec, None]])
+                    self.assign_name(scope, alias, ["M", spec, None], strong=strong)
                 elif item.type == "dotted_name":
                     head = _text(item).split(".")[0]
-                    self.assigns.append([scope, ["n", head], ["M", head, None]])
+                    self.assign_name(scope, head, ["M", head, None], strong=strong)
                     self.assigns.append([scope, ["I"], ["M", _text(item), None]])
             return
         module = node.child_by_field_name("module_name")
@@ -218,44 +370,121 @@ class _Extractor:
                 alias_node = item.child_by_field_name("alias") if item.type == "aliased_import" else None
                 name = _text(name_node)
                 local = _text(alias_node) if alias_node is not None else name
-                self.assigns.append([scope, ["n", local], ["M", spec, name]])
+                self.assign_name(scope, local, ["M", spec, name], strong=strong)
 
-    def assignment(self, node: Node, scope: str) -> None:
+    def assignment(self, node: Node, scope: str, *, strong: bool) -> None:
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         if right is None:
             return
         if right.type == "assignment":  # a = b = value
-            self.assignment(right, scope)
+            self.assignment(right, scope, strong=strong)
             right = right.child_by_field_name("right")
-        if left is not None and left.type in _CONTAINERS and right is not None and right.type in _CONTAINERS:
-            lefts, rights = left.named_children, right.named_children
-            if len(lefts) == len(rights):
-                for target, value in zip(lefts, rights, strict=True):
-                    self.bind(target, self.expr(value, scope), scope)
+        if left is not None and left.type in _PATTERNS and right is not None and right.type in _SEQUENCES:
+            lefts, rights = _named(left), _named(right)
+            if len(lefts) == len(rights) and not any(n.type in _SPLATS for n in lefts + rights):
+                values = [self.expr(value, scope) for value in rights]
+                for target, value in zip(lefts, values, strict=True):
+                    self.bind(target, value, scope, strong=strong)
                 return
-        self.bind(left, self.expr(right, scope), scope)
+        self.bind(left, self.expr(right, scope), scope, strong=strong)
 
-    def bind(self, target: Node | None, value: Expr | None, scope: str) -> None:
-        """Record ``target = value`` for a name, attribute, subscript or unpacking target."""
+    def assign_name(self, scope: str, name: str, value: Expr, *, strong: bool) -> None:
+        """``name = value`` in ``scope``; at the top level, a new version of the name."""
+        current = self.version.setdefault(scope, {})
+        if strong:
+            self.versions[(scope, name)] = current[name] = self.versions.get((scope, name), 0) + 1
+        version = current.get(name)
+        self.assigns.append([scope, ["n", name, version] if version else ["n", name], value])
+
+    def bind(self, target: Node | None, value: Expr | None, scope: str, *, strong: bool) -> None:
+        """Record ``target = value`` for a name, attribute, item or unpacking target."""
         if target is None:
             return
         kind = target.type
-        if kind in _CONTAINERS or kind in ("list_pattern", "list_splat_pattern", "parenthesized_expression"):
-            for child in target.named_children:
-                self.bind(child, value, scope)
+        if kind == "parenthesized_expression" and len(_named(target)) == 1:
+            self.bind(_named(target)[0], value, scope, strong=strong)
+            return
+        if kind in _PATTERNS:
+            children = _named(target)
+            splat = next((i for i, c in enumerate(children) if c.type in _SPLATS), None)
+            for position, child in enumerate(children):
+                if value is None:
+                    self.bind(child, None, scope, strong=strong)
+                elif child.type in _SPLATS:
+                    rest = self.container("s", [[None, ["e", value, ""]]], scope)
+                    self.bind(
+                        child.named_children[0] if child.named_children else None, rest, scope, strong=strong
+                    )
+                else:
+                    key = str(position) if splat is None or position < splat else None
+                    self.bind(child, ["k", value, key], scope, strong=strong)
             return
         if value is None:
             self.expr(target, scope)
             return
         if kind == "identifier":
-            self.assigns.append([scope, ["n", _text(target)], value])
+            self.assign_name(scope, _text(target), value, strong=strong)
         elif kind == "attribute":
             obj = self.expr(target.child_by_field_name("object"), scope)
             attr = target.child_by_field_name("attribute")
             if obj is not None and attr is not None:
                 self.assigns.append([scope, ["a", obj, _text(attr)], value])
         elif kind == "subscript":
-            self.bind(target.child_by_field_name("value"), value, scope)
+            obj_node = target.child_by_field_name("value")
+            obj = self.expr(obj_node, scope)
+            key = self.index(target, scope)
+            self.store(obj_node, obj, key, value, scope, strong=strong)
+
+    def store(
+        self,
+        obj_node: Node | None,
+        obj: Expr | None,
+        key: str | None,
+        value: Expr,
+        scope: str,
+        *,
+        strong: bool,
+    ) -> None:
+        """``obj[key] = value``: into the containers ``obj`` holds. At the top level of a scope, when
+        ``obj`` is a local name (or a literal item of one), the name gets a new version whose container
+        holds only ``value`` at ``key``; the old containers (which other names may share) keep both."""
+        if obj is None:
+            return
+        self.assigns.append([scope, ["k", obj, key], value])
+        if not strong or key is None or obj_node is None or not self._replaceable(obj_node, obj, scope):
+            return
+        self.containers += 1
+        new = ["d", self.containers, obj, ["x", key]]
+        self.assigns.append([scope, ["k", new, key], value])
+        if obj[0] == "n":
+            self.assign_name(scope, obj[1], new, strong=True)
+        else:
+            self.store(obj_node.child_by_field_name("value"), obj[1], obj[2], new, scope, strong=True)
+
+    def _replaceable(self, node: Node, expr: Expr, scope: str) -> bool:
+        """Whether ``node`` is a local name of ``scope`` (or an item of one, by literal keys)."""
+        if node.type == "identifier":
+            return expr[0] == "n" and len(expr) > 2
+        if node.type == "subscript" and expr[0] == "k" and expr[2] is not None and len(expr) == 3:
+            inner = node.child_by_field_name("value")
+            return inner is not None and self._replaceable(inner, expr[1], scope)
+        return False
+
+    def index(self, node: Node, scope: str) -> str | None:
+        """The literal key of a subscript (None when it is none); visits the index for its calls."""
+        subscripts = node.children_by_field_name("subscript")
+        for sub in subscripts:
+            self.expr(sub, scope)
+        return literal_key(subscripts[0]) if len(subscripts) == 1 else None
+
+    def container(self, kind: str, items: list[list[Any]], scope: str) -> Expr:
+        """A new container of ``kind`` with (key, expr) items; its expression."""
+        self.containers += 1
+        container = ["c", self.containers, kind]
+        for key, value in items:
+            if value is not None:
+                self.assigns.append([scope, ["k", container, key], value])
+        return container
 
     # -- expressions -----------------------------------------------------------------------------
 
@@ -265,7 +494,9 @@ class _Extractor:
             return None
         kind = node.type
         if kind == "identifier":
-            return ["n", _text(node)]
+            name = _text(node)
+            version = self.version.get(scope, {}).get(name)
+            return ["n", name, version] if version else ["n", name]
         if kind == "attribute":
             obj = self.expr(node.child_by_field_name("object"), scope)
             attr = node.child_by_field_name("attribute")
@@ -274,25 +505,35 @@ class _Extractor:
             return self.call(node, scope)
         if kind == "lambda":
             return self.lambda_(node, scope)
+        if kind == "subscript":
+            value = self.expr(node.child_by_field_name("value"), scope)
+            subscripts = node.children_by_field_name("subscript")
+            if len(subscripts) == 1 and subscripts[0].type == "slice":
+                for child in subscripts[0].named_children:
+                    self.expr(child, scope)
+                if value is None:
+                    return None
+                self.containers += 1
+                return ["d", self.containers, value, ["s", *_slice_bounds(subscripts[0])]]
+            key = self.index(node, scope)
+            return ["k", value, key] if value is not None else None
         if kind in _PASS_THROUGH:
-            parts = [self.expr(c, scope) for c in node.named_children]
+            parts = [self.expr(c, scope) for c in _named(node)]
             return parts[0] if parts else None
-        if kind in ("yield",):
-            value = node.named_children[0] if node.named_children else None
-            if value is not None and (expr := self.expr(value, scope)) is not None:
-                self.returns.append([scope, expr])
-            return None
+        if kind in ("list_splat", "dictionary_splat"):
+            inner = self.expr(node.named_children[0], scope) if node.named_children else None
+            return ["e", inner, "" if kind == "list_splat" else "v"] if inner is not None else None
+        if kind == "yield":
+            return self.yield_(node, scope)
+        if kind in _SEQUENCES:
+            return self.sequence(node, scope)
+        if kind == "dictionary":
+            return self.dictionary(node, scope)
         if kind in _COMPREHENSIONS:
-            for clause in node.named_children[1:]:
-                if clause.type == "for_in_clause":
-                    value = self.expr(clause.child_by_field_name("right"), scope)
-                    self.bind(clause.child_by_field_name("left"), value, scope)
-                else:
-                    self.children(clause, scope)
-            return self.expr(node.named_children[0], scope) if node.named_children else None
+            return self.comprehension(node, scope)
         if kind == "named_expression":
             value = self.expr(node.child_by_field_name("value"), scope)
-            self.bind(node.child_by_field_name("name"), value, scope)
+            self.bind(node.child_by_field_name("name"), value, scope, strong=False)
             return value
         if kind in ("function_definition", "class_definition", "decorated_definition"):
             self.statement(node, scope)
@@ -302,6 +543,59 @@ class _Extractor:
             return ["u", parts] if parts else None
         return None
 
+    def yield_(self, node: Node, scope: str) -> None:
+        """``yield x`` and ``yield from g``: what the generator of ``scope`` gives."""
+        self.generators.add(scope)
+        value = _named(node)[0] if _named(node) else None
+        if value is not None and (expr := self.expr(value, scope)) is not None:
+            is_from = any(c.type == "from" for c in node.children)
+            self.yields.append([scope, ["e", expr, ""] if is_from else expr])
+
+    def sequence(self, node: Node, scope: str) -> Expr:
+        """A list, tuple or set literal: its items by position (unknown after a ``*splat``)."""
+        keyed = node.type != "set"
+        items: list[list[Any]] = []
+        for position, child in enumerate(_named(node)):
+            if child.type == "list_splat":
+                keyed = False
+            value = self.expr(child, scope)
+            items.append([str(position) if keyed else None, value])
+        return self.container("s", items, scope)
+
+    def dictionary(self, node: Node, scope: str) -> Expr:
+        """A dict literal: values by literal key (any key otherwise); keys that are no literals."""
+        items: list[list[Any]] = []
+        for child in _named(node):
+            if child.type == "pair":
+                key_node = child.child_by_field_name("key")
+                items.append([KEYS, self.expr(key_node, scope)])
+                items.append([literal_key(key_node), self.expr(child.child_by_field_name("value"), scope)])
+            elif child.type == "dictionary_splat":
+                inner = self.expr(child.named_children[0], scope) if child.named_children else None
+                if inner is not None:
+                    items += [[None, ["e", inner, "v"]], [KEYS, ["e", inner, ""]]]
+            else:
+                self.expr(child, scope)
+        return self.container("d", items, scope)
+
+    def comprehension(self, node: Node, scope: str) -> Expr:
+        """A comprehension: a container of what its body gives, after binding its ``for`` targets."""
+        children = _named(node)
+        for clause in children[1:]:
+            if clause.type == "for_in_clause":
+                value = self.expr(clause.child_by_field_name("right"), scope)
+                element = self.iteration(value, scope, clause.start_point[0] + 1)
+                self.bind(clause.child_by_field_name("left"), element, scope, strong=False)
+            else:
+                self.children(clause, scope)
+        body = children[0] if children else None
+        if node.type == "dictionary_comprehension" and body is not None and body.type == "pair":
+            key = self.expr(body.child_by_field_name("key"), scope)
+            return self.container(
+                "d", [[KEYS, key], [None, self.expr(body.child_by_field_name("value"), scope)]], scope
+            )
+        return self.container("s", [[None, self.expr(body, scope)]], scope)
+
     def children(self, node: Node, scope: str) -> list[Expr]:
         """Visit the children of any other node: nested blocks and statements, and subexpressions."""
         parts: list[Expr] = []
@@ -310,13 +604,24 @@ class _Extractor:
                 self.block(child, scope)
             elif child.type in _STATEMENTS:
                 self.statement(child, scope)
-            elif child.type == "pair":
-                self.expr(child.child_by_field_name("key"), scope)
-                if (expr := self.expr(child.child_by_field_name("value"), scope)) is not None:
-                    parts.append(expr)
+            elif child.type in ("except_clause", "except_group_clause"):
+                self.except_(child, scope)
             elif (expr := self.expr(child, scope)) is not None:
                 parts.append(expr)
         return parts
+
+    def except_(self, node: Node, scope: str) -> None:
+        """``except E as e``: ``e`` holds an instance of ``E`` (of each class of a tuple)."""
+        for child in node.named_children:
+            if child.type == "block":
+                self.block(child, scope)
+            elif child.type == "as_pattern" and child.named_children:
+                classes = self.expr(child.named_children[0], scope)
+                alias = child.child_by_field_name("alias")
+                target = alias.named_children[0] if alias is not None and alias.named_children else None
+                self.bind(target, ["i", classes] if classes is not None else None, scope, strong=False)
+            else:
+                self.expr(child, scope)
 
     def call(self, node: Node, scope: str) -> Expr:
         """Record a call site; the expression is what it returns."""
@@ -328,9 +633,26 @@ class _Extractor:
                 self.expr(arguments, scope)
             return callee
         callee = self.expr(function, scope)
+        method = _text(function.child_by_field_name("attribute") or function) if function else ""
+        if (
+            function is not None
+            and function.type == "attribute"
+            and callee is not None
+            and method == "update"
+        ):
+            update = self.update(function.child_by_field_name("object"), callee[1], arguments, scope)
+            if update:
+                self.calls.append([scope, node.start_point[0] + 1, callee, [], {}])
+                return ["r", len(self.calls) - 1]
         args: list[Expr | None] = []
+        nodes: list[Node] = []
         kwargs: dict[str, Expr] = {}
-        for arg in arguments.named_children if arguments is not None else ():
+        if arguments is not None and arguments.type == "generator_expression":
+            args.append(self.expr(arguments, scope))
+            nodes.append(arguments)
+        for arg in (
+            _named(arguments) if arguments is not None and arguments.type != "generator_expression" else ()
+        ):
             if arg.type == "keyword_argument":
                 name, value = (
                     arg.child_by_field_name("name"),
@@ -341,10 +663,112 @@ class _Extractor:
             elif arg.type in ("list_splat", "dictionary_splat"):
                 self.expr(arg, scope)
                 args.append(None)
+                nodes.append(arg)
             else:
                 args.append(self.expr(arg, scope))
-        self.calls.append([scope, node.start_point[0] + 1, callee, args, kwargs])
-        return ["r", len(self.calls) - 1]
+                nodes.append(arg)
+        line = node.start_point[0] + 1
+        self.calls.append([scope, line, callee, args, kwargs])
+        result: Expr = ["r", len(self.calls) - 1]
+        if function is None:
+            return result
+        if function.type == "identifier":
+            if method == "getattr" and len(nodes) >= 2 and args[0] is not None:
+                name = literal_key(nodes[1])
+                if name is not None and name.startswith("'") and name[1:].isidentifier():
+                    return ["u", [["a", args[0], name[1:]], *(a for a in args[2:3] if a is not None)]]
+            extra = self.builtin(method, args, kwargs, scope, line)
+        elif function.type == "attribute" and callee is not None:
+            extra = self.method(callee[1], method, args, nodes, kwargs, scope, line)
+        else:
+            extra = []
+        return ["u", [result, *extra]] if extra else result
+
+    def builtin(
+        self, name: str, args: list[Any], kwargs: dict[str, Expr], scope: str, line: int
+    ) -> list[Expr]:
+        """What a call of a builtin that moves values gives besides its site's return (``list(x)``,
+        ``next(g)``, ``enumerate``, ``zip``); ``map``/``filter``/``key=`` call their callbacks."""
+        first = args[0] if args else None
+        if "key" in kwargs and first is not None and name in ("sorted", "min", "max"):
+            self.implicit(scope, line, kwargs["key"], IMPLICIT, [["e", first, ""]])
+        if name in _CONVERSIONS and first is not None:
+            return [self.container("s", [[None, ["e", first, ""]]], scope)]
+        if name == "next" and first is not None:
+            return [["e", first, ""], *(a for a in args[1:2] if a is not None)]
+        if name in ("enumerate", "zip") and args and all(a is not None for a in args):
+            parts = (
+                [["1", ["e", first, ""]]]
+                if name == "enumerate"
+                else [[str(i), ["e", a, ""]] for i, a in enumerate(args)]
+            )
+            return [self.container("s", [[None, self.container("s", parts, scope)]], scope)]
+        if name in ("map", "filter") and first is not None and len(args) > 1 and None not in args:
+            called = self.implicit(scope, line, first, IMPLICIT, [["e", a, ""] for a in args[1:]])
+            value = ["r", called] if name == "map" else ["e", args[1], ""]
+            return [self.container("s", [[None, value]], scope)]
+        return []
+
+    def method(
+        self,
+        obj: Expr,
+        name: str,
+        args: list[Any],
+        nodes: list[Node],
+        kwargs: dict[str, Expr],
+        scope: str,
+        line: int,
+    ) -> list[Expr]:
+        """What a call of a container's method moves: ``append``/``add``/``insert``/``extend``/
+        ``setdefault`` store, ``get``/``pop``/``setdefault`` look up, ``values``/``keys``/``items``
+        view, ``copy`` aliases (only containers answer; other objects have the call's return)."""
+        if name == "sort" and "key" in kwargs:
+            self.implicit(scope, line, kwargs["key"], IMPLICIT, [["e", obj, "c"]])
+        if name in _ADD_ONE and len(args) > _ADD_ONE[name] and args[_ADD_ONE[name]] is not None:
+            self.assigns.append([scope, ["k", obj, None], args[_ADD_ONE[name]]])
+        elif name == "extend" and args and args[0] is not None:
+            self.assigns.append([scope, ["k", obj, None], ["e", args[0], ""]])
+        elif name in _LOOKUPS:
+            key = literal_key(nodes[0]) if nodes else None
+            if name == "setdefault" and len(args) > 1 and args[1] is not None:
+                self.assigns.append([scope, ["k", obj, key], args[1]])
+            return [["k", obj, key, "c"], *(a for a in args[1:2] if a is not None)]
+        elif name in ("values", "keys") and not args:
+            return [self.container("s", [[None, ["e", obj, "cv" if name == "values" else "c"]]], scope)]
+        elif name == "items" and not args:
+            pair = self.container("s", [["0", ["e", obj, "c"]], ["1", ["e", obj, "cv"]]], scope)
+            return [self.container("s", [[None, pair]], scope)]
+        elif name == "copy" and not args:
+            self.containers += 1
+            return [["d", self.containers, obj, ["c"]]]
+        return []
+
+    def update(self, obj_node: Node | None, obj: Expr, arguments: Node | None, scope: str) -> bool:
+        """``d.update({"k": f})`` and ``d.update(k=f)`` store each literal key as ``d["k"] = f``
+        would; True when the arguments were of that form (and have been visited)."""
+        args = _named(arguments) if arguments is not None and arguments.type == "argument_list" else []
+        if not args or any(a.type not in ("keyword_argument", "dictionary") for a in args):
+            return False
+        pairs: list[tuple[str, Node | None]] = []
+        for arg in args:
+            if arg.type == "keyword_argument":
+                name = arg.child_by_field_name("name")
+                pairs.append(
+                    ("'" + _text(name) if name is not None else "", arg.child_by_field_name("value"))
+                )
+                continue
+            for pair in _named(arg):
+                key = literal_key(pair.child_by_field_name("key")) if pair.type == "pair" else None
+                if key is None:
+                    return False
+                pairs.append((key, pair.child_by_field_name("value")))
+        strong = self.top_level(scope) and obj_node is not None and self._replaceable(obj_node, obj, scope)
+        for key, value_node in pairs:
+            value = self.expr(value_node, scope)
+            if value is not None and key:
+                current = self.expr(obj_node, scope) if strong else obj  # the version the last store made
+                self.store(obj_node, current, key, value, scope, strong=strong)
+        return True
 
     def lambda_(self, node: Node, scope: str) -> Expr:
         start = node.start_point

@@ -59,6 +59,8 @@ class PythonFlow:
         self.callees: dict[int, set[Value]] = defaultdict(set)
         """Call site index -> the values its callee held (what it calls)."""
         self.changed = False
+        self.passes = 0
+        """Passes over the facts so far (how fast solving converges)."""
         self._mro: dict[str, list[str]] = {}
         self._where: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
         self._prepare()
@@ -110,6 +112,7 @@ class PythonFlow:
     def _fixed_point(self) -> None:
         for _ in range(_MAX_PASSES):
             self.changed = False
+            self.passes += 1
             self._mro.clear()
             for path, facts in self.facts.items():
                 self._pass(path, facts)

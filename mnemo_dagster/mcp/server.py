@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 100
 """The most results one call returns."""
+MAX_MAP_TOKENS = 16_000
+"""The largest repo map a call asks for."""
+MAX_DIFF_CHARS = 2_000_000
+"""The longest diff ``impact`` reads."""
 WARM_AFTER_SECONDS = 3.0
 """The model starts loading this long after the server starts, or after the first call if sooner."""
 
@@ -232,7 +236,53 @@ def _tools(backend: _Backend) -> list[Callable[..., dict[str, Any]]]:
 
 def _context_tools(backend: _Backend) -> list[Callable[..., dict[str, Any]]]:
     """``repo_map`` and ``impact``."""
-    return []
+    from pathlib import Path
+
+    from mnemo_dagster.context.impact import MAX_DEPTH, impact_text, repository_at
+    from mnemo_dagster.context.impact import impact as impact_of
+    from mnemo_dagster.context.repo_map import DEFAULT_BUDGET, MIN_BUDGET
+    from mnemo_dagster.context.repo_map import repo_map as map_of
+
+    store = backend.store
+
+    def impact(
+        repository: Repository = None,
+        diff: Annotated[
+            str | None, Field(max_length=2_000_000, description="a unified diff (git diff)")
+        ] = None,
+        commits: Annotated[str | None, Field(max_length=200, description="A..B, A...B or one commit")] = None,
+        symbols: Annotated[list[Name] | None, Field(max_length=50, description="qualified names")] = None,
+        depth: Annotated[int, Field(ge=1, le=MAX_DEPTH, description="how far to follow callers")] = 3,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Before an edit or in a review: what a change touches. Give exactly one of `diff`, `commits`
+        or `symbols`. Answers the changed symbols, their callers up to `depth` (each with its distance
+        and the call path), and the tests that reach them, ranked; `text` is a compact rendering.
+        About 30 tokens a symbol."""
+        with _answers(backend):
+            db = store()
+            name = repository or repository_at(db, Path.cwd())
+            answer = impact_of(
+                db, name, diff=diff, commits=commits, symbols=symbols or (), depth=depth, limit=limit
+            )
+            return {**answer.as_dict(), "text": impact_text(answer)}
+
+    def repo_map(
+        repository: Repository = None,
+        focus: Annotated[
+            list[Name] | None, Field(max_length=50, description="paths or symbols to center the map on")
+        ] = None,
+        token_budget: Annotated[
+            int, Field(ge=MIN_BUDGET, le=MAX_MAP_TOKENS, description="the map's size in tokens (+-15%)")
+        ] = DEFAULT_BUDGET,
+    ) -> dict[str, Any]:
+        """The repository at a glance: its most important files and, under each, its most important
+        symbols' signatures, ranked by PageRank (personalised to `focus` when given), fitted to
+        `token_budget` (within 15%). Ask it first to plan; `text` is the map itself."""
+        with _answers(backend):
+            return map_of(store(), repository, focus or (), token_budget).as_dict()
+
+    return [impact, repo_map]
 
 
 def _argument_errors(tool: Any, exc: Any) -> str:

@@ -30,6 +30,8 @@ TOOLS = {
     "symbol",
     "references",
     "related",
+    "impact",
+    "repo_map",
 }
 
 T = TypeVar("T")
@@ -87,6 +89,12 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
             "cycles": {"repository": indexed},
             "path": {"source": "main", "target": "audit", "repository": indexed},
             "status": {},
+            "index_status": {"repository": indexed},
+            "symbol": {"name": "app/orders.py::submit", "repository": indexed},
+            "references": {"name": "validate", "repository": indexed},
+            "related": {"file": "app/billing.py", "line": 11, "repository": indexed, "limit": 2},
+            "repo_map": {"repository": indexed, "focus": ["app/billing.py"], "token_budget": 64},
+            "impact": {"repository": indexed, "symbols": ["validate"], "depth": 2},
         }.items():
             answers[name] = await _call(session, name.removesuffix("_filtered"), **arguments)
         return answers
@@ -132,6 +140,35 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
     mine = next(r for r in answers["status"][1]["repositories"] if r["repository"] == indexed)
     assert mine["files"]["indexed"] == 8 and mine["nodes"] > 0
 
+    # The agent context tools, and their schemas: bounds and enums are the schema's, not run-time checks.
+    limit = answers["tools"]["search"].input_schema["properties"]["limit"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 100)
+    kinds = answers["tools"]["top"].input_schema["properties"]["kind"]["anyOf"][0]["enum"]
+    assert "module" in kinds and "method" in kinds
+    assert "  " not in answers["tools"]["symbol"].description  # no docstring indentation
+    (state,) = answers["index_status"][1]["repositories"]
+    assert (state["state"], state["files"]["indexed"]) == ("current", 8)
+    submit = answers["symbol"][1]
+    assert (submit["signature"], submit["docstring"]) == (
+        "def submit(order):",
+        "Validate an order and charge it.",
+    )
+    callers = answers["references"][1]["callers"]
+    assert [(c["qualified_name"], c["line"]) for c in callers] == [
+        ("app/billing.py::charge", 11),
+        ("app/orders.py::submit", 12),
+    ]
+    related = answers["related"][1]
+    assert related["at"]["qualified_name"] == "app/billing.py::charge" and len(related["related"]) == 2
+    repo_map = answers["repo_map"][1]
+    assert repo_map["text"].startswith("app/billing.py:") and repo_map["tokens"] <= 64 * 1.15
+    impact = answers["impact"][1]
+    assert [c["qualified_name"] for c in impact["changed"]] == ["app/orders.py::validate"]
+    assert {c["qualified_name"] for c in impact["callers"]} >= {
+        "app/billing.py::charge",
+        "app/orders.py::submit",
+    }
+
 
 @pytest.mark.slow
 def test_bad_calls_are_tool_errors_and_the_server_goes_on(indexed: str, tmp_path: Path) -> None:
@@ -146,6 +183,10 @@ def test_bad_calls_are_tool_errors_and_the_server_goes_on(indexed: str, tmp_path
             "no symbol named",
         ),
         ("top", {"limit": 0}, "limit must be between 1 and 100, not 0"),
+        ("search", {"query": "charge", "limit": 500}, "search: limit must be between 1 and 100, not 500"),
+        ("callers", {}, "callers: `name` is required"),
+        ("top", {"kind": "widget"}, "top: kind must be one of"),
+        ("impact", {"repository": indexed}, "give exactly one of a diff, a commit range or symbol names"),
         ("cycles", {"repository": "../etc"}, "no repository named '../etc'"),
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 
 from mnemo_dagster.indexing.passes import run_pass
@@ -17,6 +18,7 @@ from mnemo_dagster_tests.rows import assert_same_index, index_rows
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
 
+@pytest.mark.slow
 def test_an_in_process_pass_stores_the_same_rows_as_a_dagster_pass(
     instance: DagsterInstance, tmp_path: Path, default_store: IndexStore
 ) -> None:

@@ -60,6 +60,7 @@ def _wait(instance: DagsterInstance, tags: dict[str, str], count: int) -> list[D
     )
 
 
+@pytest.mark.slow
 def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     launch_home: Path, instance: DagsterInstance, default_store: IndexStore
 ) -> None:
