@@ -11,6 +11,7 @@ from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows
 from mnemo_dagster.store.schema import (
+    NODE_OUTLINE,
     code_chunks,
     copy_columns,
     graph_edges,
@@ -143,16 +144,7 @@ class GraphStore:
         source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
         with self.db.begin() as conn:
             nodes = conn.execute(
-                sa.select(
-                    graph_nodes.c.id,
-                    graph_nodes.c.qualified_name,
-                    graph_nodes.c.name,
-                    graph_nodes.c.kind,
-                    graph_nodes.c.file_path,
-                    graph_nodes.c.start_line,
-                    graph_nodes.c.end_line,
-                    graph_nodes.c.language,
-                )
+                sa.select(*NODE_OUTLINE, graph_nodes.c.language)
                 .where(graph_nodes.c.repository == repository)
                 .order_by(graph_nodes.c.qualified_name)
             ).all()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from mnemo_dagster.errors import GraphQueryError, UnknownRepositoryError, unknown_repository
 from mnemo_dagster.graph.answers import GraphSymbol
+from mnemo_dagster.store.graph_queries import SYMBOL_COLUMNS
 from mnemo_dagster.store.schema import (
     graph_edges,
     graph_metrics,
@@ -40,12 +41,7 @@ MAX_RANGES_PER_FILE = 50
 
 _NODE_COLUMNS = (
     graph_nodes.c.id,
-    graph_nodes.c.repository,
-    graph_nodes.c.qualified_name,
-    graph_nodes.c.kind,
-    graph_nodes.c.file_path,
-    graph_nodes.c.start_line,
-    graph_nodes.c.end_line,
+    *SYMBOL_COLUMNS,
     sa.func.coalesce(graph_metrics.c.pagerank, 0.0).label("pagerank"),
 )
 _WITH_METRICS = graph_nodes.outerjoin(graph_metrics, graph_metrics.c.node_id == graph_nodes.c.id)

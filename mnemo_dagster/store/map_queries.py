@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
 from mnemo_dagster.errors import GraphQueryError, UnknownRepositoryError, unknown_repository
-from mnemo_dagster.store.schema import code_chunks, graph_edges, graph_nodes, slices
+from mnemo_dagster.store.schema import NODE_OUTLINE, code_chunks, graph_edges, graph_nodes, slices
 
 if TYPE_CHECKING:
     from mnemo_dagster.store.database import IndexStore
@@ -96,15 +96,7 @@ def map_graph(store: IndexStore, repository: str) -> MapGraph:
     in one transaction. ``repository`` is taken as it is: check it with :func:`choose_repository`."""
     with store.begin() as conn:
         nodes = conn.execute(
-            sa.select(
-                graph_nodes.c.id,
-                graph_nodes.c.qualified_name,
-                graph_nodes.c.name,
-                graph_nodes.c.kind,
-                graph_nodes.c.file_path,
-                graph_nodes.c.start_line,
-                graph_nodes.c.end_line,
-            )
+            sa.select(*NODE_OUTLINE)
             .where(graph_nodes.c.repository == repository)
             .order_by(graph_nodes.c.file_path, graph_nodes.c.start_line, graph_nodes.c.qualified_name)
         ).all()

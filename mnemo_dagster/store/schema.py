@@ -190,6 +190,17 @@ graph_nodes = Table(
     Index("graph_nodes_name", "repository", "name"),
 )
 
+NODE_OUTLINE = (
+    graph_nodes.c.id,
+    graph_nodes.c.qualified_name,
+    graph_nodes.c.name,
+    graph_nodes.c.kind,
+    graph_nodes.c.file_path,
+    graph_nodes.c.start_line,
+    graph_nodes.c.end_line,
+)
+"""The columns that place a node (what the graph is rebuilt from and the repo map ranks)."""
+
 graph_edges = Table(
     "graph_edges",
     metadata,

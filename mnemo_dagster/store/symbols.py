@@ -60,27 +60,14 @@ class SymbolSource:
 
 @dataclass(frozen=True, slots=True)
 class RelatedChunk:
-    """A stored chunk and its cosine similarity to the chunk at the asked place."""
+    """A stored chunk (placed as a symbol is) and its cosine similarity to the chunk at the asked place."""
 
-    repository: str
-    qualified_name: str
-    file_path: str
-    start_line: int
-    end_line: int
-    kind: str
+    place: GraphSymbol
     similarity: float
     content: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "qualified_name": self.qualified_name,
-            "file_path": self.file_path,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "kind": self.kind,
-            "similarity": round(self.similarity, 4),
-        }
+        return {**self.place.as_dict(), "similarity": round(self.similarity, 4)}
 
 
 LEADING_LINES = 8
@@ -154,6 +141,17 @@ def references(
     return symbol, found
 
 
+_PLACE = (
+    code_chunks.c.repository,
+    code_chunks.c.qualified_name,
+    code_chunks.c.kind,
+    code_chunks.c.file_path,
+    code_chunks.c.start_line,
+    code_chunks.c.end_line,
+)
+"""A chunk's columns in the order of :class:`GraphSymbol`'s fields."""
+
+
 def related_chunks(
     store: IndexStore, repository: str, file_path: str, line: int, limit: int = 10
 ) -> tuple[RelatedChunk, list[RelatedChunk]] | None:
@@ -162,20 +160,9 @@ def related_chunks(
     c = code_chunks.c
     with store.begin() as conn:
         here = conn.execute(
-            sa.select(
-                c.id,
-                c.repository,
-                c.qualified_name,
-                c.file_path,
-                c.start_line,
-                c.end_line,
-                c.kind,
-                c.content,
-                c.embedding,
-            )
-            .where(
-                c.repository == repository, c.file_path == file_path, c.start_line <= line, c.end_line >= line
-            )
+            sa.select(c.id, *_PLACE, c.content, c.embedding)
+            .where(c.repository == repository, c.file_path == file_path, c.start_line <= line)
+            .where(c.end_line >= line)
             .order_by(c.end_line - c.start_line, c.start_line)
             .limit(1)
         ).first()
@@ -183,19 +170,10 @@ def related_chunks(
             return None
         distance = c.embedding.cosine_distance(here.embedding)
         rows = conn.execute(
-            sa.select(
-                c.repository,
-                c.qualified_name,
-                c.file_path,
-                c.start_line,
-                c.end_line,
-                c.kind,
-                (1 - distance).label("similarity"),
-                c.content,
-            )
+            sa.select(*_PLACE, (1 - distance).label("similarity"), c.content)
             .where(c.id != here.id, c.repository == repository)
             .order_by(distance)
             .limit(limit)
         ).all()
-    subject = RelatedChunk(*here[1:7], 1.0, here.content)
-    return subject, [RelatedChunk(*row) for row in rows]
+    subject = RelatedChunk(GraphSymbol(*here[1:7]), 1.0, here.content)
+    return subject, [RelatedChunk(GraphSymbol(*row[:6]), row.similarity, row.content) for row in rows]
