@@ -38,6 +38,8 @@ _STOPWORDS_TEXT = (
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
 K_FUSION = 10
 MAP_BUDGET = 1024
+MAP_WEIGHT = 0.5
+"""The map's share in the fused ranking: it reorders and adds to what search found, it does not lead."""
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -78,18 +80,19 @@ def search_path(index: Any, repository: str, message: str) -> tuple[list[str], l
     return _files(hits), hits, estimate_tokens(json.dumps({"hits": hits}))
 
 
-def map_path(store: Any, repository: str, ranked: list[str], search_tokens: int) -> tuple[list[str], int]:
+def map_path(
+    store: Any, repository: str, ranked: list[str], search_tokens: int, weight: float = MAP_WEIGHT
+) -> tuple[list[str], int]:
     from mnemo_dagster.context.repo_map import repo_map
-    from mnemo_dagster.context.tokens import estimate_tokens
 
     answer = repo_map(store, repository, focus=ranked[:3], token_budget=MAP_BUDGET)
     mapped = [f["path"] for f in answer.as_dict()["files"]]
     score: dict[str, float] = defaultdict(float)
-    for order in (ranked, mapped):
+    for order, share in ((ranked, 1.0), (mapped, weight)):
         for rank, path in enumerate(order):
-            score[path] += 1 / (K_FUSION + rank)
+            score[path] += share / (K_FUSION + rank)
     fused = sorted(score, key=lambda p: -score[p])
-    return fused, search_tokens + estimate_tokens(answer.text())
+    return fused, search_tokens + answer.tokens
 
 
 def grep_path(repo: Path, message: str, total_files: int) -> tuple[list[str], int]:
@@ -119,7 +122,7 @@ def grep_path(repo: Path, message: str, total_files: int) -> tuple[list[str], in
     return ranked, output_tokens + read
 
 
-def run(repo: Path, name: str, commits: int) -> dict[str, Any]:
+def run(repo: Path, name: str, commits: int, weight: float = MAP_WEIGHT) -> dict[str, Any]:
     from mnemo_dagster.retrieval.index import Index
 
     index = Index()
@@ -136,7 +139,7 @@ def run(repo: Path, name: str, commits: int) -> dict[str, Any]:
     rows = []
     for task in tasks(repo, indexed, commits):
         ranked, _, search_tokens = search_path(index, name, task["message"])
-        fused, map_tokens = map_path(store, name, ranked, search_tokens)
+        fused, map_tokens = map_path(store, name, ranked, search_tokens, weight)
         grepped, grep_tokens = grep_path(repo, task["message"], total)
         for path, (order, tokens) in {
             "search": (ranked, search_tokens),
@@ -163,9 +166,10 @@ def main() -> int:
     parser.add_argument("--name", required=True, help="its repository name in the index")
     parser.add_argument("--commits", type=int, default=60)
     parser.add_argument("--json", type=Path, help="write every task's answers here")
+    parser.add_argument("--map-weight", type=float, default=MAP_WEIGHT, help="the map's share in the fusion")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    report = run(args.repo.resolve(), args.name, args.commits)
+    report = run(args.repo.resolve(), args.name, args.commits, args.map_weight)
     print(f"{report['repository']}: {report['tasks']} tasks (commit message -> touched files)")
     print(f"{'path':<12} {'recall@5':>9} {'tokens (mean)':>14} {'tokens (median)':>16}")
     for path, row in report["summary"].items():
