@@ -92,9 +92,11 @@ class _Backend:
             return self._index
 
     def warm(self) -> None:
-        """Load the model in the background: after the first call, or :data:`WARM_AFTER_SECONDS`."""
-        self.called.wait(WARM_AFTER_SECONDS)
+        """In the background: connect now (the graph tools need only that), then load the model after
+        the first call or :data:`WARM_AFTER_SECONDS`, whichever comes first."""
         try:
+            self.store().files.repository_names()
+            self.called.wait(WARM_AFTER_SECONDS)
             self.index().warm()
         except Exception as exc:  # the search that needs it will report the problem
             logging.getLogger(__name__).warning("the model did not load in the background: %s", exc)
