@@ -202,6 +202,21 @@ def rank(
     return [_hit(chunk, scores[chunk.id], chunk.id in levels) for chunk in kept]
 
 
+def check_filters(language: str | None, kind: str | None) -> None:
+    """Raise :class:`QueryError` for a ``language`` or a chunk ``kind`` that no chunk can have."""
+    from typing import get_args
+
+    from mnemo_dagster.extract.languages import LANGUAGES
+    from mnemo_dagster.models import ChunkKind
+
+    for what, value, valid in (
+        ("language", language, sorted({spec.name for spec in LANGUAGES})),
+        ("kind", kind, list(get_args(ChunkKind))),
+    ):
+        if value is not None and value not in valid:
+            raise QueryError(f"unknown {what} {value!r}; choose from {', '.join(valid)}")
+
+
 @dataclass
 class Index:
     """A long-lived search client: it holds the query model and the database engine, so every search
@@ -249,11 +264,12 @@ class Index:
         return self.store.files.repository_names()
 
     def check_repository(self, repository: str | None) -> None:
-        """Raise :class:`QueryError` naming the known repositories unless ``repository`` is one."""
-        if repository is None:
-            return
-        known = self.repositories()
-        if repository not in known:
+        """Raise :class:`QueryError` if nothing is indexed, or naming the known repositories unless
+        ``repository`` is one."""
+        known = self.repositories() if self.store is not None and self.store.has_schema() else []
+        if not known:
+            raise QueryError("nothing is indexed yet; run `mnemo index PATH` first")
+        if repository is not None and repository not in known:
             raise QueryError(unknown_repository(repository, known))
 
     def search(
@@ -269,11 +285,14 @@ class Index:
     ) -> list[SearchHit]:
         """The ``limit`` best places for ``query``, best first; none for a blank query or an empty index.
 
-        ``path`` is a glob over file paths (see :func:`mnemo_dagster.retrieval.query.glob_regex`). With
-        ``check_repository``, a search without hits raises :class:`QueryError` if ``repository`` is not
-        indexed (an unknown repository only ever has no hits, so a search with hits never pays for it).
+        ``path`` is a glob over file paths (see :func:`mnemo_dagster.retrieval.query.glob_regex`); a
+        ``language`` or ``kind`` that no chunk can have is a :class:`QueryError` naming the valid ones.
+        With ``check_repository``, a search without hits raises :class:`QueryError` if nothing is
+        indexed or ``repository`` is not (an unknown repository only ever has no hits, so a search with
+        hits never pays for the check).
         """
         assert self.embedder is not None and self.store is not None, "the Index is closed"
+        check_filters(language, kind)
         text = bounded(query)
         if not text:
             return []
@@ -281,6 +300,8 @@ class Index:
             if not self._checked:
                 stored = self.store.stored_model()
                 if stored is None:
+                    if check_repository:
+                        self.check_repository(repository)
                     return []
                 check_model(stored, self.embedder.model_name, self.embedder.dimension)
                 self._checked = True

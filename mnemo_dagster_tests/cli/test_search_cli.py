@@ -149,8 +149,23 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(
 
 
 def test_a_name_with_no_match_says_so(shop_env: dict[str, str]) -> None:
-    code, out, _ = _mnemo(shop_env, "search", "parse_price", "--kind", "no-such-kind", "--path", "web/**")
-    assert (code, out) == (0, "No results for 'parse_price' with --kind no-such-kind --path web/**.\n")
+    code, out, _ = _mnemo(shop_env, "search", "parse_price", "--kind", "function", "--path", "nowhere/**")
+    assert (code, out) == (0, "No results for 'parse_price' with --kind function --path nowhere/**.\n")
+
+
+def test_a_filter_no_chunk_can_match_is_refused_with_the_valid_values(shop_env: dict[str, str]) -> None:
+    code, out, err = _mnemo(shop_env, "search", "parse_price", "--kind", "no-such-kind")
+    assert (code, out) == (2, "")
+    assert err.startswith("mnemo: unknown kind 'no-such-kind'; choose from class, function, method")
+    code, _, err = _mnemo(shop_env, "search", "parse_price", "--language", "pyhton")
+    assert code == 2 and "unknown language 'pyhton'; choose from " in err and ", python," in err
+
+
+def test_an_empty_index_says_nothing_is_indexed(urls: DatabaseUrls, tmp_path: Path) -> None:
+    with new_database(urls) as empty:
+        env = {"MNEMO_DATABASE_URL": empty.libpq, "MNEMO_HOME": str(tmp_path)}
+        code, out, err = _mnemo(env, "search", "parse_price")
+    assert (code, out, err) == (2, "", "mnemo: nothing is indexed yet; run `mnemo index PATH` first\n")
 
 
 # -- the Python API ----------------------------------------------------------------------------------
