@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnemo_dagster_tests.core.language_cases import Case, check_case
+from mnemo_dagster_tests.extract.language_cases import Case, check_case
 
 CASES = [
     Case(

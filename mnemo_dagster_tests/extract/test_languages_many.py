@@ -18,7 +18,7 @@ from mnemo_dagster.extract.languages import LANGUAGES, language_for
 from mnemo_dagster.graph import FileSymbols, build_graph
 from mnemo_dagster.graph.modules import ModuleIndex, language_family
 from mnemo_dagster.models import Reference
-from mnemo_dagster_tests.core.language_cases import Case, check_case
+from mnemo_dagster_tests.extract.language_cases import Case, check_case
 
 QUERY_LANGUAGES = {
     "python",
@@ -83,12 +83,8 @@ def test_twenty_four_languages_have_symbols_and_a_graph() -> None:
 
 
 def test_every_query_language_has_a_fixture_folder_or_file() -> None:
-    from mnemo_dagster_tests.core import (
-        test_chunking,
-        test_lang_compiled,
-        test_lang_functional,
-        test_lang_scripting,
-    )
+    from mnemo_dagster_tests.core import test_chunking
+    from mnemo_dagster_tests.extract import test_lang_compiled, test_lang_functional, test_lang_scripting
 
     cases = [C_CASE, *test_lang_compiled.CASES, *test_lang_scripting.CASES, *test_lang_functional.CASES]
     assert {case.language for case in cases} | set(test_chunking.EXPECTED) == QUERY_LANGUAGES

@@ -20,7 +20,7 @@ from mnemo_dagster.extract.languages import language_for
 from mnemo_dagster.graph import FileSymbols, build_graph
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.schema import graph_edges, graph_nodes
-from mnemo_dagster_tests.core.test_languages import QUERY_LANGUAGES
+from mnemo_dagster_tests.extract.test_languages import QUERY_LANGUAGES
 from mnemo_dagster_tests.test_end_to_end import mnemo
 
 THIRDPARTY = Path(__file__).parents[1] / "fixtures" / "thirdparty"
