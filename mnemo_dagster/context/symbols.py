@@ -12,22 +12,27 @@ from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.symbols import LEADING_LINES, references, related_chunks, symbol_source
 
 DEFAULT_BODY_TOKENS = 800
+SIGNATURE_LINES = 20
 _COMMENT = re.compile(r"^\s*(#|//|/\*|\*|--|;|%)")
 _DOCSTRING_OPEN = re.compile(r'^\s*[rRbBuU]?("""|\'\'\')')
 _SIGNATURE_END = re.compile(r"(:|\{|=>|\bthen|\bdo|=)\s*(#.*|//.*)?$")
 
 
-def _signature(lines: list[str]) -> str:
-    """The definition's head: its lines up to the one that opens the body (at most 6)."""
+def signature_head(lines: list[str]) -> str:
+    """The definition's head: its lines up to the one that opens the body, once every bracket the
+    head opened is closed (at most :data:`SIGNATURE_LINES`)."""
     head: list[str] = []
-    for line in lines[:6]:
-        head.append(line.rstrip())
-        if _SIGNATURE_END.search(line.rstrip()):
+    depth = 0
+    for line in lines[:SIGNATURE_LINES]:
+        code = line.rstrip()
+        head.append(code)
+        depth += sum(code.count(c) for c in "([") - sum(code.count(c) for c in ")]")
+        if depth <= 0 and _SIGNATURE_END.search(code):
             break
     return "\n".join(head).strip("\n")
 
 
-def _docstring(body: list[str], above: list[str]) -> str | None:
+def docstring_of(body: list[str], above: list[str]) -> str | None:
     """A Python docstring right after the signature, else the comment block right above it."""
     for index, line in enumerate(body):
         if not line.strip():
@@ -64,14 +69,14 @@ def describe_symbol(
     numbers = range(symbol.start_line, symbol.end_line + 1)
     own = [found.lines.get(n, "") for n in numbers]
     above = [found.lines.get(n, "") for n in range(symbol.start_line - LEADING_LINES, symbol.start_line)]
-    signature = _signature(own)
+    signature = signature_head(own)
     head = signature.count("\n") + 1
     body = "\n".join(own)
     shown = truncate_to_tokens(body, body_tokens)
     return {
         **symbol.as_dict(),
         "signature": signature,
-        "docstring": _docstring(own[head:], above),
+        "docstring": docstring_of(own[head:], above),
         "body": shown,
         "body_truncated": shown != body,
         "body_tokens": estimate_tokens(shown),

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from mnemo_dagster.context.freshness import index_status
-from mnemo_dagster.context.symbols import describe_symbol, find_references, related
+from mnemo_dagster.context.symbols import (
+    describe_symbol,
+    docstring_of,
+    find_references,
+    related,
+    signature_head,
+)
 from mnemo_dagster.errors import GraphQueryError, UnknownRepositoryError
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster_tests.cli.graph_repo import index_graph_repo
@@ -90,3 +96,23 @@ def test_the_status_says_current_then_stale_then_indexing(indexed: str, default_
     assert (running["state"], running["pass_running"]) == ("indexing", True)
     with pytest.raises(UnknownRepositoryError, match="no repository named 'nope'"):
         index_status(default_store, "nope")
+
+
+def test_a_long_signature_is_read_to_its_end_and_the_docstring_after_it() -> None:
+    lines = [
+        "def run(",
+        "    root: Path,",
+        "    *,",
+        "    name: str | None = None,",
+        "    limits: dict[str, int] = {},",
+        ") -> Summary:",
+        '    """Index ``root``.',
+        "",
+        '    More words."""',
+        "    return go(root)",
+    ]
+    head = signature_head(lines)
+    assert head.splitlines()[-1] == ") -> Summary:" and len(head.splitlines()) == 6
+    assert docstring_of(lines[6:], []) == "Index ``root``.\n\nMore words."
+    assert signature_head(["function go(a, b) {", "  return a + b;", "}"]) == "function go(a, b) {"
+    assert docstring_of(["  return 1", "}"], ["// Add the two.", "// Fast."]) == "// Add the two.\n// Fast."
