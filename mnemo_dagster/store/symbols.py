@@ -111,11 +111,14 @@ def symbol_source(store: IndexStore, name: str, repository: str | None = None) -
     )
 
 
-def _first_mention(lines: dict[int, str], word: str, start: int) -> tuple[int, str] | None:
-    pattern = re.compile(rf"(?<![\w$]){re.escape(word)}(?![\w$])")
-    for number in sorted(lines):
-        if number >= start and pattern.search(lines[number]):
-            return number, lines[number].strip()
+def _first_mention(lines: dict[int, str], word: str, start: int, *, call: bool) -> tuple[int, str] | None:
+    """The first line from ``start`` that names ``word`` (for a call, one that calls it, if any)."""
+    name = rf"(?<![\w$]){re.escape(word)}(?![\w$])"
+    patterns = [re.compile(name + r"\s*[(<]"), re.compile(name)] if call else [re.compile(name)]
+    for pattern in patterns:
+        for number in sorted(lines):
+            if number >= start and pattern.search(lines[number]):
+                return number, lines[number].strip()
     return None
 
 
@@ -136,7 +139,7 @@ def references(
             source = symbol_of(row)
             lines = _lines(conn, source.repository, source.file_path, source.start_line, source.end_line)
             # A symbol's own first line is its definition: a mention there is a decorator or a base.
-            mention = _first_mention(lines, word, source.start_line)
+            mention = _first_mention(lines, word, source.start_line, call=row.edge == "calls")
             found.append(Reference(source, row.edge, row.weight, *(mention if mention else (None, None))))
     return symbol, found
 
