@@ -9,14 +9,38 @@ the bare path for module-level code). The expected edges are written from the pr
 - calling a class reaches the class and the ``__init__``/``constructor`` its MRO finds;
 - lambdas are no graph nodes: a call written in a lambda belongs to the symbol around it, and calling
   a lambda adds no edge;
-- a decorator is called by the scope where the decorated definition stands.
+- a decorator is called by the scope where the decorated definition stands;
+- what a statement calls without call syntax is called by its scope: ``__enter__``/``__exit__`` of a
+  ``with``, ``__iter__``/``__next__`` of a ``for`` over an instance, ``__init__`` of ``raise E``, and
+  the callbacks that ``map``, ``filter`` and ``sorted(key=...)`` call.
 
 Each file goes through the real pipeline: chunking, chunk metadata (with the flow facts), the
 records the graph reads back from the store, and :func:`build_graph`.
 
     python benchmarks/callgraph_benchmark.py             # precision/recall per category and family
     python benchmarks/callgraph_benchmark.py --no-flow   # the same without flow facts (name matching)
-    python benchmarks/callgraph_benchmark.py --time DIR  # graph build time on a real source tree
+    python benchmarks/callgraph_benchmark.py --time DIR  # graph build and flow analysis time on a tree
+    python benchmarks/callgraph_benchmark.py --pycg DIR  # PyCG's micro-benchmark (below)
+
+**PyCG's micro-benchmark** is the public suite: about 120 small programs in categories, each with
+PyCG's hand-made ``callgraph.json``. It ships in PyCG's source distribution (Apache-2.0; not copied
+into this repository), so download and unpack it anywhere and pass the folder:
+
+    pip download --no-binary :all: --no-deps pycg && tar xzf pycg-*.tar.gz
+    python benchmarks/callgraph_benchmark.py --pycg pycg-*/micro-benchmark/snippets
+
+Each case goes through the same pipeline as the fixtures; mnemo's names map to PyCG's dotted names
+(``pkg/mod.py::A.m`` -> ``pkg.mod.A.m``, ``pkg/__init__.py`` -> ``pkg``). PyCG's conventions apply:
+
+- calling a class is an edge to the ``__init__`` its MRO finds, and no edge when none is defined:
+  mnemo's edges to classes are dropped, its edges to the ``__init__`` kept;
+- lambdas are PyCG nodes (``main.<lambda1>``) but no mnemo nodes: an edge from a lambda is
+  compared as an edge from the definition around it, an edge to a lambda cannot be found;
+- ``<builtin>.len`` and names of modules the case lacks (``ext.Cls``) are builtin and external
+  edges, which mnemo does not emit.
+
+Recall is reported twice: over all of PyCG's edges, and over the edges mnemo's graph can hold
+(``own``: neither builtin, nor external, nor into a lambda); precision is the same for both.
 """
 
 from __future__ import annotations
@@ -30,10 +54,14 @@ from pathlib import Path
 from typing import Any
 
 from mnemo_dagster.extract.file import parse_file
-from mnemo_dagster.extract.languages import language_for
+from mnemo_dagster.extract.languages import language_for, language_named
+from mnemo_dagster.extract.parsing import GrammarError, parse
 from mnemo_dagster.graph import CodeGraph, FileSymbols, build_graph
 from mnemo_dagster.graph.facts import FLOW_KEY
 from mnemo_dagster.graph.jsconfig import CONFIG_NAME
+from mnemo_dagster.graph.pyfacts import python_facts
+from mnemo_dagster.graph.pyflow import PythonFlow
+from mnemo_dagster.graph.pysummary import summary
 from mnemo_dagster.indexing.batch import chunk_metadata
 from mnemo_dagster.indexing.graph_build import files_from_chunks
 
@@ -121,6 +149,137 @@ def run_fixtures(flow: bool, verbose: bool) -> dict[str, tuple[int, int, int]]:
     return totals
 
 
+def pycg_cases(root: Path) -> list[Path]:
+    """The case folders under ``root`` (an unpacked sdist, its ``micro-benchmark``, or ``snippets``)."""
+    for inner in (root / "micro-benchmark" / "snippets", root / "snippets"):
+        if inner.is_dir():
+            root = inner
+            break
+    return sorted(p.parent for p in root.rglob("callgraph.json"))
+
+
+def pycg_module(path: str) -> str:
+    """PyCG's name of a module file: ``pkg/mod.py`` -> ``pkg.mod``, ``pkg/__init__.py`` -> ``pkg``."""
+    dotted = path.removesuffix(".py").replace("/", ".")
+    return dotted.removesuffix(".__init__") if dotted != "__init__" else dotted
+
+
+def pycg_name(qualified: str) -> str:
+    """PyCG's dotted name of a mnemo qualified name (``main.py::A.m`` -> ``main.A.m``)."""
+    path, _, dotted = qualified.partition("::")
+    module = pycg_module(path)
+    return f"{module}.{dotted}" if dotted else module
+
+
+def pycg_found(graph: CodeGraph) -> set[tuple[str, str]]:
+    """mnemo's call edges in PyCG's names, with PyCG's convention for classes (see the docstring)."""
+    kinds = {n.qualified_name: n.kind for n in graph.nodes}
+    return {
+        (pycg_name(e.source), pycg_name(e.target))
+        for e in graph.edges
+        if e.kind == "calls" and kinds.get(e.target) != "class"
+    }
+
+
+def pycg_truth(case: Path, modules: set[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(all edges, edges mnemo's graph can hold) of a case's ``callgraph.json``; an edge from a lambda
+    is moved to the definition around it."""
+
+    def outer(name: str) -> str:
+        parts = name.split(".")
+        cut = next((i for i, part in enumerate(parts) if part.startswith("<lambda")), len(parts))
+        return ".".join(parts[:cut])
+
+    def internal(name: str) -> bool:
+        parts = name.split(".")
+        return any(".".join(parts[:i]) in modules for i in range(1, len(parts) + 1))
+
+    every: set[tuple[str, str]] = set()
+    own: set[tuple[str, str]] = set()
+    for source, targets in json.loads((case / "callgraph.json").read_text()).items():
+        for target in targets:
+            edge = (outer(source), target)
+            if edge[0] == target and source != edge[0]:
+                continue  # a lambda calling its own definition's scope: no edge once moved
+            every.add(edge)
+            if internal(target) and "<lambda" not in target and not target.startswith("<builtin>"):
+                own.add(edge)
+    return every, own
+
+
+def run_pycg(root: Path, verbose: bool) -> tuple[int, int, int, int]:
+    """Print precision and recall per PyCG category; return (tp, fp, fn, fn of own edges) overall."""
+    per_category: dict[str, list[int]] = {}
+    for case in pycg_cases(root):
+        rows = [row for row in chunk_rows(case) if row[0].endswith(".py")]
+        graph = build_graph(records(rows, flow=True))
+        modules = {pycg_module(p) for p, _, _ in rows}
+        found = pycg_found(graph)
+        every, own = pycg_truth(case, modules)
+        tp, fp, fn = score(found, every)
+        counts = per_category.setdefault(case.parent.name, [0, 0, 0, 0])
+        for i, value in enumerate((tp, fp, fn, len(own - found))):
+            counts[i] += value
+        if verbose and (found - every or every - found):
+            print(f"  {case.parent.name}/{case.name}")
+            for source, target in sorted(found - every):
+                print(f"      false positive: {source} -> {target}")
+            for source, target in sorted(every - found):
+                note = "" if (source, target) in own else "  (builtin/external/lambda)"
+                print(f"      missed:         {source} -> {target}{note}")
+    header = ("category", "precision", "recall", "own", "tp", "fp", "fn", "fn own")
+    print("\n{:<14} {:>9} {:>7} {:>6} {:>4} {:>4} {:>4} {:>6}".format(*header))
+    total = [0, 0, 0, 0]
+    for category, (tp, fp, fn, fn_own) in sorted(per_category.items()):
+        total = [a + b for a, b in zip(total, (tp, fp, fn, fn_own), strict=True)]
+        print(
+            f"{category:<14} {ratio(tp, tp + fp):>9.2f} {ratio(tp, tp + fn):>7.2f} "
+            f"{ratio(tp, tp + fn_own):>6.2f} {tp:>4} {fp:>4} {fn:>4} {fn_own:>6}"
+        )
+    tp, fp, fn, fn_own = total
+    print(
+        f"{'OVERALL':<14} {ratio(tp, tp + fp):>9.2f} {ratio(tp, tp + fn):>7.2f} "
+        f"{ratio(tp, tp + fn_own):>6.2f} {tp:>4} {fp:>4} {fn:>4} {fn_own:>6}"
+    )
+    return tp, fp, fn, fn_own
+
+
+def time_flow(root: Path, repeats: int) -> None:
+    """Median seconds of the Python flow analysis of every ``.py`` file under ``root`` (trees parsed
+    beforehand): extracting the facts, and solving them into summaries (with the passes it took)."""
+    spec = language_named("python")
+    trees = []
+    for file in sorted(root.rglob("*.py")):
+        try:
+            trees.append(parse(file.read_bytes(), spec))
+        except GrammarError:
+            continue
+    extract_s, solve_s = [], []
+    passes = 0
+    for _ in range(repeats):
+        facts, start = [], time.perf_counter()
+        for tree in trees:
+            try:
+                facts.append(python_facts(tree.root_node))
+            except RecursionError:
+                continue
+        extract_s.append(time.perf_counter() - start)
+        start, passes = time.perf_counter(), 0
+        for fact in facts:
+            try:
+                flow = PythonFlow(fact)
+                flow.solve()
+            except RecursionError:
+                continue
+            summary(flow)
+            passes += flow.passes
+        solve_s.append(time.perf_counter() - start)
+    print(
+        f"  python flow: {len(trees)} files, facts {statistics.median(extract_s):.3f} s, "
+        f"solve {statistics.median(solve_s):.3f} s, {passes / max(len(trees), 1):.1f} passes per file"
+    )
+
+
 def time_build(root: Path, repeats: int) -> None:
     """Median seconds of the stored-metadata decode + :func:`build_graph`, without and with flow facts."""
     rows = chunk_rows(root)
@@ -138,6 +297,7 @@ def time_build(root: Path, repeats: int) -> None:
             f"  flow={flow!s:<5} {statistics.median(seconds):.3f} s  calls resolved "
             f"{stats.calls_resolved}/{stats.calls_total}, call edges {len(call_edges(graph))}"
         )
+    time_flow(root, repeats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,10 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-flow", action="store_true", help="drop the flow facts (name matching only)")
     parser.add_argument("--verbose", "-v", action="store_true", help="list false positives and misses")
     parser.add_argument("--time", type=Path, metavar="DIR", help="time the graph build on a source tree")
+    parser.add_argument("--pycg", type=Path, metavar="DIR", help="run PyCG's micro-benchmark (see above)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     if args.time is not None:
         time_build(args.time, args.repeats)
+        return 0
+    if args.pycg is not None:
+        run_pycg(args.pycg, args.verbose)
         return 0
     run_fixtures(flow=not args.no_flow, verbose=args.verbose)
     return 0

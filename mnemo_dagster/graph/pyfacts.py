@@ -26,6 +26,7 @@ An expression is a JSON list:
   are no literals);
 - ``["i", expr]``: an instance of the classes ``expr`` holds (``except E as e``);
 - ``["w", expr]``: what ``with expr as x`` binds besides what ``__enter__`` returns;
+- ``["P", expr, n]``: ``functools.partial`` of what ``expr`` holds, with ``n`` positional arguments;
 - ``["M", spec, level_name]``: a module named by an import (``level_name`` is None or a submodule);
 - ``["S", class scope]``: ``super()`` inside a method of that class;
 - ``["D", site, expr]``: a definition through a decorator: what the decorator call at ``site``
@@ -56,12 +57,13 @@ DUNDER = 2
 """A call site's flag: a special method the syntax calls (``__iter__`` of ``for``, ``__enter__``)."""
 RAISE = 3
 """A call site's flag: ``raise E`` without parentheses, which instantiates ``E`` when it is a class."""
+BIND = 4
+"""A call site's flag: ``partial(f, a)`` binds ``a`` to ``f``'s parameters and calls nothing."""
 
 _SEQUENCES = frozenset({"list", "tuple", "set", "expression_list"})
 _PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"})
 _SPLATS = frozenset({"list_splat_pattern", "list_splat"})
-_PASS_THROUGH = frozenset({"parenthesized_expression", "await", "as_pattern"})
-_UNIONS = frozenset({"boolean_operator", "conditional_expression", "binary_operator"})
+_UNIONS = frozenset({"boolean_operator", "conditional_expression"})
 _STATEMENTS = frozenset(
     {
         "decorated_definition",
@@ -77,14 +79,34 @@ _STATEMENTS = frozenset(
         "raise_statement",
     }
 )
-_COMPREHENSIONS = frozenset(
-    {"list_comprehension", "set_comprehension", "generator_expression", "dictionary_comprehension"}
+_LEAVES = frozenset(
+    {
+        "integer",
+        "float",
+        "true",
+        "false",
+        "none",
+        "comment",
+        "ellipsis",
+        "pass_statement",
+        "break_statement",
+        "continue_statement",
+        "keyword_separator",
+        "positional_separator",
+        "escape_sequence",
+        "type_conversion",
+    }
 )
+"""Nodes that hold no function and call nothing."""
 _CONVERSIONS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
 _ADD_ONE = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}
 """Container methods that store one argument (by its position), and those that store all elements
 of one: ``extend``."""
 _LOOKUPS = frozenset({"get", "pop", "setdefault"})
+_BUILTINS = _CONVERSIONS | {"getattr", "type", "min", "max", "next", "enumerate", "zip", "map", "filter"}
+"""Builtins whose calls move values that :meth:`_Extractor.builtin` follows."""
+_METHODS = _LOOKUPS | set(_ADD_ONE) | {"sort", "extend", "values", "keys", "items", "copy"}
+"""Container methods that :meth:`_Extractor.method` follows."""
 
 
 def python_facts(root: Node) -> dict[str, Any]:
@@ -318,12 +340,16 @@ class _Extractor:
             self.body(body, inner)
 
     def parameters(self, node: Node | None, inner: str, outer: str) -> list[list[str]]:
-        """[name, kind] per parameter (kind ``""``, ``*`` or ``**``); defaults become assignments."""
+        """[name, kind] per parameter (kind ``""``, ``k`` after ``*``: keyword-only, ``*`` or ``**``);
+        defaults become assignments."""
         params: list[list[str]] = []
+        keyword_only = False
         for param in node.named_children if node is not None else ():
-            kind = ""
-            if param.type == "list_splat_pattern":
-                kind = "*"
+            kind = "k" if keyword_only else ""
+            if param.type == "keyword_separator":
+                keyword_only = True
+            elif param.type == "list_splat_pattern":
+                kind, keyword_only = "*", True
             elif param.type == "dictionary_splat_pattern":
                 kind = "**"
             name_node = param.child_by_field_name("name") if "default" in param.type else param
@@ -420,7 +446,10 @@ class _Extractor:
                     self.bind(child, ["k", value, key], scope, strong=strong)
             return
         if value is None:
-            self.expr(target, scope)
+            if kind == "identifier" and strong:  # ``x = None``: what ``x`` held before is gone
+                self.assign_name(scope, _text(target), ["u", []], strong=True)
+            else:
+                self.expr(target, scope)
             return
         if kind == "identifier":
             self.assign_name(scope, _text(target), value, strong=strong)
@@ -495,53 +524,67 @@ class _Extractor:
         kind = node.type
         if kind == "identifier":
             name = _text(node)
-            version = self.version.get(scope, {}).get(name)
+            versions = self.version.get(scope)
+            version = versions.get(name) if versions else None
             return ["n", name, version] if version else ["n", name]
         if kind == "attribute":
             obj = self.expr(node.child_by_field_name("object"), scope)
             attr = node.child_by_field_name("attribute")
             return ["a", obj, _text(attr)] if obj is not None and attr is not None else None
-        if kind == "call":
-            return self.call(node, scope)
-        if kind == "lambda":
-            return self.lambda_(node, scope)
-        if kind == "subscript":
-            value = self.expr(node.child_by_field_name("value"), scope)
-            subscripts = node.children_by_field_name("subscript")
-            if len(subscripts) == 1 and subscripts[0].type == "slice":
-                for child in subscripts[0].named_children:
-                    self.expr(child, scope)
-                if value is None:
-                    return None
-                self.containers += 1
-                return ["d", self.containers, value, ["s", *_slice_bounds(subscripts[0])]]
-            key = self.index(node, scope)
-            return ["k", value, key] if value is not None else None
-        if kind in _PASS_THROUGH:
-            parts = [self.expr(c, scope) for c in _named(node)]
-            return parts[0] if parts else None
-        if kind in ("list_splat", "dictionary_splat"):
-            inner = self.expr(node.named_children[0], scope) if node.named_children else None
-            return ["e", inner, "" if kind == "list_splat" else "v"] if inner is not None else None
-        if kind == "yield":
-            return self.yield_(node, scope)
-        if kind in _SEQUENCES:
-            return self.sequence(node, scope)
-        if kind == "dictionary":
-            return self.dictionary(node, scope)
-        if kind in _COMPREHENSIONS:
-            return self.comprehension(node, scope)
-        if kind == "named_expression":
-            value = self.expr(node.child_by_field_name("value"), scope)
-            self.bind(node.child_by_field_name("name"), value, scope, strong=False)
-            return value
-        if kind in ("function_definition", "class_definition", "decorated_definition"):
-            self.statement(node, scope)
+        if kind in _LEAVES:
             return None
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            return handler(self, node, scope)
         parts = self.children(node, scope)
         if kind in _UNIONS:
             return ["u", parts] if parts else None
         return None
+
+    def string(self, node: Node, scope: str) -> None:
+        """A string holds no function; an f-string's fields may call some."""
+        for child in node.named_children:
+            if child.type == "interpolation":
+                self.children(child, scope)
+
+    def subscript(self, node: Node, scope: str) -> Expr | None:
+        """``x[key]`` (an item) or ``x[a:b]`` (a slice: a new container)."""
+        value = self.expr(node.child_by_field_name("value"), scope)
+        subscripts = node.children_by_field_name("subscript")
+        if len(subscripts) == 1 and subscripts[0].type == "slice":
+            for child in subscripts[0].named_children:
+                self.expr(child, scope)
+            if value is None:
+                return None
+            self.containers += 1
+            return ["d", self.containers, value, ["s", *_slice_bounds(subscripts[0])]]
+        key = self.index(node, scope)
+        return ["k", value, key] if value is not None else None
+
+    def binary_operator(self, node: Node, scope: str) -> Expr | None:
+        """``a + b`` and ``a | b`` of containers: a new container of their items. What an operator
+        returns otherwise stays unknown (a union of both sides would mix every value of numeric code)."""
+        parts = self.children(node, scope)
+        operator = node.child_by_field_name("operator")
+        if len(parts) != 2 or operator is None or operator.type not in ("+", "|"):
+            return None
+        return self.container("s", [[None, ["e", part, "cv"]] for part in parts], scope)
+
+    def pass_through(self, node: Node, scope: str) -> Expr | None:
+        parts = [self.expr(c, scope) for c in _named(node)]
+        return parts[0] if parts else None
+
+    def splat(self, node: Node, scope: str) -> Expr | None:
+        inner = self.expr(node.named_children[0], scope) if node.named_children else None
+        return ["e", inner, "" if node.type == "list_splat" else "v"] if inner is not None else None
+
+    def named_expression(self, node: Node, scope: str) -> Expr | None:
+        value = self.expr(node.child_by_field_name("value"), scope)
+        self.bind(node.child_by_field_name("name"), value, scope, strong=False)
+        return value
+
+    def nested_definition(self, node: Node, scope: str) -> None:
+        self.statement(node, scope)
 
     def yield_(self, node: Node, scope: str) -> None:
         """``yield x`` and ``yield from g``: what the generator of ``scope`` gives."""
@@ -600,13 +643,14 @@ class _Extractor:
         """Visit the children of any other node: nested blocks and statements, and subexpressions."""
         parts: list[Expr] = []
         for child in node.named_children:
-            if child.type == "block":
+            kind = child.type
+            if kind == "block":
                 self.block(child, scope)
-            elif child.type in _STATEMENTS:
+            elif kind in _STATEMENTS:
                 self.statement(child, scope)
-            elif child.type in ("except_clause", "except_group_clause"):
+            elif kind == "except_clause" or kind == "except_group_clause":
                 self.except_(child, scope)
-            elif (expr := self.expr(child, scope)) is not None:
+            elif kind not in _LEAVES and (expr := self.expr(child, scope)) is not None:
                 parts.append(expr)
         return parts
 
@@ -627,61 +671,63 @@ class _Extractor:
         """Record a call site; the expression is what it returns."""
         function = node.child_by_field_name("function")
         arguments = node.child_by_field_name("arguments")
-        if function is not None and function.type == "identifier" and _text(function) == "super":
-            callee: Expr | None = ["S", _class_of(scope, self.scopes)]
+        callee = self.expr(function, scope) or [""]
+        kind = callee[0]
+        method = callee[1] if kind == "n" else callee[2] if kind == "a" else ""
+        if kind == "n" and method == "super":
             if arguments is not None:
                 self.expr(arguments, scope)
-            return callee
-        callee = self.expr(function, scope)
-        method = _text(function.child_by_field_name("attribute") or function) if function else ""
-        if (
-            function is not None
-            and function.type == "attribute"
-            and callee is not None
-            and method == "update"
-        ):
-            update = self.update(function.child_by_field_name("object"), callee[1], arguments, scope)
-            if update:
+            return ["S", _class_of(scope, self.scopes)]
+        if kind == "a" and method == "update":
+            obj_node = function.child_by_field_name("object") if function is not None else None
+            if self.update(obj_node, callee[1], arguments, scope):
                 self.calls.append([scope, node.start_point[0] + 1, callee, [], {}])
                 return ["r", len(self.calls) - 1]
         args: list[Expr | None] = []
         nodes: list[Node] = []
         kwargs: dict[str, Expr] = {}
+        splat = False
         if arguments is not None and arguments.type == "generator_expression":
             args.append(self.expr(arguments, scope))
             nodes.append(arguments)
-        for arg in (
-            _named(arguments) if arguments is not None and arguments.type != "generator_expression" else ()
-        ):
-            if arg.type == "keyword_argument":
-                name, value = (
-                    arg.child_by_field_name("name"),
-                    self.expr(arg.child_by_field_name("value"), scope),
-                )
-                if name is not None and value is not None:
-                    kwargs[_text(name)] = value
-            elif arg.type in ("list_splat", "dictionary_splat"):
-                self.expr(arg, scope)
-                args.append(None)
-                nodes.append(arg)
-            else:
-                args.append(self.expr(arg, scope))
-                nodes.append(arg)
+        elif arguments is not None:
+            for arg in arguments.named_children:
+                arg_type = arg.type
+                if arg_type == "keyword_argument":
+                    name, value = (
+                        arg.child_by_field_name("name"),
+                        self.expr(arg.child_by_field_name("value"), scope),
+                    )
+                    if name is not None and value is not None:
+                        kwargs[_text(name)] = value
+                elif arg_type == "list_splat" or arg_type == "dictionary_splat":
+                    self.expr(arg, scope)
+                    args.append(None)
+                    splat = True
+                elif arg_type != "comment":
+                    args.append(self.expr(arg, scope))
+                    nodes.append(arg)
         line = node.start_point[0] + 1
-        self.calls.append([scope, line, callee, args, kwargs])
+        self.calls.append([scope, line, callee if kind else None, args, kwargs])
         result: Expr = ["r", len(self.calls) - 1]
-        if function is None:
-            return result
-        if function.type == "identifier":
+        if splat or not method:
+            return result  # arguments at positions no one knows
+        functools = kind == "n" or callee[1][:2] == ["n", "functools"]
+        if method == "partial" and functools and args and args[0] is not None:
+            self.calls.append([scope, line, args[0], args[1:], kwargs, BIND])
+            return ["u", [result, ["P", args[0], len(args) - 1]]]
+        if kind == "n":
+            if method not in _BUILTINS:
+                return result
             if method == "getattr" and len(nodes) >= 2 and args[0] is not None:
                 name = literal_key(nodes[1])
                 if name is not None and name.startswith("'") and name[1:].isidentifier():
                     return ["u", [["a", args[0], name[1:]], *(a for a in args[2:3] if a is not None)]]
             extra = self.builtin(method, args, kwargs, scope, line)
-        elif function.type == "attribute" and callee is not None:
+        elif method in _METHODS:
             extra = self.method(callee[1], method, args, nodes, kwargs, scope, line)
         else:
-            extra = []
+            return result
         return ["u", [result, *extra]] if extra else result
 
     def builtin(
@@ -690,22 +736,25 @@ class _Extractor:
         """What a call of a builtin that moves values gives besides its site's return (``list(x)``,
         ``next(g)``, ``enumerate``, ``zip``); ``map``/``filter``/``key=`` call their callbacks."""
         first = args[0] if args else None
+        if name == "type" and len(args) == 1 and first is not None:
+            return [["a", first, "__class__"]]
         if "key" in kwargs and first is not None and name in ("sorted", "min", "max"):
             self.implicit(scope, line, kwargs["key"], IMPLICIT, [["e", first, ""]])
         if name in _CONVERSIONS and first is not None:
             return [self.container("s", [[None, ["e", first, ""]]], scope)]
         if name == "next" and first is not None:
             return [["e", first, ""], *(a for a in args[1:2] if a is not None)]
-        if name in ("enumerate", "zip") and args and all(a is not None for a in args):
+        if name in ("enumerate", "zip") and first is not None:
             parts = (
                 [["1", ["e", first, ""]]]
                 if name == "enumerate"
-                else [[str(i), ["e", a, ""]] for i, a in enumerate(args)]
+                else [[str(i), ["e", a, ""]] for i, a in enumerate(args) if a is not None]
             )
             return [self.container("s", [[None, self.container("s", parts, scope)]], scope)]
-        if name in ("map", "filter") and first is not None and len(args) > 1 and None not in args:
-            called = self.implicit(scope, line, first, IMPLICIT, [["e", a, ""] for a in args[1:]])
-            value = ["r", called] if name == "map" else ["e", args[1], ""]
+        if name in ("map", "filter") and first is not None and len(args) > 1:
+            elements = [["e", a, ""] if a is not None else None for a in args[1:]]
+            called = self.implicit(scope, line, first, IMPLICIT, elements)
+            value = ["r", called] if name == "map" else elements[0]
             return [self.container("s", [[None, value]], scope)]
         return []
 
@@ -781,6 +830,30 @@ class _Extractor:
         if body is not None:
             self.returns.append([inner, body])
         return ["f", inner]
+
+
+_HANDLERS: dict[str, Any] = {
+    "call": _Extractor.call,
+    "lambda": _Extractor.lambda_,
+    "subscript": _Extractor.subscript,
+    "string": _Extractor.string,
+    "binary_operator": _Extractor.binary_operator,
+    "list_splat": _Extractor.splat,
+    "dictionary_splat": _Extractor.splat,
+    "yield": _Extractor.yield_,
+    "dictionary": _Extractor.dictionary,
+    "named_expression": _Extractor.named_expression,
+    "function_definition": _Extractor.nested_definition,
+    "class_definition": _Extractor.nested_definition,
+    "decorated_definition": _Extractor.nested_definition,
+    **dict.fromkeys(("parenthesized_expression", "await", "as_pattern"), _Extractor.pass_through),
+    **dict.fromkeys(("list", "tuple", "set", "expression_list"), _Extractor.sequence),
+    **dict.fromkeys(
+        ("list_comprehension", "set_comprehension", "generator_expression", "dictionary_comprehension"),
+        _Extractor.comprehension,
+    ),
+}
+"""Node type -> the method of :class:`_Extractor` that reads its expression."""
 
 
 def _class_of(scope: str, scopes: dict[str, list[Any]]) -> str:

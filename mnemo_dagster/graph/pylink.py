@@ -27,6 +27,14 @@ Value = Any
 """A qualified name (definition), ``("i", class)`` or ``("m", path)``."""
 
 
+_ITERATION = frozenset({"__iter__", "__next__", "__aiter__", "__anext__"})
+
+
+def _iteration(encoded: Any) -> bool:
+    """Whether an encoded value is what a ``for`` calls on another module's object."""
+    return isinstance(encoded, list) and encoded[0] == "x" and encoded[-1] in _ITERATION
+
+
 class PythonLinker:
     """Resolves the summaries of the Python files that have one; yields their call edges."""
 
@@ -47,18 +55,28 @@ class PythonLinker:
         for path, summary in sorted(self.summaries.items()):
             total += summary["sites"]
             index = self.resolver.files[path]
-            for scope, line, reached in summary["calls"]:
-                targets = self.targets(path, reached)
+            for scope, line, reached, *implicit in summary["calls"]:
+                targets = self.targets(path, reached, implicit=bool(implicit))
                 resolved += bool(targets)
+                total += bool(implicit and targets)  # a call no call syntax writes counts where it resolves
                 source = index.enclosing(scope)
                 found += [(source, t, line) for t in sorted(targets) if kinds.get(t) not in (None, "module")]
         return total, resolved, found
 
-    def targets(self, path: str, reached: list[Any]) -> set[str]:
-        """The definitions a call reaches (a class also reaches its ``__init__``); lambdas count."""
+    def targets(self, path: str, reached: list[Any], *, implicit: bool = False) -> set[str]:
+        """The definitions a call reaches (a class also reaches its ``__init__``); lambdas count.
+
+        What a ``for`` calls on another module's object (``__iter__``, ``__next__``) counts only on an
+        instance made right there by calling a class: what a function returns or a field holds arrives
+        as the items of its containers, on which the ``for`` calls nothing."""
         out: set[str] = set()
         for encoded in reached:
-            for value in self.value(path, encoded):
+            values = self.value(path, encoded)
+            if implicit and _iteration(encoded):
+                made = self.value(path, encoded[:-2]) if encoded[-2] == "()" else frozenset()
+                if not any(self.resolver.node_kind.get(v) == "class" for v in made if isinstance(v, str)):
+                    continue
+            for value in values:
                 if not isinstance(value, str):
                     continue
                 out.add(value)

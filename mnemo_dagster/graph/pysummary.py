@@ -2,11 +2,16 @@
 
 JSON, with values encoded by :func:`_encode_all`:
 
-- ``v``: :data:`SUMMARY_VERSION`; ``sites``: how many call sites the module has (resolved or not);
-- ``calls``: ``[scope, line, [value...]]`` per call site whose callee holds something;
+- ``v``: :data:`SUMMARY_VERSION`; ``sites``: how many call sites the module writes (resolved or not);
+- ``calls``: ``[scope, line, [value...]]`` per call site whose callee holds something, with a fourth
+  item ``1`` for a call no call syntax writes (``__iter__`` of a ``for``, ``__enter__``, a callback of
+  ``map``), which counts as a call site only where it resolves;
 - ``names``: top-level name -> values (what other modules import);
-- ``rets``: function -> what it returns; ``bases``: class -> its bases; ``fields``: class -> attribute
-  -> what its methods assign to ``self.<attribute>``; ``stars``: modules imported with ``*``.
+- ``rets``: function -> what it returns (what a generator function yields); ``bases``: class -> its
+  bases; ``fields``: class -> attribute -> what its methods assign to ``self.<attribute>``; ``stars``:
+  modules imported with ``*``.
+
+Containers and generators do not leave the module: a value that holds one holds its items instead.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mnemo_dagster.graph.pyflow import HERE, SUMMARY_VERSION, PythonFlow
+from mnemo_dagster.graph.pyflow import HERE, SUMMARY_VERSION, PythonFlow, flatten
 
 
 def summarize(facts: dict[str, Any]) -> dict[str, Any]:
@@ -27,31 +32,36 @@ def summarize(facts: dict[str, Any]) -> dict[str, Any]:
 def summary(flow: PythonFlow) -> dict[str, Any]:
     """What the call sites reach and what other modules may look up, as compact JSON."""
     calls = []
-    for index, (scope, line, *_) in enumerate(flow.facts[HERE]["calls"]):
-        reached = _encode_all(flow.callees.get(index, ()))
+    written = 0
+    for index, (scope, line, *rest) in enumerate(flow.facts[HERE]["calls"]):
+        implicit = len(rest) > 3
+        written += not implicit
+        reached = _encode_all(flow, flow.callees.get(index, ()))
         if reached:
-            calls.append([scope, line, reached])
+            calls.append([scope, line, reached, 1] if implicit else [scope, line, reached])
     names = {
         n: v
         for n in sorted(flow.locals.get((HERE, ""), ()))
-        if (v := _encode_all(flow.vars.get((HERE, "", n), ())))
+        if (v := _encode_all(flow, flow.vars.get((HERE, "", n), ())))
     }
-    rets = {
-        q[2:]: v for q, values in sorted(flow.rets.items()) if "<" not in q and (v := _encode_all(values))
-    }
+    rets = {}
+    for qualified in sorted(set(flow.rets) | flow.generators):
+        values = flow.yields.get(qualified, ()) if qualified in flow.generators else flow.rets[qualified]
+        if "<" not in qualified and (encoded := _encode_all(flow, values)):
+            rets[qualified[2:]] = encoded
     bases: dict[str, list[Any]] = {}
     fields: dict[str, dict[str, list[Any]]] = defaultdict(dict)
     for qualified, info in sorted(flow.scope_info.items()):
         if info[0] == "class":
             values = {v for b in info[4] for v in flow.eval(info[5], info[1] or "", b)}
-            if encoded := _encode_all(values):
+            if encoded := _encode_all(flow, values):
                 bases[qualified[2:]] = encoded
     for (owner, attr), values in sorted(flow.fields.items(), key=lambda item: (str(item[0][0]), item[0][1])):
-        if isinstance(owner, str) and (encoded := _encode_all(values)):
+        if isinstance(owner, str) and (encoded := _encode_all(flow, values)):
             fields[owner[2:]][attr] = encoded
     return {
         "v": SUMMARY_VERSION,
-        "sites": len(flow.facts[HERE]["calls"]),
+        "sites": written,
         "calls": calls,
         "names": names,
         "rets": rets,
@@ -61,12 +71,15 @@ def summary(flow: PythonFlow) -> dict[str, Any]:
     }
 
 
-def _encode_all(values: Any) -> list[Any]:
+def _encode_all(flow: PythonFlow, values: Any) -> list[Any]:
     """Values as JSON, sorted: ``"A.m"`` (a definition of the module), ``["i", "A"]`` (an instance),
     ``["v", "A", "m"]`` (method ``m`` of an instance of ``A`` or of a subclass),
-    ``["x", spec, name, step...]`` (something another module defines); ``super()`` objects drop out."""
+    ``["x", spec, name, step...]`` (something another module defines); containers and generators give
+    what they hold, ``super()`` objects drop out."""
+    if not values:
+        return []
     encoded = []
-    for value in values:
+    for value in flatten(flow, values):
         if isinstance(value, str):
             encoded.append(value[2:])
         elif value[0] in ("i", "I"):
