@@ -83,8 +83,12 @@ def test_twenty_four_languages_have_symbols_and_a_graph() -> None:
 
 
 def test_every_query_language_has_a_fixture_folder_or_file() -> None:
-    from mnemo_dagster_tests.core import test_chunking
-    from mnemo_dagster_tests.extract import test_lang_compiled, test_lang_functional, test_lang_scripting
+    from mnemo_dagster_tests.extract import (
+        test_chunking,
+        test_lang_compiled,
+        test_lang_functional,
+        test_lang_scripting,
+    )
 
     cases = [C_CASE, *test_lang_compiled.CASES, *test_lang_scripting.CASES, *test_lang_functional.CASES]
     assert {case.language for case in cases} | set(test_chunking.EXPECTED) == QUERY_LANGUAGES
