@@ -38,9 +38,11 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
 def test_the_instance_has_one_config_file() -> None:
     root = Path(mnemo_dagster.__file__).parents[1]
     listed = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout
-    assert [name for name in listed.split() if name.endswith("dagster.yaml")] == [
-        "mnemo_dagster/launch/dagster.yaml"
-    ]
+    configs = [name for name in listed.split() if name.endswith("dagster.yaml")]
+    assert configs == ["dagster.yaml", "mnemo_dagster/launch/dagster.yaml"]
+    # The one at the top is a link to the packaged one, so the two can never differ.
+    assert (root / "dagster.yaml").is_symlink()
+    assert (root / "dagster.yaml").resolve() == (root / configs[1]).resolve()
 
 
 def test_a_failed_step_is_retried_by_its_policy_only(
