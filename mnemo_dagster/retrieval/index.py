@@ -5,9 +5,26 @@ A query gathers candidates from three arms (:mod:`mnemo_dagster.store.search`): 
 chunks by cosine similarity, the best full-text matches of its words, and, when the query reads as
 an identifier, a qualified name or a path, the chunks it names exactly. Each candidate's score is its
 cosine similarity plus :attr:`Ranking.lexical_weight` times its lexical rank, max-normalised over the
-candidates (the fusion chosen on ``benchmarks/search_eval.py``); an exact match is lifted above every
-other hit by :data:`EXACT_MATCH_BONUS`. Hits that overlap in the same file (a method and its class)
-count as one place: the better-scored one is kept.
+candidates (the fusion chosen on ``benchmarks/search_eval.py``).
+
+Then ranking uses what the query is (:func:`~mnemo_dagster.retrieval.query.query_kind`: a symbol, a
+path, a question or a description) and where each candidate lives (:mod:`.rerank`), each step kept
+for what it measured on ``benchmarks/semble_eval.py`` and ``benchmarks/search_eval.py``:
+
+- tests, docs, examples and TypeScript declarations score a little less (:attr:`Ranking.secondary`);
+- a text query's words that name a file or its directory lift that file's chunks
+  (:attr:`Ranking.path_weight`), and the code names in it lift the chunks that define them
+  (:attr:`Ranking.name_weight`);
+- a file with several strong candidates lifts all of them (:attr:`Ranking.file_weight`);
+- an exact match is lifted above every other hit by :data:`EXACT_MATCH_BONUS`; for a bare name a
+  chunk that assigns the name at the top level (``g = LocalProxy(...)``) counts as a match of its
+  bare name, and a name written in the query's own case wins over another (``Session`` the class
+  over ``session`` the function);
+- consecutive parts of one split definition are one hit spanning them, and a definition's parts
+  that are apart are one hit at its head;
+- hits that overlap in the same file (a method and its class) count as one place, the better-scored
+  one kept; and each file's places after its first score less (:attr:`Ranking.file_decay`, and
+  :attr:`Ranking.broad_file_decay` for a question or a name, which want files rather than lines).
 """
 
 from __future__ import annotations
@@ -18,7 +35,17 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.errors import QueryError, unknown_repository
-from mnemo_dagster.retrieval.query import bounded, glob_regex, name_like, signature
+from mnemo_dagster.retrieval import rerank
+from mnemo_dagster.retrieval.query import (
+    QueryKind,
+    bounded,
+    code_names,
+    glob_regex,
+    keywords,
+    name_like,
+    query_kind,
+    signature,
+)
 from mnemo_dagster.store.database import IndexStore, check_model
 from mnemo_dagster.store.search import (
     LEXICAL_WEIGHTS,
@@ -51,11 +78,16 @@ EXACT_MATCH_BONUS = 2.0
 EXACT_LEVEL_BONUS = 0.1
 """Added per level of exactness (:func:`mnemo_dagster.store.search.exact_chunks`): a whole
 qualified name beats a symbol path, which beats a bare name, which beats a file path."""
+SAME_CASE_BONUS = 0.2
+"""Added to an exact match of a symbol query that defines the name in the query's own case: the
+class ``Session`` beats the function ``session`` for ``Session``."""
 
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """One search result; lines are 1-based and inclusive."""
+    """One search result; lines are 1-based and inclusive. A hit is one place: a chunk, or the
+    consecutive parts of one split definition merged (their lines and content, the best part's
+    similarity and lexical rank)."""
 
     repository: str
     qualified_name: str
@@ -83,7 +115,8 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
-    """How candidates are gathered and fused (``benchmarks/search_eval.py`` compares settings)."""
+    """How candidates are gathered, fused and ranked (``benchmarks/search_eval.py`` and
+    ``benchmarks/semble_eval.py`` measure settings)."""
 
     lexical_weight: float = 0.2
     """Weight of the max-normalised lexical rank next to the cosine similarity; 0 is vector-only.
@@ -99,6 +132,26 @@ class Ranking:
     """``ts_rank`` weights of lexemes from the content (D, C, B) and from the qualified name (A)."""
     normalization: int = RANK_NORMALIZATION
     """``ts_rank`` length normalisation flags."""
+    rerank: bool = True
+    """Whether the steps after fusion apply (priors, file weight, merged parts, per-file decay); without
+    them a hit's score is its fused score (plus the exact bonus)."""
+    secondary: float = 0.9
+    """Factor of the score of a test, docs, example or declaration file (1: no prior)."""
+    path_weight: float = 0.1
+    """A text query's words naming a file or its directory add this share of the best score, times the
+    share of the words that do."""
+    name_weight: float = 0.1
+    """A chunk that defines a code name written in a text query gains this share of the best score."""
+    file_weight: float = 0.2
+    """Every chunk gains this share of the best score, times its file's weight over the heaviest
+    file's (see :func:`mnemo_dagster.retrieval.rerank.add_file_weight`)."""
+    per_file: int = 1
+    """Places of one file before the decay applies (0: no limit)."""
+    file_decay: float = 0.9
+    """Factor per further place of one file, for a description (a docstring, a sentence)."""
+    broad_file_decay: float = 0.5
+    """Factor per further place of one file, for a question or a symbol: they want the files that
+    matter, and a file's further places mostly push the next file down."""
 
 
 def _fused(candidates: dict[int, ChunkHit], ranking: Ranking) -> dict[int, float]:
@@ -115,40 +168,24 @@ def _fused(candidates: dict[int, ChunkHit], ranking: Ranking) -> dict[int, float
     return {i: hit.similarity + ranking.lexical_weight * hit.lexical / top for i, hit in candidates.items()}
 
 
-def _hit(chunk: ChunkHit, score: float, exact: bool) -> SearchHit:
+def _hit(place: rerank.Place, exact: bool) -> SearchHit:
+    chunk = place.chunk
     return SearchHit(
         repository=chunk.repository,
         qualified_name=chunk.qualified_name,
         file_path=chunk.file_path,
-        start_line=chunk.start_line,
-        end_line=chunk.end_line,
+        start_line=place.start_line,
+        end_line=place.end_line,
         kind=chunk.kind,
         language=chunk.language,
-        score=round(float(score), 4),
-        content=chunk.content,
+        score=round(float(place.score), 4),
+        content=place.content,
         name=chunk.name,
-        signature=signature(chunk.content),
+        signature=signature(place.content),
         match="exact" if exact else "ranked",
         similarity=round(float(chunk.similarity), 4),
         lexical=round(float(chunk.lexical), 4),
     )
-
-
-def _one_per_place(hits: list[ChunkHit], limit: int) -> list[ChunkHit]:
-    """Best first, leaving out any hit whose lines overlap a better one's in the same file."""
-    kept: list[ChunkHit] = []
-    for hit in hits:
-        if not any(
-            k.repository == hit.repository
-            and k.file_path == hit.file_path
-            and k.start_line <= hit.end_line
-            and hit.start_line <= k.end_line
-            for k in kept
-        ):
-            kept.append(hit)
-            if len(kept) == limit:
-                break
-    return kept
 
 
 def _lexical(conn: Any, query: str, ranking: Ranking, stats: WordStats | None) -> Lexical | None:
@@ -156,16 +193,18 @@ def _lexical(conn: Any, query: str, ranking: Ranking, stats: WordStats | None) -
     if not words:
         return None
     match = selective_words(words, stats or word_stats(conn))
-    return Lexical(or_query(words), or_query(match), ranking.lexical_weights, ranking.normalization)
+    return Lexical(
+        or_query(words), or_query(match), ranking.lexical_weights, ranking.normalization, tuple(words)
+    )
 
 
 def _arms(
-    conn: Any, vector: Any, words: Lexical | None, filters: Filters, n: int, named: bool
+    conn: Any, vector: Any, words: Lexical | None, filters: Filters, n: int, kind: QueryKind, symbols: bool
 ) -> list[list[ChunkHit]]:
-    arms = [nearest_chunks(conn, vector, words, filters, n)]
+    arms = [nearest_chunks(conn, vector, words, filters, n, symbols)]
     # A name or path query has the exact arm; full-text matches of its parts add little but time.
-    if words is not None and words.match and not named:
-        arms.append(lexical_chunks(conn, vector, words, filters, n))
+    if words is not None and words.match and kind not in ("path", "symbol"):
+        arms.append(lexical_chunks(conn, vector, words, filters, n, symbols))
     return arms
 
 
@@ -183,23 +222,80 @@ def rank(
     ``stats`` (of the lexemes, see :func:`word_stats`) are read from the database when not given."""
     n = max(ranking.candidates, limit * 3)
     name = name_like(query) if ranking.exact else None
+    kind = query_kind(query)
+    # The symbols a candidate defines tell which chunk defines a code name of a text query.
+    symbols = (
+        ranking.rerank
+        and ranking.name_weight > 0
+        and kind in ("text", "question")
+        and bool(code_names(query))
+    )
     with store.begin() as conn:
         words = _lexical(conn, query, ranking, stats)
-        exact = exact_chunks(conn, vector, words, name, filters) if name is not None else []
-        arms = _arms(conn, vector, words, filters, n, name is not None)
+        # A bare name's exact arm also finds where it is assigned at the top level, when one of its
+        # lexemes is rare enough (``words.match``) to bound the chunks whose text it reads.
+        assigned = None
+        if words is not None and words.match and kind == "symbol" and ranking.rerank:
+            assigned = list(words.words)
+        exact = exact_chunks(conn, vector, words, name, filters, assigned) if name is not None else []
+        arms = _arms(conn, vector, words, filters, n, kind, symbols)
     levels = {chunk.id: level for chunk, level in exact}
     candidates = {chunk.id: chunk for chunk, _ in exact}
     for arm in arms:
         for chunk in arm:
             candidates.setdefault(chunk.id, chunk)
+    return [_hit(place, exact) for place, exact in choose(candidates, levels, query, limit, ranking)]
+
+
+def choose(
+    candidates: dict[int, ChunkHit], levels: dict[int, int], query: str, limit: int, ranking: Ranking
+) -> list[tuple[rerank.Place, bool]]:
+    """The ``limit`` best places among ``candidates`` (by id) for ``query``, best first, each with
+    whether it is an exact match; ``levels`` says how exactly the query names each exact match."""
+    kind = query_kind(query)
     scores = _fused(candidates, ranking)
+    if ranking.rerank:
+        _priors(scores, candidates, query, kind, ranking)
+        rerank.add_file_weight(scores, candidates, ranking.file_weight)
     for i, level in levels.items():
         scores[i] += EXACT_MATCH_BONUS + EXACT_LEVEL_BONUS * level
-    ordered = sorted(
-        candidates.values(), key=lambda c: (-scores[c.id], c.repository, c.file_path, c.start_line)
-    )
-    kept = _one_per_place(ordered, limit)
-    return [_hit(chunk, scores[chunk.id], chunk.id in levels) for chunk in kept]
+        if ranking.rerank and kind == "symbol" and rerank.defines(candidates[i], query, same_case=True):
+            scores[i] += SAME_CASE_BONUS
+    if ranking.rerank:
+        found = rerank.places(candidates.values(), lambda chunk: scores[chunk.id])
+        decay = ranking.broad_file_decay if kind in ("question", "symbol") else ranking.file_decay
+        kept = rerank.diverse(found, limit, ranking.per_file, decay)
+    else:
+        found = [
+            rerank.Place(c, scores[c.id], c.start_line, c.end_line, c.content, (c.id,))
+            for c in candidates.values()
+        ]
+        kept = rerank.diverse(found, limit, 0, 1.0)
+    return [(place, any(i in levels for i in place.ids)) for place in kept]
+
+
+def _priors(
+    scores: dict[int, float], candidates: dict[int, ChunkHit], query: str, kind: QueryKind, ranking: Ranking
+) -> None:
+    """Path and name priors on the fused ``scores`` (in place)."""
+    if not scores:
+        return
+    for i, chunk in candidates.items():
+        if rerank.is_secondary(chunk.file_path):
+            scores[i] *= ranking.secondary
+    if kind not in ("text", "question"):
+        return
+    best = max(scores.values())
+    names = code_names(query) if ranking.name_weight else set()
+    words = keywords(query) if ranking.path_weight else set()
+    shares: dict[str, float] = {}
+    for i, chunk in candidates.items():
+        if names and any(rerank.defines(chunk, name) for name in names):
+            scores[i] += ranking.name_weight * best
+        if words:
+            if chunk.file_path not in shares:
+                shares[chunk.file_path] = rerank.path_share(words, chunk.file_path)
+            scores[i] += ranking.path_weight * best * shares[chunk.file_path]
 
 
 def check_filters(language: str | None, kind: str | None) -> None:

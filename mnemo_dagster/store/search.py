@@ -6,9 +6,9 @@
 - **exact**: chunks whose qualified name, symbol path, bare name or file path is the query itself
   (btree expression indexes), for queries that look like an identifier, a dotted name or a path.
 
-Every candidate carries its cosine similarity and its lexical rank, so the ranking in
-:mod:`mnemo_dagster.retrieval.index` can fuse them. Every value is a bound parameter; LIKE patterns are
-escaped.
+Every candidate carries its cosine similarity, its lexical rank and the symbols it defines, so the
+ranking in :mod:`mnemo_dagster.retrieval.index` can fuse them and tell a definition from a use. Every
+value is a bound parameter; LIKE patterns are escaped.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class Lexical:
     """The words the lexical arm searches with (:func:`selective_words`)."""
     weights: tuple[float, float, float, float] = LEXICAL_WEIGHTS
     normalization: int = RANK_NORMALIZATION
+    words: tuple[str, ...] = ()
+    """The query's lexemes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,9 @@ class ChunkHit:
     similarity: float
     lexical: float
     content: str
+    symbols: list[str] | None = None
+    """The names of the symbols the chunk defines (``metadata -> 'symbols'``), its own included; None
+    when the search did not ask for them (only exact matches always carry them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +165,7 @@ def query_vector(vector: Any) -> sa.BindParameter[Any]:
     return sa.bindparam("query_vector", vector, type_=Vector())
 
 
-def _select(vector: Any, words: Lexical | None) -> sa.Select[Any]:
+def _select(vector: Any, words: Lexical | None, symbols: bool = False) -> sa.Select[Any]:
     c = code_chunks.c
     vector = query_vector(vector)
     if words is None:
@@ -170,6 +175,9 @@ def _select(vector: Any, words: Lexical | None) -> sa.Select[Any]:
         query = sa.cast(words.tsquery, TSQUERY)
         lexical = sa.func.ts_rank(weights, c.lexemes, query, words.normalization)
     similarity = 1 - c.embedding.cosine_distance(vector)
+    names: sa.ColumnElement[Any] = sa.null()
+    if symbols:
+        names = sa.func.jsonb_path_query_array(c["metadata"], sa.literal_column("'$.symbols[*].name'"))
     return sa.select(
         c.id,
         c.repository,
@@ -183,6 +191,7 @@ def _select(vector: Any, words: Lexical | None) -> sa.Select[Any]:
         similarity.label("similarity"),
         lexical.label("lexical"),
         c.content,
+        names.label("symbols"),
     )
 
 
@@ -204,20 +213,22 @@ def _tune_vector_scan(conn: Connection) -> None:
 
 
 def nearest_chunks(
-    conn: Connection, vector: Any, words: Lexical | None, filters: Filters, limit: int
+    conn: Connection, vector: Any, words: Lexical | None, filters: Filters, limit: int, symbols: bool = False
 ) -> list[ChunkHit]:
-    """The ``limit`` nearest chunks by cosine distance, with their lexical rank."""
+    """The ``limit`` nearest chunks by cosine distance, with their lexical rank (and the names of the
+    symbols they define, with ``symbols``)."""
     vector = query_vector(vector)
-    query = _select(vector, words).where(filters.clause())
+    query = _select(vector, words, symbols).where(filters.clause())
     query = query.order_by(code_chunks.c.embedding.cosine_distance(vector)).limit(limit)
     _tune_vector_scan(conn)
     return _rows(conn, query)
 
 
 def lexical_chunks(
-    conn: Connection, vector: Any, words: Lexical, filters: Filters, limit: int
+    conn: Connection, vector: Any, words: Lexical, filters: Filters, limit: int, symbols: bool = False
 ) -> list[ChunkHit]:
-    """The ``limit`` chunks with the best lexical rank among those matching ``words.match``."""
+    """The ``limit`` chunks with the best lexical rank among those matching ``words.match`` (and the
+    names of the symbols they define, with ``symbols``)."""
     c = code_chunks.c
     matches = c.lexemes.op("@@")(sa.cast(words.match, TSQUERY))
     # Rank the matches on their lexemes alone; read the rest of the row for the best ones only.
@@ -228,8 +239,18 @@ def lexical_chunks(
         .limit(limit)
         .subquery()
     )
-    query = _select(vector, words).join_from(code_chunks, best, best.c.id == c.id)
+    query = _select(vector, words, symbols).join_from(code_chunks, best, best.c.id == c.id)
     return _rows(conn, query.order_by(best.c.lexical.desc(), c.id))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _assignment(name: str) -> str:
+    """A PostgreSQL regular expression for a line that assigns ``name`` at the top level (no indent),
+    with an optional ``export`` and ``const``/``let``/``var``, and an optional type annotation."""
+    escaped = name.replace("$", "\\$")
+    return rf"(^|\n)(export\s+)?((const|let|var)\s+)?{escaped}\s*(:[^=\n]*)?=([^=]|$)"
 
 
 def _has_symbol(**fields: str) -> sa.ColumnElement[bool]:
@@ -239,12 +260,19 @@ def _has_symbol(**fields: str) -> sa.ColumnElement[bool]:
 
 
 def exact_chunks(
-    conn: Connection, vector: Any, words: Lexical | None, name: str, filters: Filters
+    conn: Connection,
+    vector: Any,
+    words: Lexical | None,
+    name: str,
+    filters: Filters,
+    assigned: list[str] | None = None,
 ) -> list[tuple[ChunkHit, int]]:
     """Chunks that ``name`` names, each with how exactly: 4 its qualified name, 3 its symbol path
     (or a symbol defined inside it), 2 its bare name (with the dotted qualifier, if given), 1 its
     file path (``name`` or ending in ``/name``). Names compare case-insensitively, except symbols
-    inside a chunk."""
+    inside a chunk. With ``assigned`` (the lexemes of a bare ``name``), a chunk with all of them that
+    assigns ``name`` at the top level, case included, is a bare-name match too: a module-level
+    ``g: _AppCtxGlobals = LocalProxy(...)`` or ``export const ZodType = ...``, which no symbol holds."""
     c = code_chunks.c
     symbol = name.rpartition("::")[2] if "::" in name else name
     last = symbol.rsplit(".", 1)[-1]
@@ -257,10 +285,15 @@ def exact_chunks(
     by_name = sa.or_(sa.func.lower(c.name) == last.lower(), _has_symbol(name=last))
     if "." in symbol:
         by_name = sa.and_(by_name, stored_symbol.endswith("." + symbol.lower(), autoescape=True))
+    by_assignment = sa.false()
+    if assigned and _IDENTIFIER.fullmatch(name):
+        every = sa.cast(" & ".join(f"'{word}'" for word in assigned if _LEXEME.fullmatch(word)), TSQUERY)
+        by_assignment = sa.and_(c.lexemes.op("@@")(every), c.content.regexp_match(_assignment(name)))
     level = sa.case(
         (sa.func.lower(c.qualified_name) == name.lower(), 4),
         (by_symbol, 3),
         (by_name, 2),
+        (by_assignment, 2),
         (by_path, 1),
         else_=0,
     ).label("level")
@@ -272,10 +305,14 @@ def exact_chunks(
         sa.func.lower(c.name) == last.lower(),
         _has_symbol(name=last),
         by_path,
+        by_assignment,
     )
     vector = query_vector(vector)
     lookups = [
-        _select(vector, words).add_columns(level).where(filters.clause(), branch).limit(EXACT_CANDIDATES)
+        _select(vector, words, symbols=True)
+        .add_columns(level)
+        .where(filters.clause(), branch)
+        .limit(EXACT_CANDIDATES)
         for branch in branches
     ]
     found: dict[int, tuple[ChunkHit, int]] = {}

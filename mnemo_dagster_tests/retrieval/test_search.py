@@ -1,5 +1,7 @@
 """Search against a real store and the real model: hybrid ranking, exact names and paths, one hit per
-place, filters, and queries that are not what they seem.
+place, ranking that knows what it was asked (the query's kind, file diversity and weight, parts of
+one definition, definitions above uses, path and name priors), filters, and queries that are not
+what they seem.
 
 Most tests store vectors built from the query's own embedding (``_at_cosine``), so every cosine is
 known in advance; the lexical rank comes from PostgreSQL's own full-text index of the chunk.
@@ -17,6 +19,7 @@ from mnemo_dagster.errors import ModelMismatchError
 from mnemo_dagster.indexing.batch import embedding_text
 from mnemo_dagster.models import SourceFile, qualified_name
 from mnemo_dagster.retrieval.index import EXACT_MATCH_BONUS, Index, Ranking, SearchHit
+from mnemo_dagster.retrieval.query import code_names, keywords, query_kind
 from mnemo_dagster.store.chunks import ChunkRow
 from mnemo_dagster.store.database import IndexStore
 
@@ -92,6 +95,10 @@ def _at_cosine(q: np.ndarray, u: np.ndarray, cosine: float) -> np.ndarray:
     return (cosine * q + math.sqrt(1 - cosine**2) * u).astype(np.float32)
 
 
+FUSED = Ranking(rerank=False)
+"""The fusion and the exact bonus alone: a hit's score is its cosine plus its weighted lexical rank."""
+
+
 def _ranked(hits: list[SearchHit]) -> list[tuple[str, float]]:
     return [(h.qualified_name, h.score) for h in hits]
 
@@ -149,8 +156,13 @@ def test_the_score_fuses_cosine_and_the_max_normalised_lexical_rank(
     query = "send an email message"
     q = embedder.encode([query])[0]
 
-    hits = search(fresh_store, embedder, query)
+    # The steps after fusion (priors, file weight, per-file decay) are off: the score is the fusion's.
+    hits = search(fresh_store, embedder, query, ranking=FUSED)
 
+    assert [h.qualified_name for h in search(fresh_store, embedder, query)][:2] == [
+        "mail.py::send_email",
+        "sms.py::send_sms",
+    ]
     assert [h.qualified_name for h in hits][:2] == ["mail.py::send_email", "sms.py::send_sms"]
     # Each similarity is the cosine numpy computes from the same vectors; the lexical rank is
     # PostgreSQL's: send_email matches three words of the query (send, email, message), send_sms two.
@@ -178,7 +190,7 @@ def test_the_score_fuses_cosine_and_the_max_normalised_lexical_rank(
         "similarity": round(float(vectors["mail.py"] @ q), 4),
         "lexical": hits[0].lexical,
     }
-    assert search(fresh_store, embedder, query, limit=2) == hits[:2]
+    assert search(fresh_store, embedder, query, limit=2, ranking=FUSED) == hits[:2]
 
 
 def test_the_vector_only_ranking_scores_by_cosine_alone(
@@ -188,7 +200,9 @@ def test_the_vector_only_ranking_scores_by_cosine_alone(
     query = "send an email message"
     q = embedder.encode([query])[0]
 
-    hits = search(fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0, exact=False))
+    hits = search(
+        fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0, exact=False, rerank=False)
+    )
 
     cosines = {path: round(float(v @ q), 4) for path, v in vectors.items()}
     assert [(h.file_path, h.score) for h in hits] == sorted(cosines.items(), key=lambda item: -item[1])
@@ -292,7 +306,7 @@ def test_a_method_and_its_class_chunk_count_as_one_place(
     _write(fresh_store, "r", "d.py", rows)
     _write(fresh_store, "s", "d.py", [_row("d.py", "Parser", 1, _at_cosine(q, u, 0.6), kind="class", end=40)])
 
-    hits = search(fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0))
+    hits = search(fresh_store, embedder, query, ranking=Ranking(lexical_weight=0.0, rerank=False))
 
     # The class overlaps its better-scored method: one place, and the method stands for it. The other
     # method is another place, and so are the same lines in another repository.
@@ -357,6 +371,224 @@ def test_the_lexical_index_follows_each_rewrite_of_a_file(
         ("z.py::swim", 0.0)
     ]
     assert search(fresh_store, embedder, "goldfish")[0].lexical > 0
+
+
+# -- ranking that knows what it was asked ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("Session", "symbol"),
+        ("session", "symbol"),
+        ("Checkout.place_order", "symbol"),
+        ("shop::Checkout", "symbol"),
+        ("app.py", "path"),
+        ("src/flask/app.py", "path"),
+        ("how are routes registered", "question"),
+        ("where is the cache cleared?", "question"),
+        ("WebSocket client implementation", "text"),
+        ("Return the parsed settings.", "text"),
+        ("foo-bar", "text"),
+    ],
+)
+def test_a_query_is_typed_as_a_symbol_a_path_a_question_or_a_description(query: str, kind: str) -> None:
+    assert query_kind(query) == kind
+
+
+def test_code_names_and_content_words_of_a_text_query() -> None:
+    query = "how does safeParse call ZodType._parse with snake_case, e.g. for the HTTPAdapter?"
+    assert code_names(query) == {"safeParse", "ZodType._parse", "snake_case", "HTTPAdapter"}
+    assert keywords("how does dependency injection work in the HTTPAdapter") == {
+        "dependency",
+        "injection",
+        "work",
+        "http",
+        "adapter",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "files"),
+    [
+        # A question wants the files that matter: a file's second place decays by half.
+        ("how are tokens parsed", ["a.py", "b.py", "c.py", "a.py", "a.py"]),
+        # A description wants its code: a file's strong siblings stay, a little lower each.
+        ("tokens are parsed into a tree", ["a.py", "a.py", "a.py", "b.py", "c.py"]),
+    ],
+)
+def test_a_files_further_chunks_make_room_for_other_files(
+    query: str, files: list[str], fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["a.py", "b.py", "c.py"])
+    rows = [_row("a.py", f"alpha_{n}", 1 + 10 * n, _at_cosine(q, u, 0.9 - n / 100)) for n in range(4)]
+    _write(fresh_store, "r", "a.py", rows)
+    _write(fresh_store, "r", "b.py", [_row("b.py", "beta", 1, _at_cosine(q, u, 0.8))])
+    _write(fresh_store, "r", "c.py", [_row("c.py", "gamma", 1, _at_cosine(q, u, 0.75))])
+
+    hits = search(fresh_store, embedder, query, limit=5)
+
+    assert [h.file_path for h in hits] == files
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # Without the steps after fusion, a.py's four chunks come first whatever the query.
+    fused = search(fresh_store, embedder, query, limit=5, ranking=FUSED)
+    assert [h.file_path for h in fused] == ["a.py", "a.py", "a.py", "a.py", "b.py"]
+
+
+def test_a_file_with_several_strong_chunks_rises(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    query = "tokens are parsed into a tree"
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["a.py", "b.py"])
+    rows = [_row("a.py", f"alpha_{n}", 1 + 10 * n, _at_cosine(q, u, 0.7 - n / 100)) for n in range(3)]
+    _write(fresh_store, "r", "a.py", rows)
+    _write(fresh_store, "r", "b.py", [_row("b.py", "beta", 1, _at_cosine(q, u, 0.72))])
+
+    def files(ranking: Ranking) -> list[str]:
+        return [h.file_path for h in search(fresh_store, embedder, query, limit=2, ranking=ranking)]
+
+    assert files(Ranking()) == ["a.py", "b.py"]
+    assert files(Ranking(file_weight=0.0)) == ["b.py", "a.py"]
+
+
+def _lines(first: int, last: int) -> str:
+    return "\n".join(f"    step_{n}()" for n in range(first, last + 1))
+
+
+def test_parts_of_one_definition_are_one_hit_led_by_its_head(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    query = "visit every node of the ast"
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["p.py"])
+    head = "def run_pass(node):\n" + _lines(2, 3)
+    rows = [
+        # run_pass, cut into three windows (blank lines 4 and 8 between them).
+        _row("p.py", "run_pass", 1, _at_cosine(q, u, 0.6), end=3, content=head),
+        _row("p.py", "run_pass", 5, _at_cosine(q, u, 0.8), end=7, content=_lines(5, 7)),
+        _row("p.py", "run_pass", 9, _at_cosine(q, u, 0.5), end=10, content=_lines(9, 10)),
+        # Parser, split into its header, its method and its fields after the method.
+        _row("p.py", "Parser", 12, _at_cosine(q, u, 0.3), kind="class", end=13),
+        _row("p.py", "Parser.parse", 15, _at_cosine(q, u, 0.4), kind="method", end=25),
+        _row("p.py", "Parser", 27, _at_cosine(q, u, 0.7), kind="class", end=28),
+    ]
+    _write(fresh_store, "r", "p.py", rows)
+
+    hits = search(fresh_store, embedder, query)
+
+    # Consecutive parts span one hit with the best part's score and similarity; the class's parts
+    # are apart, so the class is one hit at its header, scored by its best part (the fields).
+    assert [(h.qualified_name, h.start_line, h.end_line, h.similarity) for h in hits] == [
+        ("p.py::run_pass", 1, 10, 0.8),
+        ("p.py::Parser", 12, 13, 0.3),
+        ("p.py::Parser.parse", 15, 25, 0.4),
+    ]
+    assert hits[0].content == "\n".join([head, "", _lines(5, 7), "", _lines(9, 10)])
+    assert hits[0].content.count("\n") == 10 - 1
+    assert hits[0].signature == "def run_pass(node):"
+    assert len(search(fresh_store, embedder, query, ranking=FUSED)) == 6
+
+
+def test_a_name_in_the_querys_own_case_beats_its_namesakes(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    query = "Session"
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["sessions.py", "api.py"])
+    rows = [
+        _row("sessions.py", "Session", 1, _at_cosine(q, u, 0.8), kind="class", end=30),
+        _row("sessions.py", "session", 40, _at_cosine(q, u, 0.9), end=45),
+    ]
+    _write(fresh_store, "r", "sessions.py", rows)
+    use = "def request():\n    return Session().request()"
+    _write(fresh_store, "r", "api.py", [_row("api.py", "request", 1, _at_cosine(q, u, 0.95), content=use)])
+
+    def found(ranking: Ranking) -> list[tuple[str, str]]:
+        return [(h.qualified_name, h.match) for h in search(fresh_store, embedder, query, ranking=ranking)]
+
+    assert found(Ranking()) == [
+        ("sessions.py::Session", "exact"),
+        ("sessions.py::session", "exact"),
+        ("api.py::request", "ranked"),
+    ]
+    assert found(FUSED)[:2] == [("sessions.py::session", "exact"), ("sessions.py::Session", "exact")]
+
+
+def test_a_bare_name_finds_where_it_is_assigned(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
+) -> None:
+    query = "g"
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", ["globals.py", "helpers.py"])
+    assigned = "from .ctx import _AppCtxGlobals\n\ng: _AppCtxGlobals = LocalProxy(_cv_app)"
+    _write(
+        fresh_store,
+        "r",
+        "globals.py",
+        [_row("globals.py", None, 1, _at_cosine(q, u, 0.3), "module", end=3, content=assigned)],
+    )
+    # A use, and a local of the same name inside a function: neither defines the module's g.
+    used = "def stream():\n    g = current()\n    return g.value"
+    _write(
+        fresh_store,
+        "r",
+        "helpers.py",
+        [_row("helpers.py", "stream", 1, _at_cosine(q, u, 0.8), end=3, content=used)],
+    )
+
+    hits = search(fresh_store, embedder, query)
+
+    assert [(h.file_path, h.match) for h in hits] == [("globals.py", "exact"), ("helpers.py", "ranked")]
+    assert [h.file_path for h in search(fresh_store, embedder, query, ranking=FUSED)] == [
+        "helpers.py",
+        "globals.py",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "rows", "off"),
+    [
+        # A query word naming the file (its stem or directory) lifts it.
+        (
+            "retry settings",
+            [("shop/retry.py", "wait", 0.70, ""), ("shop/util.py", "pause", 0.72, "")],
+            Ranking(lexical_weight=0.0, path_weight=0.0),
+        ),
+        # A code name in the query lifts the chunk that defines it above one that uses it.
+        (
+            "the loadConfig entry point",
+            [("a.py", "loadConfig", 0.60, ""), ("b.py", "main", 0.65, "def main():\n    loadConfig()")],
+            Ranking(lexical_weight=0.0, name_weight=0.0),
+        ),
+        # Tests score a little less than the code they test.
+        (
+            "evict stale entries",
+            [("store.py", "evict", 0.75, ""), ("tests/test_store.py", "check", 0.80, "")],
+            Ranking(lexical_weight=0.0, secondary=1.0),
+        ),
+    ],
+)
+def test_a_text_querys_words_and_names_and_a_files_role_move_it(
+    query: str,
+    rows: list[tuple[str, str, float, str]],
+    off: Ranking,
+    fresh_store: IndexStore,
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    q, u = _query_vector(embedder, query)
+    _register(fresh_store, "r", [path for path, *_ in rows])
+    for path, name, cosine, content in rows:
+        _write(
+            fresh_store, "r", path, [_row(path, name, 1, _at_cosine(q, u, cosine), content=content or None)]
+        )
+
+    def files(ranking: Ranking) -> list[str]:
+        return [h.file_path for h in search(fresh_store, embedder, query, ranking=ranking)]
+
+    assert files(Ranking(lexical_weight=0.0)) == [path for path, *_ in rows]
+    assert files(off) == [path for path, *_ in rows][::-1]
 
 
 # -- queries that are not what they seem -------------------------------------------------------------

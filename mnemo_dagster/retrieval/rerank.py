@@ -1,0 +1,186 @@
+"""What ranking knows beyond the fused score of a chunk: where it lives (its file's other strong
+chunks, a path the query names, a test or a declaration file), whether it defines the name asked
+for, which candidates are parts of one definition, and how many hits one file may take.
+
+Pure functions over the candidates of :func:`mnemo_dagster.retrieval.index.rank`: they read no
+database and change nothing in it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from mnemo_dagster.retrieval.query import split_words
+from mnemo_dagster.store.search import ChunkHit
+
+PART_GAP_LINES = 3
+"""Parts of one definition at most this many lines apart (the blank lines a window cut drops) are
+consecutive."""
+FILE_TOP_CHUNKS = 5
+"""A file's weight is the sum of the scores of its best this many candidates."""
+
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|spec|testing)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.(?:test|spec)\.[cm]?[jt]sx?$"
+)
+_DOCS_PATH = re.compile(r"(?:^|/)(?:docs?|docs_src|_?examples?|compat|_compat|legacy)/")
+_DECLARATION_PATH = re.compile(r"\.d\.[cm]?ts$")
+_WHOLE_FILE = ("module", "lines")
+"""Chunk kinds that are a file's top-level code or windows of it, not one definition."""
+
+
+def is_secondary(path: str) -> bool:
+    """Whether ``path`` is a test, documentation or example code, a compatibility shim or a TypeScript
+    declaration file: files that a search rarely means when their source is also indexed."""
+    return bool(_TEST_PATH.search(path) or _DOCS_PATH.search(path) or _DECLARATION_PATH.search(path))
+
+
+def _similar(a: str, b: str) -> bool:
+    """Words that are one another's inflection: equal, a prefix of four letters or more, or sharing
+    all but their last two letters (``dependency``, ``dependencies``)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if len(short) < 4:
+        return False
+    common = len(list(itertools.takewhile(lambda pair: pair[0] == pair[1], zip(short, long, strict=False))))
+    return common == len(short) or (common >= 5 and common >= len(short) - 2)
+
+
+def path_share(words: set[str], path: str) -> float:
+    """The share of the query's ``words`` that name the file (its stem) or its directory."""
+    if not words:
+        return 0.0
+    parts = path.split("/")
+    named = set(split_words(parts[-1].split(".")[0]))
+    if len(parts) > 1:
+        named |= set(split_words(parts[-2]))
+    named = {word for word in named if len(word) > 2}
+    return sum(1 for word in words if any(_similar(word, other) for other in named)) / len(words)
+
+
+def _last(name: str) -> str:
+    return re.split(r"\.|::", name)[-1]
+
+
+def defines(chunk: ChunkHit, name: str, *, same_case: bool = False) -> bool:
+    """Whether ``chunk`` defines ``name`` (the last part of a dotted name): its own name or a symbol
+    inside it. Exactly as written with ``same_case``; else case-insensitively and whatever the leading
+    ``_`` or ``$`` (``_parse`` for parse, zod's ``$ZodType`` for ZodType)."""
+    last = _last(name)
+    names = [chunk.name or "", *(chunk.symbols or [])]
+    if same_case:
+        return last in names
+    bare = last.lower().lstrip("_$")
+    return any(n.lower().lstrip("_$") == bare for n in names if n)
+
+
+def add_file_weight(scores: dict[int, float], chunks: dict[int, ChunkHit], weight: float) -> None:
+    """Add to every candidate ``weight`` times the best score, times its file's weight (the summed
+    scores of the file's :data:`FILE_TOP_CHUNKS` best candidates) over the heaviest file's: a file with
+    several strong chunks rises, and its chunks keep their order within it (in place)."""
+    if not scores or weight <= 0:
+        return
+    best = max(scores.values())
+    files: dict[tuple[str, str], list[int]] = {}
+    for i, chunk in chunks.items():
+        files.setdefault((chunk.repository, chunk.file_path), []).append(i)
+    sums = {
+        key: sum(
+            max(score, 0.0) for score in sorted((scores[i] for i in ids), reverse=True)[:FILE_TOP_CHUNKS]
+        )
+        for key, ids in files.items()
+    }
+    heaviest = max(sums.values()) or 1.0
+    for key, ids in files.items():
+        for i in ids:
+            scores[i] += weight * best * sums[key] / heaviest
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A hit in the making: the chunks that make one place, its lines and content, and its score."""
+
+    chunk: ChunkHit
+    """The best-scored chunk of the place (its name, kind, similarity and lexical rank are the hit's)."""
+    score: float
+    start_line: int
+    end_line: int
+    content: str
+    ids: tuple[int, ...]
+    """The ids of every chunk merged into the place."""
+
+    @property
+    def file(self) -> tuple[str, str]:
+        return self.chunk.repository, self.chunk.file_path
+
+    def overlaps(self, other: Place) -> bool:
+        return (
+            self.file == other.file
+            and self.start_line <= other.end_line
+            and other.start_line <= self.end_line
+        )
+
+
+def places(chunks: Iterable[ChunkHit], score: Callable[[ChunkHit], float]) -> list[Place]:
+    """The candidates as places: the parts of one definition (same file, qualified name and kind)
+    that are consecutive merge into one place spanning them, and a definition whose parts are apart
+    (a large class's header and the fields between its methods) is one place at its first part, so
+    its head leads. A place scores as its best part. Module code keeps one place per run of parts."""
+    groups: dict[tuple[str, str, str, str], list[ChunkHit]] = {}
+    for chunk in chunks:
+        groups.setdefault((chunk.repository, chunk.file_path, chunk.qualified_name, chunk.kind), []).append(
+            chunk
+        )
+    found: list[Place] = []
+    for (_, _, _, kind), parts in groups.items():
+        parts.sort(key=lambda c: (c.start_line, c.end_line))
+        runs: list[list[ChunkHit]] = [[parts[0]]]
+        for chunk in parts[1:]:
+            if chunk.start_line - runs[-1][-1].end_line > PART_GAP_LINES:
+                runs.append([])
+            runs[-1].append(chunk)
+        joined = [_joined(run, score) for run in runs]
+        if kind not in _WHOLE_FILE and len(joined) > 1:
+            joined = [replace(joined[0], score=max(place.score for place in joined))]
+        found.extend(joined)
+    return found
+
+
+def _joined(run: list[ChunkHit], score: Callable[[ChunkHit], float]) -> Place:
+    best = max(run, key=score)
+    content = run[0].content
+    for before, part in itertools.pairwise(run):
+        if part.start_line == before.end_line:
+            content += part.content  # slices of one long line
+        else:
+            content += "\n" * (part.start_line - before.end_line) + part.content
+    end = max(chunk.end_line for chunk in run)
+    return Place(best, score(best), run[0].start_line, end, content, tuple(chunk.id for chunk in run))
+
+
+def diverse(found: list[Place], limit: int, per_file: int, decay: float) -> list[Place]:
+    """The ``limit`` best places, best first: a place that overlaps a better one in the same file is
+    left out (a method and its class are one place), and beyond the first ``per_file`` places of a
+    file each further one scores ``decay`` times less than the one before (``per_file`` 0: no limit)."""
+    ordered = sorted(found, key=lambda p: (-p.score, p.chunk.repository, p.chunk.file_path, p.start_line))
+    kept: list[Place] = []
+    by_file: dict[tuple[str, str], list[Place]] = {}
+    floor = float("-inf")
+    for place in ordered:
+        if len(kept) >= limit and place.score <= floor:
+            break  # scores only fall from here, and decay only lowers them
+        same_file = by_file.setdefault(place.file, [])
+        if any(place.overlaps(k) for k in same_file):
+            continue
+        n = len(same_file)
+        same_file.append(place)
+        if per_file and n >= per_file:
+            place = replace(place, score=place.score * decay ** (n - per_file + 1))
+        kept.append(place)
+        if len(kept) >= limit:
+            floor = sorted(k.score for k in kept)[-limit]
+    kept.sort(key=lambda p: (-p.score, p.chunk.repository, p.chunk.file_path, p.start_line))
+    return kept[:limit]
