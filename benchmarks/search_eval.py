@@ -9,8 +9,8 @@ It keeps two kinds of cases:
 
 - **docstring**: the first paragraph of a function's, method's or class's docstring; the answer is
   the chunk that holds that definition's first line (a small class is one chunk with its methods);
-- **identifier**: the bare name of a function or class that is unique in its package; the answer
-  must be in the top 3 (exact-identifier recall@3).
+
+
 
 ``run`` reports MRR@10, recall@1/5/10 and identifier recall@3 per ranking, for the packages used to
 tune (``TUNE``) and, separately, for packages never looked at while tuning (``HELD_OUT``). The
@@ -167,8 +167,40 @@ def _position(hits: list[Any], case: Case) -> int | None:
     return None
 
 
+LEADING_LINES = 5
+"""Comment lines above a definition that its chunk may start with."""
+
+
+def _span(home: Path, case: Case, cache: dict[str, ast.AST]) -> tuple[int, int]:
+    """Where the definition's own hit may start: from a few lines above its first decorator (or its
+    ``def``/``class`` line), but below the line of the function or class around it, to that line;
+    read from the blanked copy the index holds."""
+    key = f"{case.repository}/{case.file_path}"
+    if key not in cache:
+        cache[key] = ast.parse((home / "src" / key).read_text(encoding="utf-8"))
+    found = dict((node.lineno, (symbol, node)) for symbol, node in _definitions(cache[key]))  # type: ignore[attr-defined]
+    symbol, node = found[case.line]
+    decorators = [d.lineno for d in getattr(node, "decorator_list", [])]
+    lowest = min([*decorators, case.line]) - LEADING_LINES
+    parent = symbol.rpartition(".")[0]
+    for line, (other, _) in found.items():
+        if other == parent and line < case.line:
+            lowest = max(lowest, line + 1)
+    return lowest, case.line
+
+
+def _own_position(hits: list[Any], case: Case, span: tuple[int, int]) -> int | None:
+    """Rank of the first hit that is the definition itself, not the function or class around it: it
+    starts between :func:`_span`'s bounds and holds the ``def``/``class`` line."""
+    lowest, line = span
+    for n, hit in enumerate(hits, 1):
+        if hit.file_path == case.file_path and lowest <= hit.start_line <= line <= hit.end_line:
+            return n
+    return None
+
+
 def _score(positions: dict[str, list[int | None]]) -> dict[str, float]:
-    docs, idents = positions["docstring"], positions["identifier"]
+    docs, idents, own = positions["docstring"], positions["identifier"], positions["own"]
     ranks = [p for p in docs if p is not None and p <= 10]
     return {
         "mrr@10": sum(1 / p for p in ranks) / max(len(docs), 1),
@@ -177,11 +209,14 @@ def _score(positions: dict[str, list[int | None]]) -> dict[str, float]:
             for k in (1, 5, 10)
         },
         "ident@3": sum(1 for p in idents if p is not None and p <= 3) / max(len(idents), 1),
+        "own@3": sum(1 for p in own if p is not None and p <= 3) / max(len(own), 1),
         "n": float(len(docs)),
     }
 
 
-def evaluate(home: Path, rankings: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
+def evaluate(
+    home: Path, rankings: dict[str, Any], only: set[str] | None = None, verbose: bool = False
+) -> dict[str, Any]:
     """Scores per ranking name, per package set (``tune``, ``held_out``). Each query is embedded
     once per dtype and ranked by :func:`mnemo_dagster.retrieval.index.rank`, as ``Index.search`` does."""
     from mnemo_dagster.embedding import SentenceTransformerEmbedder
@@ -196,6 +231,7 @@ def evaluate(home: Path, rankings: dict[str, Any], only: set[str] | None = None)
     float32 = index.embedder.encode([case.query for case in cases])  # type: ignore[union-attr]
     bfloat16 = SentenceTransformerEmbedder(dtype="bfloat16").encode([case.query for case in cases])
     results: dict[str, Any] = {}
+    trees: dict[str, ast.AST] = {}
     for label, ranking in rankings.items():
         per_set: dict[str, dict[str, list[int | None]]] = {}
         for case, vector, legacy_vector in zip(cases, float32, bfloat16, strict=True):
@@ -204,9 +240,15 @@ def evaluate(home: Path, rankings: dict[str, Any], only: set[str] | None = None)
             else:
                 hits = rank(index.store, vector, case.query, Filters(case.repository), 10, ranking)
             group = "tune" if case.repository in TUNE else "held_out"
-            per_set.setdefault(group, {"docstring": [], "identifier": []})[case.kind].append(
-                _position(hits, case)
-            )
+            found = per_set.setdefault(group, {"docstring": [], "identifier": [], "own": []})
+            found[case.kind].append(_position(hits, case))
+            if case.kind == "identifier":
+                found["own"].append(_own_position(hits, case, _span(home, case, trees)))
+                if verbose and found["own"][-1] is None:
+                    print(
+                        f"  own miss {case.repository} {case.query!r} {case.file_path}:{case.line}: "
+                        + ", ".join(f"{h.qualified_name}:{h.start_line}-{h.end_line}" for h in hits[:3])
+                    )
         results[label] = {group: _score(positions) for group, positions in per_set.items()}
         _print_row(label, results[label])
     index.close()
@@ -219,7 +261,8 @@ def _print_row(label: str, scores: dict[str, dict[str, float]]) -> None:
         s = scores.get(group, {})
         cells.append(
             f"{group}: MRR@10 {s.get('mrr@10', 0):.3f} R@1 {s.get('recall@1', 0):.2f} R@5 "
-            f"{s.get('recall@5', 0):.2f} R@10 {s.get('recall@10', 0):.2f} ident@3 {s.get('ident@3', 0):.2f}"
+            f"{s.get('recall@5', 0):.2f} R@10 {s.get('recall@10', 0):.2f} ident@3 {s.get('ident@3', 0):.2f} "
+            f"own@3 {s.get('own@3', 0):.2f}"
         )
     print(f"{label:<28} " + " | ".join(cells), flush=True)
 
@@ -255,12 +298,15 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also score the fusion settings tried")
     parser.add_argument("--json", type=Path, help="write the scores here")
     parser.add_argument("--only", action="append", help="only this package (repeatable)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list the identifiers not found at their own lines"
+    )
     args = parser.parse_args()
     home = args.home.resolve()
     if args.step == "prepare":
         prepare(home)
         return
-    results = evaluate(home, _rankings(args.sweep), set(args.only) if args.only else None)
+    results = evaluate(home, _rankings(args.sweep), set(args.only) if args.only else None, args.verbose)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -241,6 +241,10 @@ def rank(
         arms = _arms(conn, vector, words, filters, n, kind, symbols)
     levels = {chunk.id: level for chunk, level in exact}
     candidates = {chunk.id: chunk for chunk, _ in exact}
+    if ranking.rerank and name is not None and (kind == "symbol" or "::" in name):
+        # A name defined inside a chunk (a nested function, a method of a small class) is answered
+        # with that definition's own lines, not the function or class around it.
+        candidates = {i: rerank.own_definition(chunk, name) for i, chunk in candidates.items()}
     for arm in arms:
         for chunk in arm:
             candidates.setdefault(chunk.id, chunk)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from mnemo_dagster.models import qualified_name
 from mnemo_dagster.retrieval.query import split_words
 from mnemo_dagster.store.search import ChunkHit
 
@@ -75,6 +76,34 @@ def defines(chunk: ChunkHit, name: str, *, same_case: bool = False) -> bool:
         return last in names
     bare = last.lower().lstrip("_$")
     return any(n.lower().lstrip("_$") == bare for n in names if n)
+
+
+def own_definition(chunk: ChunkHit, name: str) -> ChunkHit:
+    """``chunk`` cut to the definition ``name`` names when the chunk does not own that name but
+    defines it inside (a nested function, a method of a class kept in one chunk): that symbol's own
+    lines, content, qualified name and kind. Else ``chunk`` itself."""
+    symbol = name.rpartition("::")[2]
+    last = _last(symbol)
+    if not chunk.defined or (chunk.name or "").lower() == last.lower():
+        return chunk
+    inside = [s for s in chunk.defined if s.get("start_line", 0) > chunk.start_line]
+    matches = [s for s in inside if s.get("path") == symbol] or [s for s in inside if s.get("name") == last]
+    if not matches:
+        return chunk
+    own = min(matches, key=lambda s: (s["start_line"], -s.get("end_line", 0)))  # the outermost, first
+    lines = chunk.content.split("\n")
+    start = own["start_line"]
+    end = min(own.get("end_line", chunk.end_line), chunk.end_line)
+    content = "\n".join(lines[start - chunk.start_line : end - chunk.start_line + 1])
+    return replace(
+        chunk,
+        qualified_name=qualified_name(chunk.file_path, own["path"]),
+        name=own["name"],
+        kind=own.get("kind", chunk.kind),
+        start_line=start,
+        end_line=end,
+        content=content,
+    )
 
 
 def add_file_weight(scores: dict[int, float], chunks: dict[int, ChunkHit], weight: float) -> None:

@@ -109,6 +109,9 @@ class ChunkHit:
     symbols: list[str] | None = None
     """The names of the symbols the chunk defines (``metadata -> 'symbols'``), its own included; None
     when the search did not ask for them (only exact matches always carry them)."""
+    defined: list[dict[str, Any]] | None = None
+    """The symbols the chunk defines, each with its ``name``, ``path``, ``kind``, ``start_line`` and
+    ``end_line``; only exact matches carry them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,9 +311,10 @@ def exact_chunks(
         by_assignment,
     )
     vector = query_vector(vector)
+    defined = code_chunks.c["metadata"].op("->")(sa.literal_column("'symbols'")).label("defined")
     lookups = [
         _select(vector, words, symbols=True)
-        .add_columns(level)
+        .add_columns(defined, level)
         .where(filters.clause(), branch)
         .limit(EXACT_CANDIDATES)
         for branch in branches

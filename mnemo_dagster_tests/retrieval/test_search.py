@@ -235,33 +235,80 @@ def test_an_identifier_query_puts_its_chunk_first_even_beyond_the_nearest_candid
     assert hits[0].score > EXACT_MATCH_BONUS > hits[1].score
 
 
-def test_a_qualified_name_finds_a_method_inside_its_class_chunk(
+def test_a_name_defined_inside_a_chunk_is_answered_with_its_own_lines(
     fresh_store: IndexStore, embedder: SentenceTransformerEmbedder
 ) -> None:
     q, u = _query_vector(embedder, "Checkout.place_order")
     _register(fresh_store, "r", ["shop/checkout.py", "orders.py"])
-    method = {"name": "place_order", "path": "Checkout.place_order", "kind": "method", "start_line": 5}
-    # A small class is one chunk; its method is only among the symbols the chunk defines.
+    method = {
+        "name": "place_order",
+        "path": "Checkout.place_order",
+        "kind": "method",
+        "start_line": 5,
+        "end_line": 8,
+    }
+    nested = {
+        "name": "retry",
+        "path": "Checkout.place_order.retry",
+        "kind": "function",
+        "start_line": 6,
+        "end_line": 7,
+    }
+    source = [
+        "class Checkout:",
+        "    total = 0",
+        "",
+        "    # Orders are placed once.",
+        "    def place_order(self):",
+        "        def retry():",
+        "            return 1",
+        "        return retry()",
+        "",
+        "    def cancel(self):",
+        "        pass",
+        "",
+    ]
+    # A small class is one chunk; its method and the function nested in it are only among the
+    # symbols the chunk defines.
     checkout = _row(
-        "shop/checkout.py", "Checkout", 1, _at_cosine(q, u, 0.2), kind="class", end=12, symbols=[method]
+        "shop/checkout.py",
+        "Checkout",
+        1,
+        _at_cosine(q, u, 0.2),
+        kind="class",
+        end=12,
+        content="\n".join(source),
+        symbols=[
+            {"name": "Checkout", "path": "Checkout", "kind": "class", "start_line": 1, "end_line": 12},
+            method,
+            nested,
+        ],
     )
     _write(fresh_store, "r", "shop/checkout.py", [checkout])
     _write(fresh_store, "r", "orders.py", [_row("orders.py", "place_order", 1, _at_cosine(q, u, 0.8))])
 
-    def first(query: str) -> list[tuple[str, str]]:
-        return [(h.qualified_name, h.match) for h in search(fresh_store, embedder, query, limit=2)]
+    def first(query: str) -> list[tuple[str, str, int, int, str]]:
+        return [
+            (h.qualified_name, h.match, h.start_line, h.end_line, h.kind)
+            for h in search(fresh_store, embedder, query, limit=2)
+        ]
 
-    # The dotted name only fits the class's method; the module function of the same name is ranked.
-    assert first("Checkout.place_order") == [
-        ("shop/checkout.py::Checkout", "exact"),
-        ("orders.py::place_order", "ranked"),
-    ]
-    assert first("shop/checkout.py::Checkout.place_order")[0] == ("shop/checkout.py::Checkout", "exact")
+    # The dotted name only fits the class's method, answered with the method's own lines and kind;
+    # the module function of the same name is ranked.
+    own = ("shop/checkout.py::Checkout.place_order", "exact", 5, 8, "method")
+    assert first("Checkout.place_order") == [own, ("orders.py::place_order", "ranked", 1, 2, "function")]
+    hit = search(fresh_store, embedder, "Checkout.place_order", limit=1)[0]
+    assert hit.content == "\n".join(source[4:8])
+    assert hit.name == "place_order" and hit.signature == "def place_order(self):"
+    assert first("shop/checkout.py::Checkout.place_order")[0] == own
     # The bare name fits both: a symbol path equal to the name outranks a symbol inside a chunk.
-    assert first("place_order") == [
-        ("orders.py::place_order", "exact"),
-        ("shop/checkout.py::Checkout", "exact"),
-    ]
+    assert first("place_order") == [("orders.py::place_order", "exact", 1, 2, "function"), own]
+    # A nested function is its own lines too; the class itself stays the whole chunk.
+    assert first("retry")[0] == ("shop/checkout.py::Checkout.place_order.retry", "exact", 6, 7, "function")
+    assert first("Checkout")[0] == ("shop/checkout.py::Checkout", "exact", 1, 12, "class")
+    # Without the ranking steps, the hit is the chunk that holds the name.
+    plain = search(fresh_store, embedder, "Checkout.place_order", limit=1, ranking=Ranking(rerank=False))
+    assert (plain[0].qualified_name, plain[0].start_line) == ("shop/checkout.py::Checkout", 1)
 
 
 @pytest.mark.parametrize(
