@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 FileStatus = Literal["pending", "indexed", "failed", "skipped"]
 ChunkKind = Literal["class", "function", "method", "interface", "module", "block", "lines"]
-SymbolKind = Literal["class", "function", "method", "interface", "type", "enum"]
+SymbolKind = Literal["class", "function", "method", "interface", "type", "enum", "lambda"]
 ReferenceKind = Literal["calls", "imports", "inherits"]
 
 QUALIFIED_NAME_SEPARATOR = "::"

@@ -106,26 +106,41 @@ def graph() -> None:
     path) or a unique tail of one (Class.method, method)."""
 
 
-def _neighbours_command(direction: str, help_text: str) -> click.Command:
+EXTERNAL_OPTION = click.option(
+    "--external",
+    is_flag=True,
+    help="Also what NAME calls in other packages and builtins (<external>::json.loads, <builtin>::len).",
+)
+
+
+def _neighbours_command(direction: str, help_text: str, *options: Callable[[Any], Any]) -> click.Command:
     """``mnemo graph callers`` or ``callees``: the neighbours of NAME, the question of that name."""
 
-    @graph.command(direction, help=help_text)
-    @click.argument("name")
-    @REPO_OPTION
-    @_via_option("calls")
-    @JSON_OPTION
-    def command(name: str, repo: str | None, via: str, json_output: bool) -> None:
+    def command(name: str, repo: str | None, via: str, json_output: bool, external: bool = False) -> None:
         from mnemo_dagster.store import graph_queries
 
         question = getattr(graph_queries, direction)
-        answer = _ask(lambda store: question(store, name, repo, via.split(",")))
+        extra = {"outside": True} if external else {}
+        answer = _ask(lambda store: question(store, name, repo, via.split(","), **extra))
         _emit(json_output, answer.as_dict(), neighbours_text(answer))
 
-    return command
+    for option in (
+        *reversed(options),
+        JSON_OPTION,
+        _via_option("calls"),
+        REPO_OPTION,
+        click.argument("name"),
+    ):
+        command = option(command)
+    return graph.command(direction, help=help_text)(command)
 
 
-callers = _neighbours_command("callers", "The symbols that call NAME.")
-callees = _neighbours_command("callees", "The symbols NAME calls.")
+callers = _neighbours_command(
+    "callers",
+    "The symbols that call NAME. NAME may also be what the code calls in another package or a builtin: "
+    "'<external>::subprocess.run', '<builtin>::eval' (Python).",
+)
+callees = _neighbours_command("callees", "The symbols NAME calls.", EXTERNAL_OPTION)
 
 
 @graph.command()

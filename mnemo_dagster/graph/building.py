@@ -3,10 +3,11 @@
 Repeated references collapse into one edge whose ``weight`` counts them and whose ``line`` is the
 first occurrence.
 
-**External imports** (stdlib, third-party) do not become nodes: they would need a ``file_path`` that
-does not exist, would dominate PageRank and inflate efferent coupling with dependencies the
-repository does not own. Instead :attr:`CodeGraph.external_imports` lists, per module, the module
-specifiers that did not resolve, which is enough to report a module's third-party dependencies.
+**External imports** (stdlib, third-party) do not become nodes: :attr:`CodeGraph.external_imports`
+lists, per module, the module specifiers that did not resolve, which is enough to report a module's
+third-party dependencies. **Calls** into another package or Python's builtins do (Python only):
+``<external>::subprocess.run`` and ``<builtin>::len``, of kinds ``external`` and ``builtin``, with no
+file; the metrics leave them out, so they neither dominate PageRank nor count as coupling.
 
 Output is deterministic (nodes and edges sorted) and the work is linear in the number of records:
 definitions are indexed by name and by path once.
@@ -19,10 +20,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mnemo_dagster.graph.facts import has_python_summary
+from mnemo_dagster.graph.facts import has_python_summary, with_lambdas
 from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import JsCalls
-from mnemo_dagster.graph.pylink import PythonLinker
+from mnemo_dagster.graph.pylink import BUILTIN, PythonLinker, is_external
 from mnemo_dagster.graph.records import (
     CLASS_LIKE_KINDS,
     CodeGraph,
@@ -50,7 +51,7 @@ def build_graph(
     than fanned out to all of them. A path given twice keeps its last record. ``js_configs`` maps the
     paths of ``tsconfig.json``/``jsconfig.json`` files to their text (for ``paths`` and ``baseUrl``).
     """
-    by_path = {f.path: f for f in files}
+    by_path = {f.path: with_lambdas(f) for f in files}
     builder = _GraphBuilder(by_path, max_global_candidates)
     builder.resolver.modules.js_paths = parse_js_configs(js_configs or {})
     # Pass 1: nodes, containment and imports (which also bind imported names).
@@ -83,6 +84,9 @@ class _GraphBuilder:
         self.resolved = dict.fromkeys(_REFERENCE_KINDS, 0)
         self.ambiguous = 0
         self.js_calls: JsCalls | None = None
+        self.outside: dict[str, GraphNode] = {}
+        """External and builtin name -> its node (:data:`~.records.OUTSIDE_KINDS`)."""
+        self.external_calls = 0
 
     def add_edge(self, source: str, target: str, kind: str, line: int) -> None:
         """Count one reference from ``source`` to ``target``, keeping the first line it occurs on."""
@@ -180,10 +184,15 @@ class _GraphBuilder:
         }
         if not summaries:
             return
-        total, resolved, edges = PythonLinker(self.resolver, summaries).edges()
+        total, resolved, external, edges = PythonLinker(self.resolver, summaries).edges()
         self.totals["calls"] += total
         self.resolved["calls"] += resolved
+        self.external_calls += external
         for source, target, line in edges:
+            if is_external(target) and target not in self.outside:
+                dotted = target.partition("::")[2]
+                kind = "builtin" if target.startswith(BUILTIN) else "external"
+                self.outside[target] = GraphNode(target, dotted.rsplit(".", 1)[-1], kind, "", 0, 0, "python")
             self.add_edge(source, target, "calls", line)
 
     def graph(self) -> CodeGraph:
@@ -193,7 +202,7 @@ class _GraphBuilder:
             for (s, t, k), (w, line) in self.weights.items()  # type: ignore[arg-type]
         ]
         edges.sort(key=lambda e: (e.source, e.target, e.kind))
-        nodes = sorted(self.nodes, key=lambda n: n.qualified_name)
+        nodes = sorted([*self.nodes, *self.outside.values()], key=lambda n: n.qualified_name)
         stats = ResolutionStats(
             files=len(self.by_path),
             calls_total=self.totals["calls"],
@@ -203,6 +212,7 @@ class _GraphBuilder:
             inherits_total=self.totals["inherits"],
             inherits_resolved=self.resolved["inherits"],
             calls_ambiguous=self.ambiguous,
+            calls_external=self.external_calls,
         )
         external = {p: tuple(sorted(s)) for p, s in sorted(self.external.items())}
         return CodeGraph(nodes, edges, stats, external)

@@ -16,6 +16,7 @@ A file indexed before facts existed has none; its calls resolve by name as befor
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.graph.jsflow import js_facts
@@ -23,7 +24,8 @@ from mnemo_dagster.graph.modules import language_family
 from mnemo_dagster.graph.pyfacts import python_facts
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
 from mnemo_dagster.graph.pysummary import summarize
-from mnemo_dagster.models import Chunk
+from mnemo_dagster.graph.records import FileSymbols
+from mnemo_dagster.models import Chunk, Symbol
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -45,6 +47,21 @@ def source_text(chunks: Iterable[Chunk]) -> str:
         lines.extend(chunk.content.split("\n"))
         last_start = chunk.start_line
     return "\n".join(lines)
+
+
+def with_lambdas(record: FileSymbols) -> FileSymbols:
+    """``record`` with the lambdas of its Python summary among its definitions (kind ``lambda``, named
+    by their place: ``<lambda:12:8>``), so calls into and out of them are edges of their own."""
+    if not has_python_summary(record.flow):
+        return record
+    lambdas = record.flow["python"].get("lambdas")  # type: ignore[index]
+    if not lambdas:
+        return record
+    found = tuple(
+        Symbol(scope.rpartition(".")[2], scope, "lambda", lines[0], lines[1])
+        for scope, lines in sorted(lambdas.items(), key=lambda item: item[1])
+    )
+    return replace(record, symbols=record.symbols + found)
 
 
 def has_python_summary(flow: dict[str, Any] | None) -> bool:

@@ -8,7 +8,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mnemo_dagster.graph.records import DEPENDENCY_KINDS, CodeGraph, GraphEdge, GraphNode, NodeKind
+from mnemo_dagster.graph.records import (
+    DEPENDENCY_KINDS,
+    OUTSIDE_KINDS,
+    CodeGraph,
+    GraphEdge,
+    GraphNode,
+    NodeKind,
+)
 
 CommunityLevel = Literal["symbol", "module"]
 
@@ -88,7 +95,10 @@ def compute_metrics(
       symbol takes its module's community (``GraphMetrics.community_level`` says which). Skipped
       when ``communities`` is False.
     - Self-loops (recursion) are edges of the graph but count in none of the metrics.
+    - External and builtin nodes (:data:`~.records.OUTSIDE_KINDS`) and their edges are left out: they
+      get no metrics.
     """
+    graph = _own(graph)
     names = [n.qualified_name for n in graph.nodes]
     file_of = {n.qualified_name: n.file_path for n in graph.nodes}
     modules = [n.qualified_name for n in graph.nodes if n.kind == "module"]
@@ -113,6 +123,19 @@ def compute_metrics(
         community_count=len(set(community.values())),
         community_level=level,
         betweenness_sampled=sampled,
+    )
+
+
+def _own(graph: CodeGraph) -> CodeGraph:
+    """``graph`` without its external and builtin nodes and the edges to them."""
+    outside = {n.qualified_name for n in graph.nodes if n.kind in OUTSIDE_KINDS}
+    if not outside:
+        return graph
+    return CodeGraph(
+        [n for n in graph.nodes if n.qualified_name not in outside],
+        [e for e in graph.edges if e.target not in outside and e.source not in outside],
+        graph.stats,
+        graph.external_imports,
     )
 
 

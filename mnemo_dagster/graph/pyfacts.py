@@ -2,8 +2,8 @@
 
 Index time parses each file once anyway; the facts are small JSON that :mod:`.pyflow` solves at index
 time, one module at a time, without parsing again. Scopes are named by the dotted symbol paths the
-chunker gives definitions (``""`` for the module, ``A.m`` for a method); a lambda gets an internal
-scope ``<parent>.<lambda:LINE:COL>`` that is no graph node.
+chunker gives definitions (``""`` for the module, ``A.m`` for a method); a lambda gets the scope
+``<parent>.<lambda:LINE:COL>``, a graph node of its own (kind ``lambda``).
 
 An expression is a JSON list:
 
@@ -18,6 +18,10 @@ An expression is a JSON list:
   ``"s"`` a list, tuple or set, ``"d"`` a dict; its items are stored by ``["k", ...]`` targets;
 - ``["k", expr, key]``: the item ``key`` of the containers ``expr`` holds, ``key`` a literal
   (``"0"``, ``"'name"``) or None (any); ``["k", expr, key, "c"]``: only from containers;
+- ``["K", expr, key expr]``: the item of the containers ``expr`` holds at a key that a name holds: the
+  items of those keys where the name holds only literals, else any item;
+- ``["L", key]``: an integer or string literal passed as an argument (``dispatch("add")``) or given
+  as a parameter's default, which the parameter then holds;
 - ``["e", expr, how]``: the elements iterating ``expr`` gives (``how`` ``""``), or a dict's values
   (``"v"``); ``"c"`` in ``how``: only from containers;
 - ``["d", site, expr, mode]``: a container derived from those ``expr`` holds, at ``site``: all items but
@@ -121,6 +125,7 @@ def python_facts(root: Node) -> dict[str, Any]:
         "returns": extractor.returns,
         "yields": extractor.yields,
         "generators": sorted(extractor.generators),
+        "lambdas": extractor.lambdas,
     }
 
 
@@ -186,6 +191,8 @@ class _Extractor:
     def __init__(self) -> None:
         self.scopes: dict[str, list[Any]] = {"": ["module", None, [], [], []]}
         """scope -> [kind, parent, params, decorators, bases]; params are [name, kind] pairs."""
+        self.lambdas: dict[str, list[int]] = {}
+        """lambda scope -> [first line, last line]."""
         self.assigns: list[list[Any]] = []
         """[scope, target, expr]; target ``["n", name(, version)]``, ``["a", expr, attr]``, ``["k", expr,
         key]`` (an item), ``["v", scope, name]`` (a parameter's default), ``["*"]``, ``["I"]``."""
@@ -366,7 +373,7 @@ class _Extractor:
                 continue
             params.append([_text(ident), kind])
             default = param.child_by_field_name("value") if "default" in param.type else None
-            if default is not None and (expr := self.expr(default, outer)) is not None:
+            if default is not None and (expr := self.argument(default, outer)) is not None:
                 self.assigns.append([outer, ["v", inner, _text(ident)], expr])
         return params
 
@@ -559,7 +566,11 @@ class _Extractor:
             self.containers += 1
             return ["d", self.containers, value, ["s", *_slice_bounds(subscripts[0])]]
         key = self.index(node, scope)
-        return ["k", value, key] if value is not None else None
+        if value is None:
+            return None
+        if key is None and len(subscripts) == 1 and subscripts[0].type == "identifier":
+            return ["K", value, self.expr(subscripts[0], scope)]
+        return ["k", value, key]
 
     def binary_operator(self, node: Node, scope: str) -> Expr | None:
         """``a + b`` and ``a | b`` of containers: a new container of their items. What an operator
@@ -696,7 +707,7 @@ class _Extractor:
                 if arg_type == "keyword_argument":
                     name, value = (
                         arg.child_by_field_name("name"),
-                        self.expr(arg.child_by_field_name("value"), scope),
+                        self.argument(arg.child_by_field_name("value"), scope),
                     )
                     if name is not None and value is not None:
                         kwargs[_text(name)] = value
@@ -705,7 +716,7 @@ class _Extractor:
                     args.append(None)
                     splat = True
                 elif arg_type != "comment":
-                    args.append(self.expr(arg, scope))
+                    args.append(self.argument(arg, scope))
                     nodes.append(arg)
         line = node.start_point[0] + 1
         self.calls.append([scope, line, callee if kind else None, args, kwargs])
@@ -729,6 +740,17 @@ class _Extractor:
         else:
             return result
         return ["u", [result, *extra]] if extra else result
+
+    def argument(self, node: Node | None, scope: str) -> Expr | None:
+        """The expression of an argument or a parameter's default; an integer or string literal is
+        ``["L", key]``, so a parameter that indexes a table (``HANDLERS[op]()``) picks the items of the
+        keys passed."""
+        found = self.expr(node, scope)
+        if found is None and node is not None:
+            key = literal_key(node)
+            if key is not None:
+                return ["L", key]
+        return found
 
     def builtin(
         self, name: str, args: list[Any], kwargs: dict[str, Expr], scope: str, line: int
@@ -826,6 +848,7 @@ class _Extractor:
         )
         params = self.parameters(node.child_by_field_name("parameters"), inner, scope)
         self.scopes.setdefault(inner, ["lambda", scope, params, [], []])
+        self.lambdas.setdefault(inner, [start[0] + 1, node.end_point[0] + 1])
         body = self.expr(node.child_by_field_name("body"), inner)
         if body is not None:
             self.returns.append([inner, body])

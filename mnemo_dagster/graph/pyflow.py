@@ -15,7 +15,7 @@ It runs at index time, one module at a time, so what other modules define stays 
   class's method and the overrides of its subclasses across the repository;
 - ``("x", spec, name, step...)``: something another module defines: an import followed by attribute
   steps and ``"()"`` (calling it), e.g. ``nx.Graph().add_edge`` -> ``("x", "networkx", None, "Graph",
-  "()", "add_edge")``;
+  "()", "add_edge")``; a builtin the module reads is ``("x", "builtins", "len")``;
 - ``("s", class, instance class)``: what ``super()`` returns inside a method of ``class`` when
   ``self`` is an instance of ``instance class`` (the lookup starts after ``class`` in its MRO);
 - ``("c", site, kind)``: a list, tuple or set (``"s"``) or dict (``"d"``) built at a site, whose items
@@ -30,12 +30,13 @@ It runs at index time, one module at a time, so what other modules define stays 
 Calling a class gives an instance and binds ``__init__`` found along the C3 MRO; a method looked up
 on an instance or through ``super()`` gets the instance as its first parameter. ``self``/``cls`` hold
 what calls bind to them; a method no call reaches gets an instance of / the class that defines it.
-A call whose callee holds nothing (builtins, unknown receivers) stays unresolved: it is counted, never
-guessed. Containers and generators do not leave the module: a summary holds their items instead.
+A call whose callee holds nothing (unknown receivers) stays unresolved: it is counted, never guessed.
+Containers and generators do not leave the module: a summary holds their items instead.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from typing import Any
 
@@ -52,6 +53,14 @@ _EMPTY: frozenset[Any] = frozenset()
 _MAX_STEPS = 8
 """Longest symbolic value (``("x", spec, name, step, ...)``); ``node = node.parent`` loops stop here."""
 SUMMARY_VERSION = 3
+BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_")) - {
+    "staticmethod",
+    "classmethod",
+    "property",
+}
+"""Names a module reads without binding them (``len``, ``open``, ``ValueError``): another module's,
+``builtins``, unless a ``*`` import may bind them. The decorators that only mark a method are left
+out: applying them is no call a reader looks for."""
 HERE = ""
 """The path of the one module a solver sees (qualified names come out as ``::A.m``)."""
 _WITH = frozenset({"__enter__", "__aenter__", "__exit__", "__aexit__"})
@@ -85,6 +94,10 @@ class PythonFlow:
         self._mro: dict[str, tuple[list[str], set[int]]] = {}
         """Class -> (its MRO, the sets computing it read), until one of those sets grows."""
         self._mro_sets: set[int] = set()
+        self._unkeyed: set[int] = set()
+        """Units that read a table at a name's key while the name held nothing."""
+        self._any_key = False
+        """Whether such a read may now give any item (after the rest has settled)."""
         self._where: dict[tuple[str, str, str], tuple[str, str, str] | None] = {}
         self._units: list[tuple[str, str, int, list[Any]]] = [
             (part, path, i, fact)
@@ -157,6 +170,12 @@ class PythonFlow:
         self._enqueue(range(len(self._units)))
         self._drain()
         if self._seed_self():
+            self._drain()
+        if self._unkeyed:
+            # A table indexed by a name that still holds nothing (a parameter no call of this module
+            # binds) may give any of its items, once no literal key can arrive any more.
+            self._any_key = True
+            self._enqueue(sorted(self._unkeyed))
             self._drain()
 
     def _enqueue(self, units: Any) -> None:
@@ -330,6 +349,18 @@ class PythonFlow:
             for obj in self.eval(path, scope, expr[1]):
                 found |= self.elements(obj, expr[2])
             return found
+        if kind == "K":
+            keys = self.eval(path, scope, expr[2]) if expr[2] is not None else _EMPTY
+            literals = sorted(k[1] for k in keys if isinstance(k, tuple) and k[0] == "L")
+            if not keys and not self._any_key:
+                self._unkeyed.add(self._reader)
+                return set()
+            chosen: list[str | None] = literals if keys and len(literals) == len(keys) else [None]
+            return {
+                v for obj in self.eval(path, scope, expr[1]) for key in chosen for v in self.item(obj, key)
+            }
+        if kind == "L":
+            return {("L", expr[1])}
         if kind == "d":
             return self._derived(expr[1], self.eval(path, scope, expr[2]), expr[3])
         if kind == "i":
@@ -460,7 +491,10 @@ class PythonFlow:
             where = self._where[key] = self._scope_of(path, scope, name)
         if where is not None:
             return self._read(self.vars[where])
-        return {("x", module, name) for module in self.stars.get(path, ())}
+        stars = self.stars.get(path, ())
+        if not stars and name in BUILTIN_NAMES:
+            return {("x", "builtins", name)}  # the graph's ``<builtin>::name``
+        return {("x", module, name) for module in stars}
 
     def _scope_of(self, path: str, scope: str, name: str) -> tuple[str, str, str] | None:
         """The variable a name in ``scope`` denotes (scopes and their names never change)."""
@@ -662,6 +696,13 @@ class PythonFlow:
             return {("g", function)}
         return self._read(self.rets[function])
 
+    def _instantiated(self, value: Value) -> bool:
+        """Whether ``raise value`` makes an instance: a class of the module or of another package; a
+        builtin exception (``raise KeyError``) makes no call worth an edge."""
+        if isinstance(value, str):
+            return self._kind(value) == "class"
+        return value[0] == "x" and value[1] != "builtins"
+
     def _call(
         self, path: str, scope: str, index: int, callee: Any, args: list[Any], kwargs: dict, flag: int = 0
     ) -> None:
@@ -675,15 +716,15 @@ class PythonFlow:
                 value, bound_args = value[1], [None] * value[2] + args
             if isinstance(value, tuple) and value[0] == "b":  # a bound method
                 value, receiver = value[1], value[2]
-            if flag == RAISE and (
-                self._kind(value) != "class" if isinstance(value, str) else value[0] != "x"
-            ):
+            if flag == RAISE and not self._instantiated(value):
                 continue  # ``raise error``: an instance is raised as it is
             if isinstance(value, tuple):
                 if value[0] == "x":
                     if flag == DUNDER and value[-1] not in _WITH and value[-2] != "()":
                         continue  # a ``for`` calls nothing on items; only an instance made there counts
                     reached.add(value)
+                    if value[1] == "builtins":
+                        continue  # what a builtin returns is nothing the graph follows (``len(x)``)
                     if len(value) < _MAX_STEPS and (flag != DUNDER or value[-1] in _WITH):
                         # What ``__iter__``/``__next__`` of another module's object return stays
                         # unknown: the ``for`` over it gives the object itself (its items once linked).

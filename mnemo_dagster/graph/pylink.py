@@ -12,7 +12,14 @@ distinct value: imports through :class:`~.modules.ModuleIndex` (re-exports and `
 the resolver's bindings), classes along their C3 MRO. Calling a class reaches the class and the
 ``__init__`` its MRO finds. A method called on ``self`` of a method its module never calls
 (``["v", class, name]``) dispatches along the class hierarchy: the class's own method and those of
-its subclasses anywhere in the repository. Values that lead outside the repository resolve to nothing.
+its subclasses anywhere in the repository.
+
+Values that lead outside the repository become **external names** (:func:`external_name`):
+``<external>::subprocess.run``, ``<builtin>::len``, ``<external>::requests.Session.get`` (a method of
+an instance of another package's class). A chain that calls what is not known to be a class
+(``requests.get(url).json``) names nothing: what a function of another package returns is unknown, and
+no edge beats a false one. A class of the repository that no ``__init__`` of its own MRO initialises
+reaches the ``__init__`` of its first base from another package.
 """
 
 from __future__ import annotations
@@ -24,7 +31,38 @@ from mnemo_dagster.graph.resolution import Resolver
 from mnemo_dagster.models import qualified_name
 
 Value = Any
-"""A qualified name (definition), ``("i", class)`` or ``("m", path)``."""
+"""A qualified name (definition or external name), ``("i", class)`` or ``("m", path)``."""
+
+EXTERNAL = "<external>::"
+"""Prefix of the names of what another package defines."""
+BUILTIN = "<builtin>::"
+"""Prefix of the names of Python's builtins."""
+
+
+def is_external(name: str) -> bool:
+    """Whether a graph name is an external or builtin name, not a definition of the repository."""
+    return name.startswith((EXTERNAL, BUILTIN))
+
+
+def external_name(
+    spec: str, name: str | None, steps: list[str], classes: frozenset[str] = frozenset()
+) -> str | None:
+    """The external name of an import of ``spec`` (``name`` from it) followed by ``steps``, or None
+    where the chain calls something not known to be a class: its name begins with a capital, or it is
+    in ``classes`` (another package's classes the repository subclasses)."""
+    if spec.startswith(".") or not spec:
+        return None  # a relative import that did not resolve: the repository's own, unknown
+    dotted = spec if name is None else f"{spec}.{name}"
+    for n, step in enumerate(steps):
+        if step != "()":
+            dotted = f"{dotted}.{step}"
+            continue
+        last = dotted.rsplit(".", 1)[-1]
+        if n == len(steps) - 1 or not (last[:1].isupper() or dotted in classes):
+            return None
+    if dotted.startswith("builtins."):
+        return BUILTIN + dotted.removeprefix("builtins.")
+    return EXTERNAL + dotted
 
 
 _ITERATION = frozenset({"__iter__", "__next__", "__aiter__", "__anext__"})
@@ -46,22 +84,30 @@ class PythonLinker:
         self._names: dict[tuple[str, str], set[Value]] = {}
         self._exports: dict[str, dict[str, str]] = {}
         self._subclasses: dict[str, list[str]] | None = None
+        self._classes: frozenset[str] | None = None
 
-    def edges(self) -> tuple[int, int, list[tuple[str, str, int]]]:
-        """(call sites, resolved call sites, (source, target, line) per reached definition)."""
+    def edges(self) -> tuple[int, int, int, list[tuple[str, str, int]]]:
+        """(call sites, call sites that reach a definition of the repository, call sites that reach
+        only external names, (source, target, line) per reached definition or external name)."""
         kinds = self.resolver.node_kind
-        total = resolved = 0
+        total = resolved = external = 0
         found: list[tuple[str, str, int]] = []
         for path, summary in sorted(self.summaries.items()):
             total += summary["sites"]
             index = self.resolver.files[path]
             for scope, line, reached, *implicit in summary["calls"]:
                 targets = self.targets(path, reached, implicit=bool(implicit))
-                resolved += bool(targets)
+                own = any(not is_external(t) for t in targets)
+                resolved += own
+                external += bool(targets) and not own
                 total += bool(implicit and targets)  # a call no call syntax writes counts where it resolves
                 source = index.enclosing(scope)
-                found += [(source, t, line) for t in sorted(targets) if kinds.get(t) not in (None, "module")]
-        return total, resolved, found
+                found += [
+                    (source, t, line)
+                    for t in sorted(targets)
+                    if kinds.get(t) not in (None, "module") or is_external(t)
+                ]
+        return total, resolved, external, found
 
     def targets(self, path: str, reached: list[Any], *, implicit: bool = False) -> set[str]:
         """The definitions a call reaches (a class also reaches its ``__init__``); lambdas count.
@@ -81,8 +127,35 @@ class PythonLinker:
                     continue
                 out.add(value)
                 if self.resolver.node_kind.get(value) == "class":
-                    out.update(self.member(self.mro(value), "__init__"))
+                    out.update(self.member(self.mro(value), "__init__") or self._external_init(value))
         return out
+
+    def _external_init(self, cls: str) -> set[str]:
+        """The ``__init__`` of the first base from another package along ``cls``'s MRO."""
+        return {f"{base}.__init__" for base in self._external_base(cls)}
+
+    def _external_base(self, cls: str) -> list[str]:
+        """The external name of the first base from another package along ``cls``'s MRO, if any."""
+        for each in self.mro(cls):
+            path, _, dotted = each.partition("::")
+            summary = self.summaries.get(path)
+            for encoded in summary["bases"].get(dotted, ()) if summary is not None else ():
+                for value in sorted(self.value(path, encoded), key=str):
+                    if isinstance(value, str) and value.startswith(EXTERNAL):
+                        return [value]
+        return []
+
+    def external_classes(self) -> frozenset[str]:
+        """The dotted names of other packages' classes that classes of the repository subclass."""
+        if self._classes is None:
+            found = set()
+            for summary in self.summaries.values():
+                for encoded in (e for values in summary["bases"].values() for e in values):
+                    if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
+                        spec, name = encoded[1], encoded[2]
+                        found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
+            self._classes = frozenset(found)
+        return self._classes
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -114,7 +187,8 @@ class PythonLinker:
         if not current:
             target = modules.resolve(spec, path)
             if target is None:
-                return set()
+                outside = external_name(spec, name, steps, self.external_classes())
+                return {outside} if outside is not None else set()
             current = {("m", target)} if name is None else self.module_name(target, name)
         for step in steps:
             current = {v for value in current for v in self.step(value, step)}
@@ -199,8 +273,12 @@ class PythonLinker:
         return {v for e in encoded for v in self.value(path, e)}
 
     def dispatch(self, cls: str, attr: str) -> set[Value]:
-        """What ``attr`` of an instance of ``cls`` or of any of its subclasses may be (methods)."""
+        """What ``attr`` of an instance of ``cls`` or of any of its subclasses may be (methods); where
+        no class of the repository along ``cls``'s MRO defines it, that of its first base from another
+        package."""
         found = self.member(self.mro(cls), attr)
+        if not found:
+            found = {f"{base}.{attr}" for base in self._external_base(cls)}
         for sub in self.subclasses().get(cls, ()):
             found |= self.member(self.mro(sub), attr)
         return found

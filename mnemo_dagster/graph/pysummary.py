@@ -9,7 +9,7 @@ JSON, with values encoded by :func:`_encode_all`:
 - ``names``: top-level name -> values (what other modules import);
 - ``rets``: function -> what it returns (what a generator function yields); ``bases``: class -> its
   bases; ``fields``: class -> attribute -> what its methods assign to ``self.<attribute>``; ``stars``:
-  modules imported with ``*``.
+  modules imported with ``*``; ``lambdas``: lambda scope (``f.<lambda:12:8>``) -> [first, last line].
 
 Containers and generators do not leave the module: a value that holds one holds its items instead.
 """
@@ -68,6 +68,7 @@ def summary(flow: PythonFlow) -> dict[str, Any]:
         "bases": bases,
         "fields": dict(fields),
         "stars": list(flow.stars.get(HERE, ())),
+        "lambdas": flow.facts[HERE].get("lambdas", {}),
     }
 
 

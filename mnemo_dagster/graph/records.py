@@ -10,7 +10,9 @@ from mnemo_dagster.models import Reference, Symbol
 if TYPE_CHECKING:
     import networkx as nx
 
-NodeKind = Literal["module", "class", "function", "method", "interface", "type", "enum"]
+NodeKind = Literal[
+    "module", "class", "function", "method", "interface", "type", "enum", "lambda", "external", "builtin"
+]
 EdgeKind = Literal["contains", "imports", "calls", "inherits"]
 
 DEPENDENCY_KINDS: frozenset[str] = frozenset({"imports", "calls", "inherits"})
@@ -18,6 +20,10 @@ DEPENDENCY_KINDS: frozenset[str] = frozenset({"imports", "calls", "inherits"})
 
 CLASS_LIKE_KINDS: frozenset[str] = frozenset({"class", "interface", "type", "enum"})
 """Node kinds a base-class reference may resolve to."""
+
+OUTSIDE_KINDS: frozenset[str] = frozenset({"external", "builtin"})
+"""Node kinds of what the repository calls but does not define (``<external>::subprocess.run``,
+``<builtin>::len``): no file, no lines, and left out of the metrics."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,8 @@ class FileSymbols:
 
 @dataclass(frozen=True, slots=True, order=True)
 class GraphNode:
-    """A module (file) or a definition inside one."""
+    """A module (file), a definition inside one, or what the repository calls from outside it (kinds
+    :data:`OUTSIDE_KINDS`, with an empty ``file_path`` and lines 0)."""
 
     qualified_name: str
     """``<path>::<dotted symbol path>``, or the bare path for a module."""
@@ -81,6 +88,9 @@ class ResolutionStats:
     inherits_resolved: int
     calls_ambiguous: int
     """Unresolved calls whose name had too many definitions in the repository to pick one."""
+    calls_external: int = 0
+    """Calls that reach only what another package or Python's builtins define (not in
+    ``calls_resolved``)."""
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict (for JSON metadata)."""

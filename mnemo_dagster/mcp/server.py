@@ -147,14 +147,22 @@ def _tools(backend: _Backend) -> list[Callable[..., dict[str, Any]]]:
             return {"hits": [{k: v for k, v in hit.as_dict().items() if k != "content"} for hit in hits]}
 
     def callers(name: Name, repository: Repository = None) -> dict[str, Any]:
-        """The symbols that call the symbol `name`."""
+        """The symbols that call the symbol `name`, which may be what the code calls in another package
+        or a builtin (Python): `<external>::subprocess.run`, `<builtin>::eval`."""
         with _answers(backend):
             return gq.callers(store(), name, repository).as_dict()
 
-    def callees(name: Name, repository: Repository = None) -> dict[str, Any]:
+    def callees(
+        name: Name,
+        repository: Repository = None,
+        external: Annotated[
+            bool,
+            Field(description="also calls into other packages and builtins (<external>::json.loads)"),
+        ] = False,
+    ) -> dict[str, Any]:
         """The symbols that the symbol `name` calls."""
         with _answers(backend):
-            return gq.callees(store(), name, repository).as_dict()
+            return gq.callees(store(), name, repository, outside=external).as_dict()
 
     def top(
         repository: Repository = None,

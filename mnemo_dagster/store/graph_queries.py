@@ -33,6 +33,7 @@ from mnemo_dagster.graph.answers import (
     PathStep,
     RankedSymbol,
 )
+from mnemo_dagster.graph.records import OUTSIDE_KINDS
 from mnemo_dagster.store.graph_paths import shortest_path
 from mnemo_dagster.store.schema import graph_edges, graph_metrics, graph_nodes, repositories
 
@@ -185,27 +186,40 @@ def node_id(symbol: GraphSymbol) -> sa.ScalarSelect[Any]:
 
 
 def linked(
-    conn: Connection, node: sa.ScalarSelect[Any], kinds: Iterable[str], *, incoming: bool
+    conn: Connection,
+    node: sa.ScalarSelect[Any],
+    kinds: Iterable[str],
+    *,
+    incoming: bool,
+    outside: bool = True,
 ) -> list[Any]:
     """The symbols at the far end of ``node``'s edges of ``kinds`` (into it with ``incoming``), each row
-    with its ``edge`` kind and ``weight``, sorted by qualified name then edge kind."""
+    with its ``edge`` kind and ``weight``, sorted by qualified name then edge kind; without ``outside``,
+    not the external and builtin names (``<external>::subprocess.run``)."""
     near, far = (graph_edges.c.target_id, graph_edges.c.source_id)[:: 1 if incoming else -1]
+    own = sa.true() if outside else graph_nodes.c.kind.not_in(OUTSIDE_KINDS)
     return conn.execute(
         sa.select(*SYMBOL_COLUMNS, graph_edges.c.kind.label("edge"), graph_edges.c.weight)
         .select_from(graph_edges)
         .join(graph_nodes, graph_nodes.c.id == far)
-        .where(near == node, graph_edges.c.kind.in_(tuple(kinds)))
+        .where(near == node, graph_edges.c.kind.in_(tuple(kinds)), own)
         .order_by(graph_nodes.c.qualified_name, graph_edges.c.kind)
     ).all()
 
 
 def _neighbours(
-    store: IndexStore, name: str, repository: str | None, kinds: Iterable[str], *, incoming: bool
+    store: IndexStore,
+    name: str,
+    repository: str | None,
+    kinds: Iterable[str],
+    *,
+    incoming: bool,
+    outside: bool = True,
 ) -> Neighbours:
     chosen = _kinds(kinds)
     with store.begin() as conn:
         subject = resolve_in(conn, name, check_repository(conn, repository))
-        rows = linked(conn, node_id(subject), chosen, incoming=incoming)
+        rows = linked(conn, node_id(subject), chosen, incoming=incoming, outside=outside)
     links = tuple(Link(symbol_of(row), row.edge, row.weight) for row in rows)
     return Neighbours(subject, "callers" if incoming else "callees", links)
 
@@ -213,15 +227,21 @@ def _neighbours(
 def callers(
     store: IndexStore, name: str, repository: str | None = None, kinds: Iterable[str] = ("calls",)
 ) -> Neighbours:
-    """The symbols with an edge of ``kinds`` (default: calls) into the symbol ``name``."""
+    """The symbols with an edge of ``kinds`` (default: calls) into the symbol ``name``, which may be an
+    external or builtin name (``<external>::subprocess.run``, ``<builtin>::eval``)."""
     return _neighbours(store, name, repository, kinds, incoming=True)
 
 
 def callees(
-    store: IndexStore, name: str, repository: str | None = None, kinds: Iterable[str] = ("calls",)
+    store: IndexStore,
+    name: str,
+    repository: str | None = None,
+    kinds: Iterable[str] = ("calls",),
+    outside: bool = False,
 ) -> Neighbours:
-    """The symbols the symbol ``name`` has an edge of ``kinds`` (default: calls) to."""
-    return _neighbours(store, name, repository, kinds, incoming=False)
+    """The symbols the symbol ``name`` has an edge of ``kinds`` (default: calls) to; with ``outside``,
+    also what it calls in other packages and builtins (``<external>::json.loads``, ``<builtin>::len``)."""
+    return _neighbours(store, name, repository, kinds, incoming=False, outside=outside)
 
 
 def top(
@@ -245,6 +265,7 @@ def top(
             )
             if kind not in known:
                 raise GraphQueryError(f"no symbols of kind {kind!r}; kinds: {', '.join(known) or 'none'}")
+        # External and builtin names have no metrics: PageRank ranks the repository's own symbols.
         wanted = graph_nodes.c.kind == kind if kind is not None else graph_nodes.c.kind != "module"
         rows = conn.execute(
             sa.select(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
 from mnemo_dagster.errors import GraphQueryError, UnknownRepositoryError, unknown_repository
+from mnemo_dagster.graph.records import OUTSIDE_KINDS
 from mnemo_dagster.store.schema import NODE_OUTLINE, code_chunks, graph_edges, graph_nodes, slices
 
 if TYPE_CHECKING:
@@ -93,11 +94,12 @@ def choose_repository(store: IndexStore, repository: str | None) -> str:
 
 def map_graph(store: IndexStore, repository: str) -> MapGraph:
     """Every node of ``repository`` and its edges of :data:`MAP_EDGE_KINDS` (self-references left out),
-    in one transaction. ``repository`` is taken as it is: check it with :func:`choose_repository`."""
+    in one transaction; what it calls in other packages is no part of its map. ``repository`` is taken
+    as it is: check it with :func:`choose_repository`."""
     with store.begin() as conn:
         nodes = conn.execute(
             sa.select(*NODE_OUTLINE)
-            .where(graph_nodes.c.repository == repository)
+            .where(graph_nodes.c.repository == repository, graph_nodes.c.kind.not_in(OUTSIDE_KINDS))
             .order_by(graph_nodes.c.file_path, graph_nodes.c.start_line, graph_nodes.c.qualified_name)
         ).all()
         edges = conn.execute(
@@ -111,10 +113,11 @@ def map_graph(store: IndexStore, repository: str) -> MapGraph:
             )
             .order_by(graph_edges.c.source_id, graph_edges.c.target_id, graph_edges.c.kind)
         ).all()
+    own = {row[0] for row in nodes}
     return MapGraph(
         repository,
         tuple(MapNode(*row) for row in nodes),
-        tuple(MapEdge(*row) for row in edges),
+        tuple(MapEdge(*row) for row in edges if row.target_id in own),
     )
 
 

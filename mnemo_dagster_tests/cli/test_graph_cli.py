@@ -46,6 +46,20 @@ def test_callers_and_callees_in_text_and_json(indexed: str) -> None:
     assert leaf.stdout == "app/billing.py::audit (function, app/billing.py:4-6, graphcli): no callees\n"
 
 
+def test_calls_into_builtins_and_other_packages(indexed: str) -> None:
+    text = _graph("callers", "<builtin>::ValueError", "--repo", indexed)
+    assert (text.exit_code, text.stderr) == (0, "")
+    assert text.stdout.splitlines()[1:] == ["  app/orders.py::validate  app/orders.py:4-7"]
+    # Callees leave them out unless asked; PageRank never ranks them.
+    assert json.loads(_graph("callees", "validate", "--repo", indexed, "--json").stdout)["callees"] == []
+    outside = json.loads(_graph("callees", "validate", "--repo", indexed, "--external", "--json").stdout)
+    assert [(c["qualified_name"], c["kind"]) for c in outside["callees"]] == [
+        ("<builtin>::ValueError", "builtin")
+    ]
+    ranked = json.loads(_graph("top", "--repo", indexed, "--limit", "100", "--json").stdout)
+    assert len(ranked) > 10 and not [s for s in ranked if s["qualified_name"].startswith("<")]
+
+
 def test_top_cycles_and_path(indexed: str) -> None:
     ranked = json.loads(
         _graph("top", "--repo", indexed, "--kind", "function", "--limit", "3", "--json").stdout

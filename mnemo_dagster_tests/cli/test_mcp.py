@@ -77,7 +77,7 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
         answers: dict[str, Any] = {"tools": {tool.name: tool for tool in listed.tools}}
         for name, arguments in {
             "search": {"query": "charge an order after checking it", "repository": indexed, "limit": 3},
-            "search_filtered": {
+            "search:filtered": {
                 "query": "order",
                 "repository": indexed,
                 "kind": "function",
@@ -85,6 +85,9 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
             },
             "callers": {"name": "validate", "repository": indexed},
             "callees": {"name": "app/orders.py::submit", "repository": indexed},
+            "callers:external": {"name": "<builtin>::ValueError", "repository": indexed},
+            "callees:external": {"name": "validate", "repository": indexed, "external": True},
+            "callees:own": {"name": "validate", "repository": indexed},
             "top": {"repository": indexed, "kind": "module", "limit": 2},
             "cycles": {"repository": indexed},
             "path": {"source": "main", "target": "audit", "repository": indexed},
@@ -96,7 +99,7 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
             "repo_map": {"repository": indexed, "focus": ["app/billing.py"], "token_budget": 64},
             "impact": {"repository": indexed, "symbols": ["validate"], "depth": 2},
         }.items():
-            answers[name] = await _call(session, name.removesuffix("_filtered"), **arguments)
+            answers[name] = await _call(session, name.partition(":")[0], **arguments)
         return answers
 
     answers = _with_server(tmp_path / "server.log", talk)
@@ -115,7 +118,7 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
     assert not error and search["hits"][0]["qualified_name"] == "app/billing.py::charge"
     assert {hit["repository"] for hit in search["hits"]} == {indexed} and len(search["hits"]) == 3
     assert set(search["hits"][0]) >= {"file_path", "start_line", "end_line", "kind", "score"}
-    filtered = answers["search_filtered"][1]["hits"]
+    filtered = answers["search:filtered"][1]["hits"]
     assert {(h["file_path"], h["kind"]) for h in filtered} == {("app/billing.py", "function")}
     assert [c["qualified_name"] for c in answers["callers"][1]["callers"]] == [
         "app/billing.py::charge",
@@ -125,6 +128,14 @@ def test_the_tools_answer_from_the_index(indexed: str, tmp_path: Path) -> None:
         "app/billing.py::charge",
         "app/orders.py::validate",
     ]
+    # What the code calls outside the repository: asked for by name, or with external=True.
+    assert [c["qualified_name"] for c in answers["callers:external"][1]["callers"]] == [
+        "app/orders.py::validate"
+    ]
+    assert [
+        (c["qualified_name"], c["kind"], c["file_path"]) for c in answers["callees:external"][1]["callees"]
+    ] == [("<builtin>::ValueError", "builtin", "")]
+    assert answers["callees:own"][1]["callees"] == []
     assert [s["kind"] for s in answers["top"][1]["symbols"]] == ["module", "module"]
     assert answers["cycles"][1]["cycles"] == [
         {"repository": indexed, "modules": ["plugins/alpha.py", "plugins/beta.py", "plugins/gamma.py"]},

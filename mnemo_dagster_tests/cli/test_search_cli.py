@@ -92,12 +92,13 @@ def test_json_keeps_the_old_fields_and_adds_new_ones(shop_env: dict[str, str]) -
     assert {"qualified_name", "file_path", "start_line", "end_line", "kind", "language", "score"} <= set(
         hits[0]
     )
+    # The method lives in its class's one chunk; the hit is the method's own lines.
     assert (hits[0]["qualified_name"], hits[0]["kind"], hits[0]["match"]) == (
-        "shop/checkout.py::Checkout",
-        "class",
+        "shop/checkout.py::Checkout.place_order",
+        "method",
         "exact",
     )
-    assert hits[0]["signature"] == "class Checkout:"
+    assert hits[0]["signature"] == "def place_order(self, rows):" and hits[0]["start_line"] == 15
     with_code = json.loads(_mnemo(shop_env, "search", "retry.py", "--json", "--show-code", "--limit", "1")[1])
     assert with_code[0]["file_path"] == "shop/retry.py"
     lines = with_code[0]["end_line"] - with_code[0]["start_line"] + 1

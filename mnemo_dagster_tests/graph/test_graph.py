@@ -345,6 +345,7 @@ def test_resolution_stats_count_unresolved_and_ambiguous(py_graph: CodeGraph) ->
         "inherits_total": 2,
         "inherits_resolved": 2,
         "calls_ambiguous": 1,
+        "calls_external": 0,
     }
 
 
