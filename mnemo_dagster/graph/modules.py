@@ -83,6 +83,25 @@ class ModuleIndex:
         """The repository's tsconfig/jsconfig module options (set by the graph builder)."""
         self.folders: dict[str, list[str]] = defaultdict(list)
         """Other languages: a folder path and every suffix of it -> the files directly in it."""
+        self.own_package: str | None = None
+        """The name the repository's Python code imports itself by when the indexed folder is a
+        package itself (``src/flask`` imports ``flask.helpers``): see :meth:`find_own_package`."""
+
+    def find_own_package(self, specs: Iterable[str]) -> None:
+        """When the folder indexed holds a top-level ``__init__.py``, it is a package whose own name
+        the tree does not hold: the first part of absolute imports (``networkx`` of
+        ``networkx.utils.decorators``) that names no module of the tree, while the rest does, most
+        often (twice at least), is that name, and imports of it resolve inside the tree."""
+        if "__init__.py" not in self.family_of:
+            return
+        counts: dict[str, int] = defaultdict(int)
+        for spec in specs:
+            head, dot, rest = spec.partition(".")
+            if dot and not spec.startswith(".") and head not in self.py_modules and rest in self.py_modules:
+                counts[head] += 1
+        best = max(sorted(counts), key=lambda head: counts[head], default=None)
+        if best is not None and counts[best] >= 2:
+            self.own_package = best
 
     def add(self, path: str, family: str) -> None:
         """Index one file; files are added in path order, which makes every lookup deterministic."""
@@ -162,6 +181,10 @@ class ModuleIndex:
             return self._resolve_python_relative(spec, importer)
         if spec in self.py_modules:
             return self.py_modules[spec]
+        own = self.own_package
+        if own is not None and (spec == own or spec.startswith(own + ".")):
+            rest = spec[len(own) + 1 :]
+            return self.py_modules.get(rest) if rest else "__init__.py"
         stem = spec.replace(".", "/")
         for root in _SOURCE_ROOTS:
             found = self._python_file(f"{root}/{stem}")

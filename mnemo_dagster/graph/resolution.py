@@ -92,6 +92,13 @@ class Resolver:
         self.node_kind: dict[str, str] = {}
         for path in sorted(files):
             self._index_file(files[path])
+        self.modules.find_own_package(
+            ref.module or ref.name
+            for path in sorted(files)
+            if self.files[path].family == "python"
+            for ref in files[path].references
+            if ref.kind == "imports"
+        )
         self._binding_cache: dict[str, str | None] = {}
 
     def _index_file(self, record: FileSymbols) -> None:

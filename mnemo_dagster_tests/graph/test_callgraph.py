@@ -438,3 +438,20 @@ def test_a_for_over_another_modules_object_calls_iter_only_on_an_instance_made_t
         "main.py::main -> rows.py::Table",
         "main.py::main -> rows.py::Table.__iter__",  # not Row.__iter__: load() returns a list of rows
     }
+
+
+def test_a_folder_that_is_a_package_resolves_imports_of_its_own_name(tmp_path: Path) -> None:
+    # `mnemo index src/shop`: the tree's root is the package, and its code imports `shop.*`.
+    (tmp_path / "__init__.py").write_text("from shop.util import helper\n")
+    (tmp_path / "util.py").write_text("def helper():\n    pass\n")
+    (tmp_path / "path.py").write_text("def join():\n    pass\n")
+    (tmp_path / "app.py").write_text(
+        "import os.path\nimport shop.util\nfrom shop import helper\n\n"
+        "def run():\n    helper()\n    shop.util.helper()\n    os.path.join('a')\n"
+    )
+    graph = graph_of(tmp_path)
+    calls = sorted((e.source, e.target) for e in graph.edges if e.kind == "calls")
+    # `shop` is the tree itself; `os` is not, though the tree has a path.py.
+    assert calls == [("app.py::run", "<external>::os.path.join"), ("app.py::run", "util.py::helper")]
+    imports = sorted((e.source, e.target) for e in graph.edges if e.kind == "imports")
+    assert imports == [("__init__.py", "util.py"), ("app.py", "__init__.py"), ("app.py", "util.py")]
