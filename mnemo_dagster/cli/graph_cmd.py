@@ -43,6 +43,8 @@ def _ask(question: Callable[[IndexStore], T]) -> T:
 
 
 def _place(symbol: GraphSymbol) -> str:
+    if not symbol.file_path:  # an external or builtin name
+        return "outside the repository"
     return f"{symbol.file_path}:{symbol.start_line}-{symbol.end_line}"
 
 

@@ -49,7 +49,10 @@ def test_callers_and_callees_in_text_and_json(indexed: str) -> None:
 def test_calls_into_builtins_and_other_packages(indexed: str) -> None:
     text = _graph("callers", "<builtin>::ValueError", "--repo", indexed)
     assert (text.exit_code, text.stderr) == (0, "")
-    assert text.stdout.splitlines()[1:] == ["  app/orders.py::validate  app/orders.py:4-7"]
+    assert text.stdout.splitlines() == [
+        "<builtin>::ValueError (builtin, outside the repository, graphcli) called by 1:",
+        "  app/orders.py::validate  app/orders.py:4-7",
+    ]
     # Callees leave them out unless asked; PageRank never ranks them.
     assert json.loads(_graph("callees", "validate", "--repo", indexed, "--json").stdout)["callees"] == []
     outside = json.loads(_graph("callees", "validate", "--repo", indexed, "--external", "--json").stdout)
