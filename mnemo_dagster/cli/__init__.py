@@ -130,9 +130,15 @@ def index(
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--json", "json_output", is_flag=True, help="Print JSON.")
-def status(name: str | None, json_output: bool) -> None:
+@click.option(
+    "--check-disk",
+    is_flag=True,
+    help="Also count the files changed, added and deleted on disk since they were indexed (walks each tree).",
+)
+def status(name: str | None, json_output: bool, check_disk: bool) -> None:
     """Files by status, failures with reasons, batches and the last runs."""
     from mnemo_dagster.cli.render import status_text
+    from mnemo_dagster.context.freshness import disk_changes
     from mnemo_dagster.store.reports import status_report
     from mnemo_dagster.wiring import wire
 
@@ -141,6 +147,11 @@ def status(name: str | None, json_output: bool) -> None:
         if name and name not in known:
             _fail(unknown_repository(name, known), EXIT_USAGE)
         reports = [status_report(wiring.store, n) for n in ([name] if name else known)]
+        if check_disk:
+            for report in reports:
+                report["changed_on_disk"] = disk_changes(
+                    wiring.store, report["repository"], report["root_path"], wiring.settings.max_file_bytes
+                )
         _attach_runs(wiring, reports)
     if json_output:
         click.echo(json.dumps(reports[0] if name else reports, indent=2))

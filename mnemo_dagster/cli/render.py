@@ -49,6 +49,13 @@ def status_text(report: dict[str, Any]) -> str:
         f"{f['skipped']} skipped; {report['batches']} batches; {report['chunks']} chunks; "
         f"graph: {report['nodes']} nodes, {report['edges']} edges",
     ]
+    disk = report.get("changed_on_disk")
+    if disk and disk.get("checked"):
+        counts = f"{disk['changed']} changed, {disk['new']} new, {disk['deleted']} deleted"
+        lines.append(f"  on disk since indexed: {counts}")
+        lines += [f"    {path}" for path in disk["paths"]]
+    elif disk:
+        lines.append(f"  on disk: not checked ({disk['reason']})")
     lines += [f"  failed   {item['path']}: {item['reason']}" for item in report["failed"]]
     lines += [f"  warning  {item['path']}: {item['warning']}" for item in report["warnings"][:20]]
     if report["skipped"]:
@@ -71,8 +78,9 @@ def hits_text(hits: Iterable[Mapping[str, Any]], *, show_code: bool) -> str:
         place = f"{hit['file_path']}:{hit['start_line']}-{hit['end_line']}"
         symbol = hit["qualified_name"].partition("::")[2] or "(module)"
         exact = ", exact match" if hit.get("match") == "exact" else ""
+        stale = ", changed on disk since indexed" if hit.get("stale") else ""
         repository = f"{hit['repository']}  " if hit.get("repository") else ""
-        lines.append(f"{repository}{place}  {hit['kind']} {symbol}  [score {hit['score']:.3f}{exact}]")
+        lines.append(f"{repository}{place}  {hit['kind']} {symbol}  [score {hit['score']:.3f}{exact}{stale}]")
         if show_code:
             code = hit.get("content", "").splitlines()[:SNIPPET_LINES]
             width = len(str(hit["start_line"] + len(code)))

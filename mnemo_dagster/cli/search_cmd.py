@@ -29,6 +29,7 @@ JSON_FIELDS = (
     "match",
     "similarity",
     "lexical",
+    "stale",
 )
 """What ``--json`` prints per hit (``content`` too with ``--show-code``)."""
 

@@ -15,8 +15,9 @@ MAX_LISTED = 20
 """Changed paths listed per repository (all are counted)."""
 
 
-def _disk(store: IndexStore, repository: str, root: str, max_file_bytes: int) -> dict[str, Any]:
-    """What changed under ``root`` since the last pass recorded it (a scan that writes nothing)."""
+def disk_changes(store: IndexStore, repository: str, root: str, max_file_bytes: int) -> dict[str, Any]:
+    """What changed under ``root`` since the last pass recorded it (a scan that writes nothing): counts
+    of changed, new and deleted files, and the first :data:`MAX_LISTED` of their paths."""
     if not Path(root).is_dir():
         return {"checked": False, "reason": f"the root {root} is not a directory here"}
     stored = store.files.stored(repository)
@@ -64,7 +65,7 @@ def index_status(
         report = status_report(store, name)
         with store.pass_lock(name) as free:
             running = not free
-        disk = _disk(store, name, report["root_path"], max_file_bytes) if check_disk else None
+        disk = disk_changes(store, name, report["root_path"], max_file_bytes) if check_disk else None
         answers.append(
             {
                 "repository": name,

@@ -32,6 +32,17 @@ class StoredFile:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class IndexedState:
+    """What the index knows of one file's version on disk: where its repository lives, the size and
+    mtime its last scan saw, and whether its stored chunks are of that version."""
+
+    root_path: str
+    size_bytes: int
+    mtime_ns: int
+    current: bool
+
+
 class FileStore:
     """Repositories and their files: registration, scan results, batch assignment."""
 
@@ -100,6 +111,22 @@ class FileStore:
             query = query.where(source_files.c.batch_key == batch_key)
         with self.db.begin() as conn:
             return {row.path: StoredFile(*row) for row in conn.execute(query)}
+
+    def indexed_states(self, files: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IndexedState]:
+        """(repository, path) -> :class:`IndexedState`, for those of ``files`` the index holds."""
+        if not files:
+            return {}
+        f, r = source_files.c, repositories.c
+        current = sa.and_(
+            f.status == "indexed", f.indexed_hash.is_not(None), f.indexed_hash == f.content_hash
+        )
+        query = (
+            sa.select(f.repository, f.path, r.root_path, f.size_bytes, f.mtime_ns, current)
+            .join(repositories, r.name == f.repository)
+            .where(sa.tuple_(f.repository, f.path).in_(sorted(set(files))))
+        )
+        with self.db.begin() as conn:
+            return {(row[0], row[1]): IndexedState(*row[2:]) for row in conn.execute(query)}
 
     @staticmethod
     def known_states(files: Mapping[str, StoredFile]) -> dict[str, KnownState]:

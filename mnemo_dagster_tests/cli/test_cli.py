@@ -111,6 +111,19 @@ def test_index_in_process_then_status_batches_and_urls(
     status = json.loads(runner.invoke(cli, ["status", "clirepo", "--json"]).stdout)
     assert status["files"] == {"indexed": 7, "pending": 0, "failed": 0, "skipped": 1}
     assert status["recent_runs"] == []  # in-process passes launch no Dagster run
+    assert "changed_on_disk" not in status  # no walk unless asked
+    (repo / "shop" / "checkout.py").write_text("# rewritten\n")
+    (repo / "shop" / "refunds.py").write_text("def refund():\n    pass\n")
+    disk = json.loads(runner.invoke(cli, ["status", "clirepo", "--json", "--check-disk"]).stdout)
+    assert disk["changed_on_disk"] == {
+        "checked": True,
+        "changed": 1,
+        "new": 1,
+        "deleted": 0,
+        "paths": ["shop/checkout.py", "shop/refunds.py"],
+    }
+    text_status = runner.invoke(cli, ["status", "clirepo", "--check-disk"]).stdout
+    assert "  on disk since indexed: 1 changed, 1 new, 0 deleted\n    shop/checkout.py\n" in text_status
     assert runner.invoke(cli, ["db", "url"]).stdout == urls.libpq + "\n"
     exports = runner.invoke(cli, ["env"]).stdout.splitlines()
     assert exports[0] == f"export DAGSTER_HOME={mnemo_home / 'dagster'}"

@@ -280,3 +280,41 @@ def test_without_a_service_the_search_runs_in_process(
     monkeypatch.setenv("MNEMO_HOME", str(tmp_path / "untouched"))
     assert search_via_service(Settings.from_env(), {"query": "parse_price"}) is None
     assert not (tmp_path / "untouched").exists()  # turned off: nothing was started
+
+
+def test_hits_from_files_changed_since_indexing_are_marked_stale(
+    urls: DatabaseUrls, embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "tax"
+    repo.mkdir()
+    (repo / "rates.py").write_text("def vat_rate(country):\n    return 0.2\n")
+    (repo / "totals.py").write_text("def gross_total(net):\n    return net * 1.2\n")
+    with new_database(urls) as db:
+        env = {"MNEMO_DATABASE_URL": db.libpq, "MNEMO_HOME": str(tmp_path / "home")}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings = Settings.from_env()
+        wiring = Wiring(settings, resolve_urls(settings))
+        wiring.embedder = embedder
+        try:
+            assert run_pass(wiring, repo, InProcessRunner(wiring), name="tax").ok
+
+            def stale() -> dict[str, bool]:
+                code, out, _ = _mnemo(env, "search", "tax rate and totals", "--json")
+                assert code == 0
+                return {hit["file_path"]: hit["stale"] for hit in json.loads(out)}
+
+            assert stale() == {"rates.py": False, "totals.py": False}
+            # Edited after the pass: its hits are marked until the next pass.
+            (repo / "rates.py").write_text("def vat_rate(country):\n    return 0.25\n\n")
+            assert stale() == {"rates.py": True, "totals.py": False}
+            text = _mnemo(env, "search", "vat_rate")[1]
+            assert (
+                "rates.py:1-2  function vat_rate  [score" in text and "changed on disk since indexed]" in text
+            )
+            (repo / "totals.py").unlink()
+            assert stale() == {"rates.py": True, "totals.py": True}
+            assert run_pass(wiring, repo, InProcessRunner(wiring), name="tax").ok
+            assert stale() == {"rates.py": False}
+        finally:
+            wiring.close()
