@@ -16,6 +16,10 @@ PASS = "mnemo/pass"
 """One id for all the runs of one ``mnemo index`` pass."""
 PID = "mnemo/pid"
 """Process id of that process: a run whose process is gone is orphaned."""
+HEARTBEAT = "mnemo/heartbeat"
+"""Unix time that process last said it still executes the run (every
+:data:`~mnemo_dagster.defs.orphans.HEARTBEAT_SECONDS`): from any host, a run whose beats stopped is
+orphaned."""
 
 CLI = "mnemo-cli"
 DIRECTORY_SENSOR = "directory_change_sensor"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from dagster import (
 
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
-from mnemo_dagster.defs.orphans import UNFINISHED, cancel_runs, end_orphaned_runs
+from mnemo_dagster.defs.orphans import UNFINISHED, RunHeartbeat, cancel_runs, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
 from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster.indexing.passes import BatchRunner, GraphOutcome
@@ -59,6 +60,7 @@ def _run_tags(repository: str, pass_id: str) -> dict[str, str]:
         tags.LAUNCHED_BY: tags.CLI,
         tags.HOST: socket.gethostname(),
         tags.PID: str(os.getpid()),
+        tags.HEARTBEAT: f"{time.time():.0f}",
     }
 
 
@@ -101,7 +103,12 @@ class DagsterRunner:
     ``max_workers`` > 1 that many at once, each in a run worker process (:mod:`.workers`)."""
 
     def __init__(
-        self, instance: DagsterInstance, extra_tags: Mapping[str, str] | None = None, max_workers: int = 1
+        self,
+        instance: DagsterInstance,
+        extra_tags: Mapping[str, str] | None = None,
+        max_workers: int = 1,
+        *,
+        heartbeat: bool = True,
     ) -> None:
         self.instance = instance
         self.max_workers = max_workers
@@ -110,6 +117,8 @@ class DagsterRunner:
         self.pass_id = uuid.uuid4().hex
         """Tags every run of this pass, so an interrupted pass can find and cancel its own runs."""
         self._pool = RunWorkerPool(max_workers, self.pass_id, self.extra_tags) if max_workers > 1 else None
+        self._heartbeat = RunHeartbeat(instance, self.pass_id).start() if heartbeat else None
+        """Beats this pass's runs (a run worker's runs are beaten by the pass that owns the worker)."""
 
     def interrupt(self) -> None:
         """Interrupt the run workers (a terminal's Ctrl-C reaches them anyway; SIGTERM does not)."""
@@ -117,7 +126,9 @@ class DagsterRunner:
             self._pool.interrupt()
 
     def close(self) -> None:
-        """Stop the run workers, if any."""
+        """Stop the run workers, if any, and the runs' heartbeat."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if self._pool is not None:
             self._pool.close()
 

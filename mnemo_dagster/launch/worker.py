@@ -20,7 +20,7 @@ def _serve(requests: IO[str], replies: IO[str]) -> int:
         warm_step_server()
         for line in requests:
             request = json.loads(line)
-            runner = DagsterRunner(instance, request["tags"])
+            runner = DagsterRunner(instance, request["tags"], heartbeat=False)
             runner.pass_id = request["pass_id"]
             try:
                 outcome = runner.run_batch(request["repository"], request["key"])

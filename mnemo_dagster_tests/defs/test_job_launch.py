@@ -108,4 +108,4 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
     )
     assert _wait(instance, {"test/launch": "graph"}, 1) == [DagsterRunStatus.SUCCESS]
     # 7 modules (README.md included) and 16 definitions: 5 + 5 + 1 in shop, 4 + 1 in web.
-    assert default_store.graph.node_count("launched") == 23
+    assert default_store.graph.node_count("launched") == 32  # 7 modules, 17 definitions, 8 external

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 import torch
-from dagster import AssetKey, DagsterEventType, DagsterInstance, execute_job, reconstructable
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    execute_job,
+    reconstructable,
+)
 
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_index_batches_job
+from mnemo_dagster.defs.orphans import STALE_SECONDS, RunHeartbeat, cancel_runs, end_orphaned_runs
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.planning import plan_pass
 from mnemo_dagster.launch.runner import DagsterRunner, sync_partitions
@@ -62,9 +72,10 @@ def test_partitions_run_in_their_own_processes_then_the_graph(
             ).all()
         )
     place_order = "shop/checkout.py::Checkout.place_order"
-    # Every import, call and base class of the sample that names something defined in it; builtins
-    # (int, dict, sum...), the standard library and methods of unknown objects stay unresolved.
-    assert {edge for edge in edges if edge[2] != "contains"} == {
+    outside = {edge for edge in edges if edge[1].startswith("<")}
+    # Every import, call and base class of the sample that names something defined in it; methods of
+    # unknown objects stay unresolved.
+    assert {edge for edge in edges if edge[2] != "contains"} - outside == {
         ("shop/checkout.py", "shop/models.py", "imports"),
         ("shop/checkout.py", "shop/retry.py", "imports"),
         ("web/cart.ts", "web/format.ts", "imports"),
@@ -73,15 +84,27 @@ def test_partitions_run_in_their_own_processes_then_the_graph(
         (place_order, "shop/models.py::Order", "calls"),
         (place_order, "shop/checkout.py::Checkout.validate", "calls"),  # self.validate(order)
         (place_order, "shop/retry.py::retry_with_backoff", "calls"),
-        (place_order, "shop/models.py::Order.total_cents", "calls"),  # the only total_cents
+        # The lambda calls total_cents; retry_with_backoff calls the lambda from another module.
+        (f"{place_order}.<lambda:19:34>", "shop/models.py::Order.total_cents", "calls"),
         ("web/cart.ts::Cart.totalLabel", "web/format.ts::formatCents", "calls"),
         ("shop/models.py::Product", "shop/models.py::Base", "inherits"),
         ("shop/models.py::Order", "shop/models.py::Base", "inherits"),
     }
-    # One contains edge up to each of the 16 definitions (5 + 5 + 1 in shop, 4 + 1 in web); with the
-    # 7 modules (README.md included) that is 23 nodes.
-    assert sum(1 for edge in edges if edge[2] == "contains") == 16
-    assert metadata["nodes"].value == 23
+    # Calls into builtins and the standard library reach external nodes.
+    assert outside == {
+        ("shop/checkout.py::parse_price", "<builtin>::int", "calls"),
+        ("shop/checkout.py::Checkout.validate", "<builtin>::ValueError", "calls"),
+        ("shop/models.py", "<external>::dataclasses.dataclass", "calls"),  # @dataclass
+        ("shop/models.py::Base.to_dict", "<builtin>::dict", "calls"),
+        ("shop/models.py::Order.total_cents", "<builtin>::sum", "calls"),
+        ("shop/retry.py::retry_with_backoff", "<builtin>::range", "calls"),
+        ("shop/retry.py::retry_with_backoff", "<external>::random.uniform", "calls"),
+        ("shop/retry.py::retry_with_backoff", "<external>::time.sleep", "calls"),
+    }
+    # One contains edge up to each of the 17 definitions (5 + 5 + 1 in shop and a lambda, 4 + 1 in
+    # web); with the 7 modules (README.md included) and the 8 external nodes that is 32 nodes.
+    assert sum(1 for edge in edges if edge[2] == "contains") == 17
+    assert metadata["nodes"].value == 32
 
 
 def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
@@ -126,3 +149,46 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
     assert store.files.stored("late")["app.py"].status == "indexed"
     store.dispose()
     admin(urls, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_run_whose_process_stopped_beating_on_another_host_is_ended_from_any_host(
+    instance: DagsterInstance,
+) -> None:
+    now = time.time()
+
+    def started(host: str, beat: float, pass_id: str = "") -> str:
+        run_tags = {
+            tags.LAUNCHED_BY: tags.CLI,
+            tags.HOST: host,
+            tags.PID: "4242",
+            tags.HEARTBEAT: f"{beat:.0f}",
+        }
+        run = DagsterRun(
+            job_name="index_batches_job",
+            run_id=uuid.uuid4().hex,
+            status=DagsterRunStatus.STARTED,
+            tags={**run_tags, tags.PASS: pass_id} if pass_id else run_tags,
+        )
+        return instance.add_run(run).run_id
+
+    silent = started("host-a.example", now - STALE_SECONDS - 60)
+    alive = started("host-b.example", now - 100)
+    beaten = started("host-c.example", now - STALE_SECONDS - 60, pass_id="pass-c")
+    # The pass on host-c still runs: its heartbeat tags its runs with the time now.
+    assert RunHeartbeat(instance, "pass-c").beat() == [beaten]
+    try:
+        assert end_orphaned_runs(instance, now=now + 1) == [silent]
+        statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in (silent, alive, beaten)}  # type: ignore[union-attr]
+        assert statuses == {
+            silent: DagsterRunStatus.FAILURE,
+            alive: DagsterRunStatus.STARTED,
+            beaten: DagsterRunStatus.STARTED,
+        }
+        failure = instance.all_logs(silent, of_type=DagsterEventType.RUN_FAILURE)[-1]
+        assert "mnemo index (pid 4242 on host-a.example) that executed this run is gone" in (
+            failure.dagster_event.message or ""  # type: ignore[union-attr]
+        )
+        # Once its beats stop too, the other run is ended as well.
+        assert end_orphaned_runs(instance, now=now + STALE_SECONDS - 50) == [alive]
+    finally:
+        cancel_runs(instance, [alive, beaten], "test over")

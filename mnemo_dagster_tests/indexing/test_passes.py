@@ -73,7 +73,7 @@ def test_a_pass_indexes_everything_then_a_second_pass_does_nothing(fresh_wiring:
     }
     assert summary["chunks"]["total"] == sum(b.chunks for b in first.batches) == 15
     assert summary["chunks"]["embedded"] + summary["chunks"]["reused"] == 15
-    assert summary["graph"]["rebuilt"] is True and summary["graph"]["nodes"] == 23
+    assert summary["graph"]["rebuilt"] is True and summary["graph"]["nodes"] == 32  # 8 of them external
     order = first.plan.to_run  # the batch with the newest file first
     assert [b.key for b in first.batches] == list(order)
     assert recorder.events == [
