@@ -9,8 +9,9 @@ It runs at index time, one module at a time, so what other modules define stays 
 :mod:`.pylink` resolves it when the graph is built. Values are:
 
 - a qualified name of the module (``::User.save``): a function, method, class or lambda;
-- ``("i", class)``: an instance of a class of the module; ``("I", class)``: ``self`` of a method no
-  call of the module reached, an instance of that class or of any subclass;
+- ``("i", class)``: an instance of a class of the module; ``("I", class, method)``: ``self`` of a
+  method no call of the module reached, an instance of that class or of any subclass that inherits
+  ``method``;
 - ``("v", class, attr)``: a method looked up on such a ``self``, dispatched by :mod:`.pylink` to the
   class's method and the overrides of its subclasses across the repository;
 - ``("x", spec, name, step...)``: something another module defines: an import followed by attribute
@@ -154,7 +155,8 @@ class PythonFlow:
                 slot = self.vars[(path, scope, info[2][0][0])]
                 if not slot:
                     cls = qualified_name(path, parent)
-                    self._add(slot, {cls if _CLASS_SELF & set(info[3]) else ("I", cls)})
+                    method = scope.rpartition(".")[2]
+                    self._add(slot, {cls if _CLASS_SELF & set(info[3]) else ("I", cls, method)})
                     seeded = True
         return seeded
 
@@ -527,7 +529,7 @@ class PythonFlow:
         if kind == "x":
             return {(*obj, attr)} if len(obj) < _MAX_STEPS else set()
         if kind == "I":
-            return self._virtual(obj[1], attr)
+            return self._virtual(obj[1], attr, obj[2] if len(obj) > 2 else None)
         if kind == "s":
             order = self.mro(obj[2])
             after = order[order.index(obj[1]) + 1 :] if obj[1] in order else self.mro(obj[1])[1:]
@@ -553,11 +555,12 @@ class PythonFlow:
         """``attr`` of an instance from the class bodies along the MRO (or a base of another module)."""
         return self._class_attribute(self.mro(cls), attr, ("()",))
 
-    def _virtual(self, cls: str, attr: str) -> set[Value]:
+    def _virtual(self, cls: str, attr: str, caller: str | None = None) -> set[Value]:
         """An attribute of ``self`` in a method no call of this module reached: ``self`` may be an
         instance of any subclass, in any module, so a method (or a name the class does not define)
-        becomes ``("v", class, attr)``, which the graph dispatches along the class hierarchy. What the
-        methods assign to ``self.attr`` stays what it is (``self.seg = Segmentation()``)."""
+        becomes ``("v", class, attr, caller)``, which the graph dispatches along the class hierarchy to
+        the subclasses on which ``caller`` (the method whose ``self`` it is) runs. What the methods
+        assign to ``self.attr`` stays what it is (``self.seg = Segmentation()``)."""
         if attr == "__class__":
             return {cls}
         field = self._instance_field(cls, attr)
@@ -567,7 +570,8 @@ class PythonFlow:
         methods = {v for v in values if isinstance(v, str) and self._kind(v) == "function"}
         inherited = {v for v in values if isinstance(v, tuple) and v[0] == "x"}
         if methods or inherited or not values:
-            return (values - methods - inherited) | {("v", cls, attr)}
+            virtual = ("v", cls, attr, caller) if caller else ("v", cls, attr)
+            return (values - methods - inherited) | {virtual}
         return values
 
     def _inherited(self, classes: list[str], attr: str, step: tuple[str, ...]) -> set[Value]:
@@ -732,7 +736,8 @@ class PythonFlow:
                 elif value[0] == "v":
                     reached.add(value)
                     for method in self._member(self.mro(value[1]), value[2]):
-                        self._invoke(method, ("I", value[1]), path, scope, args, kwargs)
+                        # Its ``self``: an instance on which this method runs (that does not override it).
+                        self._invoke(method, ("I", value[1], value[2]), path, scope, args, kwargs)
                         results |= self._returns(method)
                 elif value[0] in ("i", "I"):
                     for method in self._member(self.mro(value[1]), "__call__"):

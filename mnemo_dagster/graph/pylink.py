@@ -11,8 +11,8 @@ This module resolves those values against the repository, memoized, so the graph
 distinct value: imports through :class:`~.modules.ModuleIndex` (re-exports and ``*`` imports through
 the resolver's bindings), classes along their C3 MRO. Calling a class reaches the class and the
 ``__init__`` its MRO finds. A method called on ``self`` of a method its module never calls
-(``["v", class, name]``) dispatches along the class hierarchy: the class's own method and those of
-its subclasses anywhere in the repository.
+(``["v", class, name, caller]``) dispatches along the class hierarchy: the class's own method and
+those of its subclasses anywhere in the repository that inherit ``caller``.
 
 Values that lead outside the repository become **external names** (:func:`external_name`):
 ``<external>::subprocess.run``, ``<builtin>::len``, ``<external>::requests.Session.get`` (a method of
@@ -44,6 +44,25 @@ def is_external(name: str) -> bool:
     return name.startswith((EXTERNAL, BUILTIN))
 
 
+_MARKER_BASES = ("typing.", "typing_extensions.", "abc.ABC", "builtins.object")
+
+
+def _marker(name: str) -> bool:
+    """Whether an external base class only marks its subclasses (generic, abstract) and provides them
+    no methods to call."""
+    return name.removeprefix(EXTERNAL).startswith(_MARKER_BASES)
+
+
+def external_step(name: str, step: str, classes: frozenset[str] = frozenset()) -> str | None:
+    """One step from an external name: an attribute extends it; calling a class gives its instance,
+    named by the class (as :func:`external_name` names ``Session().get``); else None."""
+    prefix, _, dotted = name.partition("::")
+    last = dotted.rsplit(".", 1)[-1]
+    if step == "()":
+        return name if last[:1].isupper() or dotted in classes else None
+    return None if last.startswith("__") else f"{name}.{step}"
+
+
 def external_name(
     spec: str, name: str | None, steps: list[str], classes: frozenset[str] = frozenset()
 ) -> str | None:
@@ -55,6 +74,8 @@ def external_name(
     dotted = spec if name is None else f"{spec}.{name}"
     for n, step in enumerate(steps):
         if step != "()":
+            if dotted.rsplit(".", 1)[-1].startswith("__"):
+                return None  # an attribute of ``pkg.__version__``: a value's, not the package's
             dotted = f"{dotted}.{step}"
             continue
         last = dotted.rsplit(".", 1)[-1]
@@ -135,15 +156,20 @@ class PythonLinker:
         return {f"{base}.__init__" for base in self._external_base(cls)}
 
     def _external_base(self, cls: str) -> list[str]:
-        """The external name of the first base from another package along ``cls``'s MRO, if any."""
+        """The external name of the base from another package along ``cls``'s MRO, when there is
+        exactly one (the summary keeps no order of bases, so of two none is guessed); bases that only
+        mark a class (``typing.Generic[T]``, ``abc.ABC``) provide nothing."""
+        found: set[str] = set()
         for each in self.mro(cls):
             path, _, dotted = each.partition("::")
             summary = self.summaries.get(path)
             for encoded in summary["bases"].get(dotted, ()) if summary is not None else ():
-                for value in sorted(self.value(path, encoded), key=str):
-                    if isinstance(value, str) and value.startswith(EXTERNAL):
-                        return [value]
-        return []
+                found |= {
+                    value
+                    for value in self.value(path, encoded)
+                    if isinstance(value, str) and value.startswith(EXTERNAL) and not _marker(value)
+                }
+        return sorted(found) if len(found) == 1 else []
 
     def external_classes(self) -> frozenset[str]:
         """The dotted names of other packages' classes that classes of the repository subclass."""
@@ -171,7 +197,7 @@ class PythonLinker:
         if encoded[0] == "i":
             found = frozenset({("i", qualified_name(path, encoded[1]))})
         elif encoded[0] == "v":
-            found = frozenset(self.dispatch(qualified_name(path, encoded[1]), encoded[2]))
+            found = frozenset(self.dispatch(qualified_name(path, encoded[1]), *encoded[2:4]))
         else:
             found = frozenset(self._external(path, encoded[1], encoded[2], encoded[3:]))
         self._values[key] = found
@@ -242,6 +268,10 @@ class PythonLinker:
     def step(self, value: Value, step: str) -> set[Value]:
         """One step from a value: ``"()"`` calls it, anything else is an attribute."""
         kinds = self.resolver.node_kind
+        if isinstance(value, str) and is_external(value):
+            # Another package's name reached through the repository (``from .compat import cookielib``).
+            found = external_step(value, step, self.external_classes())
+            return {found} if found is not None else set()
         if isinstance(value, str):
             kind = kinds.get(value)
             if step == "()":
@@ -272,14 +302,18 @@ class PythonLinker:
         encoded = summary["fields"].get(dotted, {}).get(attr, ()) if summary is not None else ()
         return {v for e in encoded for v in self.value(path, e)}
 
-    def dispatch(self, cls: str, attr: str) -> set[Value]:
+    def dispatch(self, cls: str, attr: str, caller: str | None = None) -> set[Value]:
         """What ``attr`` of an instance of ``cls`` or of any of its subclasses may be (methods); where
         no class of the repository along ``cls``'s MRO defines it, that of its first base from another
-        package."""
+        package. With ``caller`` (the method of ``cls`` whose ``self`` it is), only the subclasses on
+        which that method runs: those that inherit it, not those that override it."""
         found = self.member(self.mro(cls), attr)
         if not found:
             found = {f"{base}.{attr}" for base in self._external_base(cls)}
+        runs = self.member(self.mro(cls), caller) if caller else set()
         for sub in self.subclasses().get(cls, ()):
+            if caller and self.member(self.mro(sub), caller) != runs:
+                continue  # ``sub`` overrides the caller: the call is never made on it
             found |= self.member(self.mro(sub), attr)
         return found
 

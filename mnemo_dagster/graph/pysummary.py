@@ -86,7 +86,7 @@ def _encode_all(flow: PythonFlow, values: Any) -> list[Any]:
         elif value[0] in ("i", "I"):
             encoded.append(["i", value[1][2:]])
         elif value[0] == "v":
-            encoded.append(["v", value[1][2:], value[2]])
+            encoded.append(["v", value[1][2:], *value[2:]])
         elif value[0] == "x":
             encoded.append(list(value))
     return sorted(encoded, key=str)

@@ -455,3 +455,46 @@ def test_a_folder_that_is_a_package_resolves_imports_of_its_own_name(tmp_path: P
     assert calls == [("app.py::run", "<external>::os.path.join"), ("app.py::run", "util.py::helper")]
     imports = sorted((e.source, e.target) for e in graph.edges if e.kind == "imports")
     assert imports == [("__init__.py", "util.py"), ("app.py", "__init__.py"), ("app.py", "util.py")]
+
+
+def test_a_self_call_reaches_only_the_subclasses_on_which_its_method_runs(tmp_path: Path) -> None:
+    (tmp_path / "jobs.py").write_text(
+        textwrap.dedent(
+            """\
+            import typing
+            from collections import OrderedDict, abc
+
+            class Base(typing.Generic[typing.T]):
+                hook = None
+
+                def run(self):
+                    self.hook()
+                    return self.step()
+
+                def step(self):
+                    pass
+
+            class Inherits(Base):
+                def step(self):
+                    pass
+
+            class Overrides(Base):
+                def run(self):
+                    return 1
+
+                def step(self):
+                    pass
+
+            class Both(OrderedDict, abc.MutableMapping):
+                def size(self):
+                    return self.count()
+            """
+        )
+    )
+    calls = sorted((e.source, e.target) for e in graph_of(tmp_path).edges if e.kind == "calls")
+    # Overrides.run replaces Base.run, so Base.run never runs on an Overrides; a marker base
+    # (typing.Generic) provides no `hook`; of two bases from other packages, none is guessed.
+    assert calls == [
+        ("jobs.py::Base.run", "jobs.py::Base.step"),
+        ("jobs.py::Base.run", "jobs.py::Inherits.step"),
+    ]
