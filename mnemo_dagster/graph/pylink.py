@@ -56,7 +56,7 @@ def _marker(name: str) -> bool:
 def external_step(name: str, step: str, classes: frozenset[str] = frozenset()) -> str | None:
     """One step from an external name: an attribute extends it; calling a class gives its instance,
     named by the class (as :func:`external_name` names ``Session().get``); else None."""
-    prefix, _, dotted = name.partition("::")
+    dotted = name.partition("::")[2]
     last = dotted.rsplit(".", 1)[-1]
     if step == "()":
         return name if last[:1].isupper() or dotted in classes else None
