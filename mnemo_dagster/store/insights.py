@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mnemo_dagster.graph.records import OUTSIDE_KINDS
 from mnemo_dagster.store.schema import (
     code_chunks,
     graph_edges,
@@ -99,7 +100,7 @@ class EdgeTally:
 
 @dataclass(frozen=True, slots=True)
 class PagerankTally:
-    """The PageRank mass of one repository: it should be 1 over all of its nodes."""
+    """The PageRank mass of one repository: it should be 1 over all of its ranked nodes."""
 
     repository: str
     nodes: int
@@ -285,12 +286,15 @@ def edge_tallies(store: IndexStore) -> list[EdgeTally]:
 
 
 def pagerank_tallies(store: IndexStore) -> list[PagerankTally]:
-    """Per repository: how many nodes, how many metrics rows, and the sum of their PageRank."""
+    """Per repository: how many nodes PageRank ranks (all but the external and builtin ones), how
+    many metrics rows, and the sum of their PageRank."""
     with store.begin() as conn:
         names = _names(conn)
         nodes: dict[str, int] = dict(
             conn.execute(
-                sa.select(graph_nodes.c.repository, sa.func.count()).group_by(graph_nodes.c.repository)
+                sa.select(graph_nodes.c.repository, sa.func.count())
+                .where(graph_nodes.c.kind.not_in(OUTSIDE_KINDS))
+                .group_by(graph_nodes.c.repository)
             ).all()
         )
         ranked = {
