@@ -29,10 +29,9 @@ for what it measured on ``benchmarks/semble_eval.py`` and ``benchmarks/search_ev
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.errors import QueryError, unknown_repository
@@ -47,8 +46,8 @@ from mnemo_dagster.retrieval.query import (
     query_kind,
     signature,
 )
+from mnemo_dagster.retrieval.stale import mark_stale
 from mnemo_dagster.store.database import IndexStore, check_model
-from mnemo_dagster.store.files import IndexedState
 from mnemo_dagster.store.search import (
     LEXICAL_WEIGHTS,
     RANK_NORMALIZATION,
@@ -171,34 +170,6 @@ def _fused(candidates: dict[int, ChunkHit], ranking: Ranking) -> dict[int, float
         return scores
     top = max((hit.lexical for hit in candidates.values()), default=0.0) or 1.0
     return {i: hit.similarity + ranking.lexical_weight * hit.lexical / top for i, hit in candidates.items()}
-
-
-def mark_stale(hits: list[SearchHit], states: dict[tuple[str, str], IndexedState]) -> list[SearchHit]:
-    """``hits`` with ``stale`` set on those whose file differs on disk from the version indexed (its
-    size or mtime changed, it is gone, or its new version waits for a pass). A file whose repository
-    root is not a directory here (an index shared from another machine) is not judged."""
-    roots: dict[str, bool] = {}
-    marked = []
-    for hit in hits:
-        state = states.get((hit.repository, hit.file_path))
-        if state is None:
-            marked.append(hit)
-            continue
-        if state.root_path not in roots:
-            roots[state.root_path] = os.path.isdir(state.root_path)
-        if not roots[state.root_path]:
-            marked.append(hit)
-            continue
-        try:
-            seen = os.stat(os.path.join(state.root_path, hit.file_path))
-            stale = not state.current or (seen.st_size, seen.st_mtime_ns) != (
-                state.size_bytes,
-                state.mtime_ns,
-            )
-        except OSError:
-            stale = True
-        marked.append(replace(hit, stale=stale) if stale else hit)
-    return marked
 
 
 def _hit(place: rerank.Place, exact: bool) -> SearchHit:
