@@ -72,7 +72,8 @@ def impact(
         raise click.UsageError("give exactly one of --diff FILE|-, --commits A..B or --symbol NAME")
     diff = diff_file.read() if diff_file is not None else None
     from mnemo_dagster.context.impact import impact as change_impact
-    from mnemo_dagster.context.impact import impact_text, repository_at
+    from mnemo_dagster.context.impact import repository_at
+    from mnemo_dagster.context.impact_text import impact_text
     from mnemo_dagster.wiring import wire
 
     with wire() as wiring:

@@ -31,18 +31,17 @@ edit under review, unless only the new path is indexed (a file the diff adds). `
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from mnemo_dagster.context.tokens import truncate_to_tokens
-from mnemo_dagster.errors import ConfigError, GraphQueryError
+from mnemo_dagster.context.diffs import DiffFile, line_ranges, parse_diff
+from mnemo_dagster.context.git import blob_hashes, checkout_prefix, commit_range, git
+from mnemo_dagster.errors import GraphQueryError
 from mnemo_dagster.graph.answers import GraphSymbol
 from mnemo_dagster.store import graph_queries
 from mnemo_dagster.store.impact_queries import (
@@ -66,12 +65,9 @@ TEST_DEPTH_EXTRA = 2
 DEFAULT_LIMIT = 50
 MAX_WALKED = 10_000
 """Nodes the backward walk may reach before it stops (with a note)."""
-GIT_TIMEOUT_SECONDS = 60.0
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C", "GIT_PAGER": "cat"}
 """Never prompt; messages in English (they are shown as they are)."""
 SIDES = ("auto", "old", "new")
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _TEST_DIR = re.compile(r"^(__tests__|specs?|(.*[_.-])?tests?)$")
 _TEST_FILE = re.compile(
     r"^test_.*\.py$|_test\.py$|^conftest\.py$|_test\.go$|\.(test|spec)\.[cm]?[jt]sx?$|_(spec|test)\.rb$"
@@ -79,24 +75,9 @@ _TEST_FILE = re.compile(
 )
 _TEST_NAME = re.compile(r"^(test|Test)($|[_A-Z0-9])")
 _TEST_KINDS = frozenset({"function", "method", "class"})
-_OBJECT_TYPES = frozenset({b"blob", b"tree", b"commit", b"tag"})
 
 
 # ---------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class DiffFile:
-    """One file of a unified diff: its paths and the lines of each side the change touches."""
-
-    old_path: str | None
-    """None for a file the diff adds."""
-    new_path: str | None
-    """None for a file the diff deletes."""
-    old_lines: tuple[int, ...]
-    """Lines of the old version the change touches (removed lines, and both neighbours of an insertion)."""
-    new_lines: tuple[int, ...]
-    """Lines of the new version the change touches (added lines, and both neighbours of a removal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,210 +185,6 @@ class Impact:
         }
 
 
-# ------------------------------------------------------------------------------------------ diff text
-
-
-def _unquote(path: str) -> str:
-    """A path as git writes it: C-quoted (``"a/caf\\303\\251.py"``) when it holds unusual characters."""
-    if not (len(path) >= 2 and path[0] == path[-1] == '"'):
-        return path
-    escapes = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-    out, body, i = bytearray(), path[1:-1], 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in "01234567" and re.fullmatch(r"[0-7]{3}", body[i + 1 : i + 4]):
-                out.append(int(body[i + 1 : i + 4], 8))
-                i += 4
-                continue
-            out.append(escapes.get(nxt, ord(nxt)))
-            i += 2
-            continue
-        out += char.encode()
-        i += 1
-    return out.decode("utf-8", errors="replace")
-
-
-def _header_path(raw: str, prefix: str) -> str | None:
-    """The path of a ``---``/``+++`` line's rest: None for ``/dev/null``; git's ``a/``/``b/`` dropped."""
-    raw = raw.rstrip("\r")
-    if not raw.startswith('"'):
-        raw = raw.split("\t", 1)[0]  # `diff -u` puts a timestamp after a tab
-    path = _unquote(raw.strip())
-    if path == "/dev/null":
-        return None
-    return path.removeprefix(prefix)
-
-
-def _indent(text: str) -> int:
-    return len(text) - len(text.lstrip())
-
-
-def _neighbours(run: Sequence[str], before: int) -> set[int]:
-    """The lines of the other side that a run of inserted lines (``run``, lying between lines ``before``
-    and ``before + 1`` of that side) touches: a line attaches to the line above unless a blank inserted
-    line separates them (an indented line still attaches when no less indented line precedes it in the
-    run: it continues the block above), and to the line below unless a blank inserted line follows it."""
-    touched: set[int] = set()
-    blank_below = [False] * (len(run) + 1)
-    for i in range(len(run) - 1, -1, -1):
-        blank_below[i] = blank_below[i + 1] or not run[i].strip()
-    blank_above = False
-    least_indent: int | None = None  # of the non-blank lines above, in the run
-    for i, text in enumerate(run):
-        if not text.strip():
-            blank_above = True
-            continue
-        indent = _indent(text)
-        if not blank_above or (indent > 0 and (least_indent is None or least_indent >= indent)):
-            touched.add(before)
-        if not blank_below[i + 1]:
-            touched.add(before + 1)
-        least_indent = indent if least_indent is None else min(least_indent, indent)
-    return touched
-
-
-def _own_lines(block: Sequence[tuple[int, str]], other: Sequence[tuple[int, str]]) -> set[int]:
-    """The lines of one side a replaced block touches: its non-blank lines; all of them when they are
-    blank but the other side's are not (blank lines became code)."""
-    lines = {number for number, text in block if text.strip()}
-    if not lines and any(text.strip() for _, text in other):
-        lines = {number for number, _ in block}
-    return lines
-
-
-class _FileBuilder:
-    def __init__(self) -> None:
-        self.old_path: str | None = None
-        self.new_path: str | None = None
-        self.git_old: str | None = None
-        self.git_new: str | None = None
-        self.headers = False
-        self.old_lines: set[int] = set()
-        self.new_lines: set[int] = set()
-        self.hunks = 0
-        self.removed: list[tuple[int, str]] = []
-        self.added: list[tuple[int, str]] = []
-
-    def flush(self, old_at: int, new_at: int) -> None:
-        """Account for the block of removed and added lines that ends before old line ``old_at`` and
-        new line ``new_at``."""
-        removed, added = self.removed, self.added
-        if removed and added:  # a replacement: each side's own lines
-            self.old_lines |= _own_lines(removed, added)
-            self.new_lines |= _own_lines(added, removed)
-        elif added:  # an insertion, between two old lines
-            self.new_lines |= _own_lines(added, ())
-            self.old_lines |= _neighbours([text for _, text in added], old_at - 1)
-        elif removed:  # a removal, between two new lines
-            self.old_lines |= _own_lines(removed, ())
-            self.new_lines |= _neighbours([text for _, text in removed], new_at - 1)
-        self.removed, self.added = [], []
-
-    def build(self) -> DiffFile | None:
-        old = self.old_path if self.headers else self.git_old
-        new = self.new_path if self.headers else self.git_new
-        if old is None and new is None:
-            return None
-        return DiffFile(
-            old,
-            new,
-            tuple(sorted(n for n in self.old_lines if n > 0)),
-            tuple(sorted(n for n in self.new_lines if n > 0)),
-        )
-
-
-def parse_diff(text: str) -> list[DiffFile]:
-    """The files of a unified diff (``git diff`` output, or ``diff -u``), each with the lines of either
-    side its hunks touch (see the module docstring). A file with no hunk (a binary file, a mode change)
-    has no lines. Raises :class:`GraphQueryError` for a combined diff (of a merge commit) or a text with
-    hunks but no file header."""
-    files: list[_FileBuilder] = []
-    current: _FileBuilder | None = None
-    old_left = new_left = 0
-    old_at = new_at = 0
-    for line in text.split("\n"):
-        if old_left > 0 or new_left > 0:
-            assert current is not None
-            tag, content = line[:1], line[1:].rstrip("\r")
-            if tag == "\\":  # "\ No newline at end of file"
-                continue
-            if tag == "-":
-                current.removed.append((old_at, content))
-                old_at += 1
-                old_left -= 1
-            elif tag == "+":
-                current.added.append((new_at, content))
-                new_at += 1
-                new_left -= 1
-            else:  # context (an empty line is a context line whose leading space was stripped)
-                current.flush(old_at, new_at)
-                old_at += 1
-                new_at += 1
-                old_left -= 1
-                new_left -= 1
-            if old_left <= 0 and new_left <= 0:
-                current.flush(old_at, new_at)
-            continue
-        if line.startswith("diff --cc ") or line.startswith("diff --combined ") or line.startswith("@@@"):
-            raise GraphQueryError(
-                "a combined diff (of a merge commit) cannot be mapped onto one version; "
-                "give `git diff PARENT MERGE` instead"
-            )
-        if line.startswith("diff --git "):
-            current = _FileBuilder()
-            files.append(current)
-            paths = re.fullmatch(r'diff --git ("?a/.*"?) ("?b/.*"?)', line.rstrip("\r"))
-            if paths:
-                current.git_old = _header_path(paths.group(1), "a/")
-                current.git_new = _header_path(paths.group(2), "b/")
-            continue
-        if line.startswith("--- ") and (current is None or current.hunks or current.headers):
-            current = _FileBuilder()  # a plain `diff -u` file, or several without `diff --git` lines
-            files.append(current)
-        if current is None:
-            if _HUNK.match(line):
-                raise GraphQueryError(
-                    "the diff has a hunk before any file header (`--- a/path`, `+++ b/path`)"
-                )
-            continue
-        if line.startswith("--- "):
-            current.headers = True
-            current.old_path = _header_path(line[4:], "a/")
-        elif line.startswith("+++ "):
-            current.headers = True
-            current.new_path = _header_path(line[4:], "b/")
-        elif line.startswith("rename from "):
-            current.git_old = _unquote(line[12:].rstrip("\r"))
-        elif line.startswith("rename to "):
-            current.git_new = _unquote(line[10:].rstrip("\r"))
-        elif line.startswith("new file mode"):
-            current.git_old = None
-        elif line.startswith("deleted file mode"):
-            current.git_new = None
-        elif match := _HUNK.match(line):
-            old_start, old_count, new_start, new_count = match.groups()
-            old_left = 1 if old_count is None else int(old_count)
-            new_left = 1 if new_count is None else int(new_count)
-            # An empty side's start is the line before the change.
-            old_at = int(old_start) + (old_left == 0)
-            new_at = int(new_start) + (new_left == 0)
-            current.hunks += 1
-    return [built for built in (f.build() for f in files) if built is not None]
-
-
-def line_ranges(lines: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    """Sorted line numbers folded into inclusive ``(first, last)`` ranges."""
-    ranges: list[list[int]] = []
-    for line in sorted(set(lines)):
-        if ranges and line == ranges[-1][1] + 1:
-            ranges[-1][1] = line
-        else:
-            ranges.append([line, line])
-    return tuple((first, last) for first, last in ranges)
-
-
 # --------------------------------------------------------------------------------- overlap and tests
 
 
@@ -436,7 +213,7 @@ def innermost(nodes: Sequence[ImpactNode], lines: Iterable[int]) -> dict[int, tu
     return {node_id: tuple(found) for node_id, found in owned.items()}
 
 
-def _short_name(qualified_name: str) -> str:
+def short_name(qualified_name: str) -> str:
     """``submit`` of ``app/orders.py::submit``; a module's path stays whole."""
     return qualified_name.rpartition("::")[2] or qualified_name
 
@@ -448,102 +225,8 @@ def is_test(symbol: GraphSymbol) -> bool:
     parts = PurePosixPath(symbol.file_path).parts
     if any(_TEST_DIR.match(part) for part in parts[:-1]) or (parts and _TEST_FILE.search(parts[-1])):
         return True
-    name = _short_name(symbol.qualified_name).rpartition(".")[2]
+    name = short_name(symbol.qualified_name).rpartition(".")[2]
     return symbol.kind in _TEST_KINDS and bool(_TEST_NAME.match(name))
-
-
-# ----------------------------------------------------------------------------------------------- git
-
-
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            input=stdin,
-            capture_output=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            env={**os.environ, **GIT_ENV},
-            check=False,
-        )
-    except FileNotFoundError:
-        raise ConfigError("git is not installed; give the change as diff text or as symbol names") from None
-    except subprocess.TimeoutExpired:
-        raise GraphQueryError(f"git {args[0]} did not finish within {GIT_TIMEOUT_SECONDS:.0f} s") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
-        reason = next((line for line in lines if line.startswith("fatal:")), lines[-1] if lines else "")
-        raise GraphQueryError(
-            f"git {' '.join(args[:2])} failed: {reason.removeprefix('fatal: ') or f'exit {done.returncode}'}"
-        )
-    return done.stdout
-
-
-def _checkout_prefix(root: Path, repository: str) -> str:
-    """The path of ``root`` inside its git work tree (``''`` at the top, else ``'sub/dir/'``); raises
-    :class:`ConfigError` when ``root`` is gone or is not in a git checkout."""
-    if not root.is_dir():
-        raise ConfigError(f"the root of {repository!r} ({root}) is not a directory any more")
-    try:
-        return _git(root, "rev-parse", "--show-prefix").decode().strip()
-    except GraphQueryError as exc:
-        reason = str(exc).partition("failed: ")[2]
-        raise ConfigError(
-            f"the root of {repository!r} ({root}) is not a git checkout ({reason}); "
-            "give the change as diff text or as symbol names"
-        ) from None
-
-
-def _commit(root: Path, rev: str) -> str:
-    rev = rev.strip() or "HEAD"
-    if rev.startswith("-") or "\n" in rev or "\x00" in rev:
-        raise GraphQueryError(f"{rev!r} is not a revision")
-    try:
-        return _git(root, "rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
-    except GraphQueryError:
-        raise GraphQueryError(f"unknown revision {rev!r}: no such commit in {root}") from None
-
-
-def _range(root: Path, commits: str) -> tuple[str, str]:
-    """The (old, new) commit ids a range names: ``A..B``, ``A...B`` (from their merge base) or a single
-    commit (from its first parent; the empty tree for a root commit)."""
-    text = commits.strip()
-    if not text:
-        raise GraphQueryError("an empty commit range names nothing; give A..B or one commit")
-    if "..." in text:
-        left, right = text.split("...", 1)
-        new = _commit(root, right)
-        old = _git(root, "merge-base", _commit(root, left), new).decode().strip()
-        return old, new
-    if ".." in text:
-        left, right = text.split("..", 1)
-        return _commit(root, left), _commit(root, right)
-    new = _commit(root, text)
-    try:
-        old = _git(root, "rev-parse", "--verify", "--quiet", f"{new}^1").decode().strip()
-    except GraphQueryError:  # a root commit: its change is everything it holds
-        old = _git(root, "hash-object", "-t", "tree", "--stdin", stdin=b"").decode().strip()
-    return old, new
-
-
-def _blob_hashes(root: Path, specs: Sequence[str]) -> dict[str, str]:
-    """``rev:path`` -> the sha256 of that blob's content, for each of ``specs`` git has."""
-    usable = [spec for spec in specs if "\n" not in spec]
-    if not usable:
-        return {}
-    out = _git(root, "cat-file", "--batch", stdin="".join(f"{spec}\n" for spec in usable).encode())
-    found: dict[str, str] = {}
-    at = 0
-    for spec in usable:
-        end = out.index(b"\n", at)
-        header = out[at:end].split(b" ")
-        at = end + 1
-        # "<oid> <type> <size>" then the content; "<spec> missing" (or "ambiguous") alone.
-        if len(header) == 3 and header[2].isdigit() and header[1] in _OBJECT_TYPES:
-            size = int(header[2])
-            if header[1] == b"blob":
-                found[spec] = hashlib.sha256(out[at : at + size]).hexdigest()
-            at += size + 1
-    return found
 
 
 # ------------------------------------------------------------------------------------------- impact
@@ -660,10 +343,10 @@ def impact(
         blobs: dict[tuple[str, str], str] | None = None
         if commits is not None:
             root = Path(row.root_path)
-            prefix = _checkout_prefix(root, repository)
-            old, new = _range(root, commits)
+            prefix = checkout_prefix(root, repository)
+            old, new = commit_range(root, commits)
             source, subject = "commits", f"{commits.strip()} ({old[:12]}..{new[:12]})"
-            diff = _git(
+            diff = git(
                 root,
                 "diff",
                 "--relative",
@@ -688,7 +371,7 @@ def impact(
                 for which, path, rev in (("old", f.old_path, old), ("new", f.new_path, new))
                 if path
             }
-            hashes = _blob_hashes(root, list(specs.values()))
+            hashes = blob_hashes(root, list(specs.values()))
             blobs = {key: hashes[spec] for key, spec in specs.items() if spec in hashes}
         files, notes = _map_files(store, repository, diff_files, side, blobs)
         seeds = _changed_from_files(store, repository, files)
@@ -760,75 +443,3 @@ def repository_at(store: IndexStore, directory: Path) -> str:
         "give a repository: the current directory is in none of the indexed ones "
         f"(known: {', '.join(sorted(roots)) or 'none; run `mnemo index PATH`'})"
     )
-
-
-# ---------------------------------------------------------------------------------------------- text
-
-
-def _place(symbol: GraphSymbol) -> str:
-    return f"{symbol.file_path}:{symbol.start_line}-{symbol.end_line}"
-
-
-def _spans(ranges: Sequence[tuple[int, int]]) -> str:
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
-
-
-def _trail(found: ImpactedSymbol) -> str:
-    steps = [_short_name(found.path[0])]
-    steps += [
-        f"-{edge}-> {_short_name(name)}" for edge, name in zip(found.edges, found.path[1:], strict=True)
-    ]
-    return " ".join(steps)
-
-
-def _reached_lines(found: Sequence[ImpactedSymbol]) -> list[str]:
-    width = max(len(f.symbol.qualified_name) for f in found)
-    where = max(len(_place(f.symbol)) for f in found)
-    return [
-        f"  {f.distance:>2}  {f.symbol.qualified_name:<{width}}  {_place(f.symbol):<{where}}  {_trail(f)}"
-        for f in found
-    ]
-
-
-def _more(count: int, what: str) -> list[str]:
-    return [f"  ... and {count} more {what} (raise --limit)"] if count else []
-
-
-def impact_text(answer: Impact, budget: int | None = None) -> str:
-    """``answer`` as text for a terminal or a prompt; cut to ``budget`` tokens when one is given."""
-    cut = answer.cut
-    lines = [
-        f"Change impact in {answer.repository} of {answer.source} {answer.subject}: "
-        f"{len(answer.changed) + cut.get('changed', 0)} changed, "
-        f"{len(answer.callers) + cut.get('callers', 0)} caller(s) within {answer.depth}, "
-        f"{len(answer.tests) + cut.get('tests', 0)} test(s) within {answer.test_depth}"
-    ]
-    if answer.files:
-        lines.append("Files (changed lines, in the version the index holds):")
-        width = max(len(f.path) for f in answer.files)
-        for f in answer.files:
-            renamed = (
-                f" (from {f.old_path})" if f.old_path and f.new_path and f.old_path != f.new_path else ""
-            )
-            lines.append(
-                f"  {f.path:<{width}}  {_spans(f.lines) or '-'}  [{f.side} side, {f.status}]{renamed}"
-            )
-        lines += _more(cut.get("files", 0), "files")
-    lines.append("Changed:" if answer.changed else "Changed: none")
-    if answer.changed:
-        width = max(len(c.symbol.qualified_name) for c in answer.changed)
-        for c in answer.changed:
-            touched = f"  lines {_spans(c.lines)}" if c.lines else ""
-            lines.append(
-                f"  {c.symbol.qualified_name:<{width}}  {c.symbol.kind:<8}  {_place(c.symbol)}{touched}"
-            )
-        lines += _more(cut.get("changed", 0), "changed symbols")
-    lines.append("Callers (distance, symbol, place, path):" if answer.callers else "Callers: none")
-    if answer.callers:
-        lines += _reached_lines(answer.callers) + _more(cut.get("callers", 0), "callers")
-    lines.append("Tests (distance, test, place, path):" if answer.tests else "Tests: none reach the change")
-    if answer.tests:
-        lines += _reached_lines(answer.tests) + _more(cut.get("tests", 0), "tests")
-    lines += [f"Note: {note}" for note in answer.notes]
-    text = "\n".join(lines)
-    return text if budget is None else truncate_to_tokens(text, budget)

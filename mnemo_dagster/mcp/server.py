@@ -248,8 +248,9 @@ def _context_tools(backend: _Backend) -> list[Callable[..., dict[str, Any]]]:
     """``repo_map`` and ``impact``."""
     from pathlib import Path
 
-    from mnemo_dagster.context.impact import MAX_DEPTH, impact_text, repository_at
+    from mnemo_dagster.context.impact import MAX_DEPTH, repository_at
     from mnemo_dagster.context.impact import impact as impact_of
+    from mnemo_dagster.context.impact_text import impact_text
     from mnemo_dagster.context.repo_map import DEFAULT_BUDGET, MIN_BUDGET
     from mnemo_dagster.context.repo_map import repo_map as map_of
 

@@ -14,7 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mnemo_dagster.cli import cli
-from mnemo_dagster.context.impact import Impact, ImpactedSymbol, impact, impact_text, parse_diff
+from mnemo_dagster.context.diffs import parse_diff
+from mnemo_dagster.context.impact import Impact, ImpactedSymbol, impact
+from mnemo_dagster.context.impact_text import impact_text
 from mnemo_dagster.errors import ConfigError, GraphQueryError, SymbolNotFoundError, UnknownRepositoryError
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import wire
