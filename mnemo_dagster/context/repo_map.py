@@ -27,12 +27,12 @@ as their path alone, while the budget lasts. The SQL is :mod:`mnemo_dagster.stor
 
 from __future__ import annotations
 
-import textwrap
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mnemo_dagster.context.signatures import Signature, parents, render_file, signature_of
 from mnemo_dagster.context.tokens import estimate_tokens
 from mnemo_dagster.errors import GraphQueryError
 from mnemo_dagster.store.map_queries import (
@@ -61,22 +61,10 @@ FOCUS_SHARE = 0.9
 REFERRER_SHARE = 0.25
 """With a focus, the symbols that reference a focused symbol share this much of its jumps: its
 callers, importers and subclasses rank as its neighbours, below it."""
-SIGNATURE_MAX_LINES = 6
-"""A longer signature (a parameter list over many lines) is cut after this many lines."""
-MAX_LINE_CHARS = 160
-"""A longer line (minified code, a long default value) is cut here, with ``…``."""
-SKIPPED = "⋮"
-"""The line that stands for lines left out."""
 MAX_MISSES = 64
 """After this many symbols in a row that did not fit, the map is full."""
 FETCH_BATCH = 256
 """Symbols whose first lines are read per query (more for a large budget)."""
-
-_DECORATOR_PREFIXES = ("@", "#[", "[")
-"""Decorators and attributes above a definition (Python, Java, TypeScript, Rust, C#): left out of its
-signature, their arguments too."""
-_COMMENT_PREFIXES = ("#", "//", "/*", "*", "--")
-"""Comments above a definition: left out of its signature."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,19 +148,6 @@ class RepoMap:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """The lines a map shows for one symbol: ``lines[i]`` is line ``line + i`` of its file."""
-
-    line: int
-    lines: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        """The lines without their common indentation (a method's ``def`` at the left margin)."""
-        return textwrap.dedent("\n".join(self.lines)).strip("\n")
-
-
 # -- focus and ranking ----------------------------------------------------------------------------
 
 
@@ -251,82 +226,7 @@ def rank(graph: MapGraph, focus_ids: Iterable[int] = ()) -> dict[int, float]:
     return nx.pagerank(digraph, personalization=jumps, weight="weight", max_iter=500, tol=1e-10)
 
 
-# -- signatures -----------------------------------------------------------------------------------
-
-
-def _depth(line: str) -> int:
-    """Open ``(`` and ``[`` left on ``line`` (negative when it closes more)."""
-    return line.count("(") + line.count("[") - line.count(")") - line.count("]")
-
-
-def _cut(line: str) -> str:
-    line = line.rstrip()
-    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
-
-
-def _is_preamble(stripped: str) -> bool:
-    """Whether a line above a definition's own line is a comment (decorators are handled apart)."""
-    return stripped.startswith(_COMMENT_PREFIXES)
-
-
-def signature_of(node: MapNode, head: HeadLines | None) -> Signature:
-    """The lines that introduce ``node``: from its first line, past decorators, attributes and comments,
-    to the end of its parameter list (at most :data:`SIGNATURE_MAX_LINES`). Without ``head`` (no chunk
-    holds it), a line made of its kind and name."""
-    lines = head.lines if head else ()
-    i, depth = 0, 0
-    while i < len(lines):
-        stripped = lines[i].strip()
-        if depth > 0:  # inside a decorator's arguments
-            depth += _depth(stripped)
-        elif stripped.startswith(_DECORATOR_PREFIXES):
-            depth = _depth(stripped)
-        elif stripped and not _is_preamble(stripped):
-            break
-        i += 1
-    if i == len(lines):  # nothing but decorators and comments: show the first of them
-        i = next((k for k, line in enumerate(lines) if line.strip()), len(lines))
-    if head is None or i == len(lines):
-        return Signature(node.start_line, (f"{node.kind} {node.name}",))
-    chosen: list[str] = []
-    depth = 0
-    for line in lines[i : i + SIGNATURE_MAX_LINES]:
-        chosen.append(_cut(line))
-        depth += _depth(line)
-        if depth <= 0:
-            break
-    return Signature(head.start_line + i, tuple(chosen))
-
-
 # -- fitting --------------------------------------------------------------------------------------
-
-
-def _parents(qualified_name: str) -> list[str]:
-    """``a.py::A.B.c`` -> ``["a.py::A.B", "a.py::A"]``: the names of the definitions around a symbol."""
-    path, sep, dotted = qualified_name.partition("::")
-    if not sep:
-        return []
-    parts = dotted.split(".")
-    return [f"{path}::{'.'.join(parts[:k])}" for k in range(len(parts) - 1, 0, -1)]
-
-
-def render_file(path: str, shown: Iterable[Signature], last_line: int) -> str:
-    """A file's part of the map: its path, then ``shown`` in line order with :data:`SKIPPED` wherever
-    lines are left out (``last_line``: the file's last line)."""
-    by_line: dict[int, str] = {}
-    for signature in shown:
-        for k, line in enumerate(signature.lines):
-            by_line.setdefault(signature.line + k, line)
-    out = [f"{path}:"]
-    previous = 0
-    for number in sorted(by_line):
-        if number > previous + 1:
-            out.append(SKIPPED)
-        out.append(by_line[number])
-        previous = number
-    if by_line and previous < last_line:
-        out.append(SKIPPED)
-    return "\n".join(out)
 
 
 class _Fitter:
@@ -363,7 +263,7 @@ class _Fitter:
         """``node`` and the definitions around it (a method's class), as ids."""
         if node.kind == "module":
             return [node.id]
-        around = [self.by_name[name] for name in _parents(node.qualified_name) if name in self.by_name]
+        around = [self.by_name[name] for name in parents(node.qualified_name) if name in self.by_name]
         return [node.id, *around]
 
     def _prefetch(self, start: int) -> None:

@@ -16,15 +16,8 @@ from click.testing import CliRunner
 from sqlalchemy import event
 
 from mnemo_dagster.cli import cli
-from mnemo_dagster.context.repo_map import (
-    SKIPPED,
-    RepoMap,
-    match_focus,
-    rank,
-    render_file,
-    repo_map,
-    signature_of,
-)
+from mnemo_dagster.context.repo_map import RepoMap, match_focus, rank, repo_map
+from mnemo_dagster.context.signatures import SKIPPED, render_file, signature_of
 from mnemo_dagster.context.tokens import estimate_tokens
 from mnemo_dagster.errors import GraphQueryError, UnknownRepositoryError
 from mnemo_dagster.indexing.passes import run_pass
