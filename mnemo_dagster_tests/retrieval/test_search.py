@@ -189,6 +189,7 @@ def test_the_score_fuses_cosine_and_the_max_normalised_lexical_rank(
         "match": "ranked",
         "similarity": round(float(vectors["mail.py"] @ q), 4),
         "lexical": hits[0].lexical,
+        "stale": False,  # its root (/src/shop) is not on this machine: not judged
     }
     assert search(fresh_store, embedder, query, limit=2, ranking=FUSED) == hits[:2]
 
