@@ -106,6 +106,9 @@ _CONVERSIONS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "revers
 _ADD_ONE = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}
 """Container methods that store one argument (by its position), and those that store all elements
 of one: ``extend``."""
+_KEY_LITERALS = frozenset({"integer", "string"})
+_MAX_KEY_BYTES = 64
+"""Longest literal argument that may be a table's key (``["L", key]``)."""
 _LOOKUPS = frozenset({"get", "pop", "setdefault"})
 _BUILTINS = _CONVERSIONS | {"getattr", "type", "min", "max", "next", "enumerate", "zip", "map", "filter"}
 """Builtins whose calls move values that :meth:`_Extractor.builtin` follows."""
@@ -746,8 +749,9 @@ class _Extractor:
         ``["L", key]``, so a parameter that indexes a table (``HANDLERS[op]()``) picks the items of the
         keys passed."""
         found = self.expr(node, scope)
-        if found is None and node is not None:
-            key = literal_key(node)
+        if found is None and node is not None and node.type in _KEY_LITERALS:
+            # A short one: a key names an entry, it is no message or docstring.
+            key = literal_key(node) if node.end_byte - node.start_byte <= _MAX_KEY_BYTES else None
             if key is not None:
                 return ["L", key]
         return found
