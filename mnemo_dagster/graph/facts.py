@@ -15,6 +15,7 @@ A file indexed before facts existed has none; its calls resolve by name as befor
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,15 @@ def flow_facts(language: str, root: Node) -> dict[str, Any] | None:
     family = language_family(language)
     if family not in ("python", "js"):
         return None
+    # The analysis builds many small lists and sets and frees them at once: the cyclic collector,
+    # triggered by their number, would only walk them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return {"python": summarize(python_facts(root))} if family == "python" else {"js": js_facts(root)}
     except RecursionError:
         # Expressions nested thousands deep (generated code): the file keeps name-only resolution.
         return None
+    finally:
+        if collecting:
+            gc.enable()
