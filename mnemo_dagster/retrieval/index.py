@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ from mnemo_dagster.store.search import (
     or_query,
     query_words,
     selective_words,
+    with_similarity,
     word_stats,
 )
 
@@ -72,6 +74,8 @@ if TYPE_CHECKING:
 QUERY_THREADS = 1
 """Torch CPU threads of the query model an :class:`Index` loads. One short text gains nothing from
 more, and on a busy 2-core machine two threads waiting on each other took 470 ms a query, one 20 ms."""
+ENCODE_SECONDS = 120.0
+"""How long a search waits for its query's embedding (the first one loads the model) before it fails."""
 STATS_SECONDS = 300.0
 """How long an :class:`Index` reuses the lexeme statistics before reading them again."""
 EXACT_MATCH_BONUS = 2.0
@@ -202,16 +206,6 @@ def _lexical(conn: Any, query: str, ranking: Ranking, stats: WordStats | None) -
     )
 
 
-def _arms(
-    conn: Any, vector: Any, words: Lexical | None, filters: Filters, n: int, kind: QueryKind, symbols: bool
-) -> list[list[ChunkHit]]:
-    arms = [nearest_chunks(conn, vector, words, filters, n, symbols)]
-    # A name or path query has the exact arm; full-text matches of its parts add little but time.
-    if words is not None and words.match and kind not in ("path", "symbol"):
-        arms.append(lexical_chunks(conn, vector, words, filters, n, symbols))
-    return arms
-
-
 def rank(
     store: IndexStore,
     vector: Any,
@@ -220,10 +214,16 @@ def rank(
     limit: int,
     ranking: Ranking,
     stats: WordStats | None = None,
+    *,
+    stale: bool = False,
 ) -> list[SearchHit]:
-    """The ``limit`` best places for ``query`` (whose embedding is ``vector``), best first.
+    """The ``limit`` best places for ``query``, best first.
 
-    ``stats`` (of the lexemes, see :func:`word_stats`) are read from the database when not given."""
+    ``vector`` is the query's embedding, or a :class:`~concurrent.futures.Future` of it: the arms that
+    do not need it (the query's words, the exact and the lexical arm) run while it is computed, and
+    their candidates' similarity is read once it is there. ``stats`` (of the lexemes, see
+    :func:`word_stats`) are read from the database when not given. With ``stale``, hits whose file
+    changed on disk since it was indexed are marked (:func:`mark_stale`), in the same transaction."""
     n = max(ranking.candidates, limit * 3)
     name = name_like(query) if ranking.exact else None
     kind = query_kind(query)
@@ -241,18 +241,34 @@ def rank(
         assigned = None
         if words is not None and words.match and kind == "symbol" and ranking.rerank:
             assigned = list(words.words)
-        exact = exact_chunks(conn, vector, words, name, filters, assigned) if name is not None else []
-        arms = _arms(conn, vector, words, filters, n, kind, symbols)
-    levels = {chunk.id: level for chunk, level in exact}
-    candidates = {chunk.id: chunk for chunk, _ in exact}
-    if ranking.rerank and name is not None and (kind == "symbol" or "::" in name):
-        # A name defined inside a chunk (a nested function, a method of a small class) is answered
-        # with that definition's own lines, not the function or class around it.
-        candidates = {i: rerank.own_definition(chunk, name) for i, chunk in candidates.items()}
-    for arm in arms:
-        for chunk in arm:
+        exact = exact_chunks(conn, None, words, name, filters, assigned) if name is not None else []
+        # A name or path query has the exact arm; full-text matches of its parts add little but time.
+        lexical: list[ChunkHit] = []
+        if words is not None and words.match and kind not in ("path", "symbol"):
+            lexical = lexical_chunks(conn, None, words, filters, n, symbols)
+        embedding = vector.result(timeout=ENCODE_SECONDS) if isinstance(vector, Future) else vector
+        nearest = nearest_chunks(conn, embedding, words, filters, n, symbols)
+        found = {chunk.id: chunk for chunk in nearest}
+        scored = iter(
+            with_similarity(
+                conn, embedding, [c for c, _ in exact] + [c for c in lexical if c.id not in found]
+            )
+        )
+        exact = [(next(scored), level) for _, level in exact]
+        lexical = [next(scored) if c.id not in found else c for c in lexical]
+        levels = {chunk.id: level for chunk, level in exact}
+        candidates = {chunk.id: chunk for chunk, _ in exact}
+        if ranking.rerank and name is not None and (kind == "symbol" or "::" in name):
+            # A name defined inside a chunk (a nested function, a method of a small class) is answered
+            # with that definition's own lines, not the function or class around it.
+            candidates = {i: rerank.own_definition(chunk, name) for i, chunk in candidates.items()}
+        for chunk in (*nearest, *lexical):
             candidates.setdefault(chunk.id, chunk)
-    return [_hit(place, exact) for place, exact in choose(candidates, levels, query, limit, ranking)]
+        hits = [_hit(place, exact) for place, exact in choose(candidates, levels, query, limit, ranking)]
+        if stale:
+            files = [(hit.repository, hit.file_path) for hit in hits]
+            hits = mark_stale(hits, store.files.indexed_states(files, conn))
+    return hits
 
 
 def choose(
@@ -342,6 +358,7 @@ class Index:
     _checked: bool = field(default=False, init=False, repr=False)
     _stats: tuple[float, WordStats] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _encoder: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from mnemo_dagster.config.settings import Settings
@@ -409,18 +426,33 @@ class Index:
                     return []
                 check_model(stored, self.embedder.model_name, self.embedder.dimension)
                 self._checked = True
-            vector = self.embedder.encode([text])[0]
+            if self._encoder is None:
+                self._encoder = ThreadPoolExecutor(1, thread_name_prefix="mnemo-query")
+            # The query is embedded on the encoder's thread while the SQL that needs no vector runs.
+            vector = self._encoder.submit(self._embed, text)
             if self._stats is None or time.monotonic() - self._stats[0] > STATS_SECONDS:
                 with self.store.begin() as conn:
                     self._stats = (time.monotonic(), word_stats(conn))
             stats = self._stats[1]
         filters = Filters(repository, language, kind, glob_regex(path) if path else None)
-        hits = rank(self.store, vector, text, filters, limit, self.ranking, stats)
+        try:
+            hits = rank(self.store, vector, text, filters, limit, self.ranking, stats, stale=True)
+        except TimeoutError:
+            raise QueryError(f"the query model gave no embedding in {ENCODE_SECONDS:g} s") from None
+        finally:
+            vector.cancel()  # the SQL failed first: the model need not finish (a no-op once it has)
         if not hits and check_repository:
             self.check_repository(repository)
-        return mark_stale(hits, self.store.files.indexed_states([(h.repository, h.file_path) for h in hits]))
+        return hits
+
+    def _embed(self, text: str) -> Any:
+        assert self.embedder is not None, "the Index is closed"
+        return self.embedder.encode([text])[0]
 
     def close(self) -> None:
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=False, cancel_futures=True)
+            self._encoder = None
         if self._wiring is not None:  # a store given by the caller stays the caller's to close
             self._wiring.close()
             self._wiring = None

@@ -112,8 +112,11 @@ class FileStore:
         with self.db.begin() as conn:
             return {row.path: StoredFile(*row) for row in conn.execute(query)}
 
-    def indexed_states(self, files: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IndexedState]:
-        """(repository, path) -> :class:`IndexedState`, for those of ``files`` the index holds."""
+    def indexed_states(
+        self, files: Sequence[tuple[str, str]], conn: Connection | None = None
+    ) -> dict[tuple[str, str], IndexedState]:
+        """(repository, path) -> :class:`IndexedState`, for those of ``files`` the index holds (read
+        through ``conn`` when given: a search reads them in its own transaction)."""
         if not files:
             return {}
         f, r = source_files.c, repositories.c
@@ -125,8 +128,10 @@ class FileStore:
             .join(repositories, r.name == f.repository)
             .where(sa.tuple_(f.repository, f.path).in_(sorted(set(files))))
         )
-        with self.db.begin() as conn:
+        if conn is not None:
             return {(row[0], row[1]): IndexedState(*row[2:]) for row in conn.execute(query)}
+        with self.db.begin() as own:
+            return self.indexed_states(files, own)
 
     @staticmethod
     def known_states(files: Mapping[str, StoredFile]) -> dict[str, KnownState]:

@@ -14,7 +14,7 @@ value is a bound parameter; LIKE patterns are escaped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -169,15 +169,18 @@ def query_vector(vector: Any) -> sa.BindParameter[Any]:
 
 
 def _select(vector: Any, words: Lexical | None, symbols: bool = False) -> sa.Select[Any]:
+    """The candidate columns; with ``vector`` None, ``similarity`` is 0 for :func:`with_similarity` to
+    fill in (an arm that does not need the query's embedding can run while it is computed)."""
     c = code_chunks.c
-    vector = query_vector(vector)
     if words is None:
         lexical: sa.ColumnElement[Any] = sa.literal(0.0)
     else:
         weights = sa.cast(sa.literal(list(words.weights)), ARRAY(REAL))
         query = sa.cast(words.tsquery, TSQUERY)
         lexical = sa.func.ts_rank(weights, c.lexemes, query, words.normalization)
-    similarity = 1 - c.embedding.cosine_distance(vector)
+    similarity: sa.ColumnElement[Any] = sa.literal(0.0)
+    if vector is not None:
+        similarity = 1 - c.embedding.cosine_distance(query_vector(vector))
     names: sa.ColumnElement[Any] = sa.null()
     if symbols:
         names = sa.func.jsonb_path_query_array(c["metadata"], sa.literal_column("'$.symbols[*].name'"))
@@ -227,11 +230,23 @@ def nearest_chunks(
     return _rows(conn, query)
 
 
+def with_similarity(conn: Connection, vector: Any, hits: list[ChunkHit]) -> list[ChunkHit]:
+    """``hits`` (found without the query's embedding) with their cosine similarity to ``vector``, in
+    one statement."""
+    if not hits:
+        return hits
+    c = code_chunks.c
+    similarity = 1 - c.embedding.cosine_distance(query_vector(vector))
+    query = sa.select(c.id, similarity).where(c.id.in_(sorted({hit.id for hit in hits})))
+    found = {row[0]: row[1] for row in conn.execute(query)}
+    return [replace(hit, similarity=found.get(hit.id, 0.0)) for hit in hits]
+
+
 def lexical_chunks(
     conn: Connection, vector: Any, words: Lexical, filters: Filters, limit: int, symbols: bool = False
 ) -> list[ChunkHit]:
     """The ``limit`` chunks with the best lexical rank among those matching ``words.match`` (and the
-    names of the symbols they define, with ``symbols``)."""
+    names of the symbols they define, with ``symbols``); ``vector`` may be None (see :func:`_select`)."""
     c = code_chunks.c
     matches = c.lexemes.op("@@")(sa.cast(words.match, TSQUERY))
     # Rank the matches on their lexemes alone; read the rest of the row for the best ones only.
@@ -272,7 +287,8 @@ def exact_chunks(
 ) -> list[tuple[ChunkHit, int]]:
     """Chunks that ``name`` names, each with how exactly: 4 its qualified name, 3 its symbol path
     (or a symbol defined inside it), 2 its bare name (with the dotted qualifier, if given), 1 its
-    file path (``name`` or ending in ``/name``). Names compare case-insensitively, except symbols
+    file path (``name`` or ending in ``/name``); ``vector`` may be None (see :func:`_select`). Names
+    compare case-insensitively, except symbols
     inside a chunk. With ``assigned`` (the lexemes of a bare ``name``), a chunk with all of them that
     assigns ``name`` at the top level, case included, is a bare-name match too: a module-level
     ``g: _AppCtxGlobals = LocalProxy(...)`` or ``export const ZodType = ...``, which no symbol holds."""
@@ -310,7 +326,8 @@ def exact_chunks(
         by_path,
         by_assignment,
     )
-    vector = query_vector(vector)
+    if vector is not None:
+        vector = query_vector(vector)  # sent once for all the lookups
     defined = code_chunks.c["metadata"].op("->")(sa.literal_column("'symbols'")).label("defined")
     lookups = [
         _select(vector, words, symbols=True)

@@ -10,12 +10,13 @@ known in advance; the lexical rank comes from PostgreSQL's own full-text index o
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
 
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
-from mnemo_dagster.errors import ModelMismatchError
+from mnemo_dagster.errors import ModelMismatchError, QueryError
 from mnemo_dagster.indexing.batch import embedding_text
 from mnemo_dagster.models import SourceFile, qualified_name
 from mnemo_dagster.retrieval.index import EXACT_MATCH_BONUS, Index, Ranking, SearchHit
@@ -234,6 +235,8 @@ def test_an_identifier_query_puts_its_chunk_first_even_beyond_the_nearest_candid
         ("f.py::filler_01", "ranked"),
     ]
     assert hits[0].score > EXACT_MATCH_BONUS > hits[1].score
+    # Found while the query was embedded, its similarity is read once the vector is there.
+    assert hits[0].similarity == pytest.approx(0.1, abs=1e-3)
 
 
 def test_a_name_defined_inside_a_chunk_is_answered_with_its_own_lines(
@@ -701,3 +704,32 @@ def test_an_index_of_another_model_is_refused(
         "sentence-transformers/all-MiniLM-L6-v2 (384-d). Set MNEMO_EMBEDDING_MODEL back to "
         f"{model}, or use another MNEMO_HOME / MNEMO_DATABASE_URL for the new model."
     )
+
+
+class _StuckEmbedder(SentenceTransformerEmbedder):
+    """The real model, whose query embedding never comes (a hung device or a deadlocked pool)."""
+
+    def __init__(self, embedder: SentenceTransformerEmbedder) -> None:
+        super().__init__(embedder.model_name)
+        self.release = threading.Event()
+
+    def encode(self, texts, on_progress=None):  # type: ignore[no-untyped-def]
+        self.release.wait(30)
+        return super().encode(texts, on_progress)
+
+
+def test_a_query_model_that_never_answers_fails_the_search_in_bounded_time(
+    fresh_store: IndexStore, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mnemo_dagster.retrieval.index as index_module
+
+    _store_corpus(fresh_store, embedder)
+    monkeypatch.setattr(index_module, "ENCODE_SECONDS", 0.3)
+    stuck = _StuckEmbedder(embedder)
+    client = Index(embedder=stuck, store=fresh_store)
+    try:
+        with pytest.raises(QueryError, match="the query model gave no embedding in 0.3 s"):
+            client.search("send an email message")
+    finally:
+        stuck.release.set()
+        client.close()
