@@ -36,7 +36,17 @@ DEFAULT_BATCH_FILES = 1000
 DEFAULT_MAX_FILE_BYTES = 1 * MIB
 """Larger files are skipped (recorded with the reason)."""
 DEFAULT_SENSOR_INTERVAL_SECONDS = 60
-"""How often the directory sensor re-scans registered repositories."""
+"""How often the directory sensor looks at registered repositories."""
+SENSOR_FILE_STATS = 100_000
+"""Files whose ``stat`` one directory-sensor tick takes, over all registered trees together (about
+0.5 s): an edit in place is seen within ``ceil(files / this)`` ticks. Every directory is statted on
+every tick besides (about one per hundred files)."""
+FULL_SCAN_SECONDS = 3600
+"""The directory sensor has a repository scanned at least this often, even with no sign of change:
+it finds what the cheap signs cannot see (an mtime set back into the past), and retries a failed scan."""
+SCAN_LOCK_WAIT_SECONDS = 5.0
+"""How long a scan run waits for the pass lock: a sensor tick holds it for well under a second per
+repository; a ``mnemo index`` pass holds it for the whole pass, and scans the tree itself."""
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 """When the nightly backfill re-verifies every batch (UTC)."""
 

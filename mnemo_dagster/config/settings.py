@@ -14,7 +14,7 @@
 ``MNEMO_BATCH_BYTES``      target source bytes per batch (default 2 MiB; 16 MiB for a model on a GPU)
 ``MNEMO_MAX_FILE_BYTES``   larger files are skipped (default 1 MiB)
 ``MNEMO_REINDEX_CRON``     when the nightly backfill re-verifies every batch (default ``0 3 * * *``, UTC)
-``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor re-scans (default 60)
+``MNEMO_SENSOR_INTERVAL_SECONDS`` how often the directory sensor ticks (default 60)
 ``MNEMO_TRUST_REMOTE_CODE`` ``1`` lets the model run code from its own repository (off by default)
 ``MNEMO_STALL_SECONDS``    a batch step with no progress for this long is ended and retried (default 300)
 ``MNEMO_EXECUTOR``         the engine of the steps: ``multiprocess`` (default) or ``celery``
@@ -191,7 +191,7 @@ class Settings:
     reindex_cron: str = DEFAULT_REINDEX_CRON
     """When the nightly backfill re-verifies every batch (``MNEMO_REINDEX_CRON``, UTC)."""
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
-    """How often the directory sensor re-scans (``MNEMO_SENSOR_INTERVAL_SECONDS``)."""
+    """How often the directory sensor ticks (``MNEMO_SENSOR_INTERVAL_SECONDS``)."""
     search_service: bool = True
     """Whether ``mnemo search`` asks the resident service (``MNEMO_SEARCH_SERVICE``)."""
     search_idle_seconds: float = DEFAULT_SEARCH_IDLE_SECONDS

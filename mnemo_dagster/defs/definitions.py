@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, JobDefinition, define_asset_job
+from dagster import Definitions, JobDefinition
 
 from mnemo_dagster.defs.assets.code_chunks import code_chunks
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
 from mnemo_dagster.defs.checks import asset_checks
 from mnemo_dagster.defs.executors import select_executor
-from mnemo_dagster.defs.resources import EmbeddingModel, IndexDatabase, IndexSettings
+from mnemo_dagster.defs.jobs import graph_job, index_batches_job, scan_job
+from mnemo_dagster.defs.resources import RESOURCES
 from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
-
-index_batches_job = define_asset_job(
-    "index_batches_job",
-    selection=[code_chunks],
-    description="Index one file batch (partition) into code_chunks.",
-)
-graph_job = define_asset_job(
-    "graph_job",
-    selection=[graph_nodes, graph_metrics],
-    description="Rebuild the symbol graph and its metrics from code_chunks.",
-)
 
 executor = select_executor()
 """The multiprocess executor, or Celery: ``MNEMO_EXECUTOR`` (see ``defs/executors.py``)."""
@@ -28,14 +18,10 @@ executor = select_executor()
 defs = Definitions(
     assets=[code_chunks, graph_nodes, graph_metrics],
     asset_checks=asset_checks,
-    jobs=[index_batches_job, graph_job],
+    jobs=[index_batches_job, graph_job, scan_job],
     sensors=[directory_change_sensor, graph_refresh_sensor],
     executor=executor,
-    resources={
-        "index_database": IndexDatabase(),
-        "embedding_model": EmbeddingModel(),
-        "index_settings": IndexSettings(),
-    },
+    resources=RESOURCES,
 )
 
 

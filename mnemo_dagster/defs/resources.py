@@ -55,3 +55,12 @@ class IndexSettings(_SettingsView):
     max_file_bytes: int | None = None
     stall_seconds: int | None = None
     """A step with no progress for this long is ended and retried."""
+
+
+RESOURCES = {
+    "index_database": IndexDatabase(),
+    "embedding_model": EmbeddingModel(),
+    "index_settings": IndexSettings(),
+}
+"""The resources of the code location, each a view of the environment. ``scan_job`` binds them itself:
+for a job without them, ``Definitions`` would rebuild the sensor that targets it (with a warning)."""

@@ -1,48 +1,76 @@
-"""Keeping the index fresh: a directory-change sensor, and the automation that refreshes the graph once.
+"""Keeping the index fresh: a directory-change sensor whose tick stays cheap, and the automation that
+refreshes the graph once.
 
-``directory_change_sensor`` scans every registered repository (one ``stat`` per unchanged file), records
-the changes in the index database, adds and removes ``file_batches`` partitions and requests one run
-per affected batch. Run keys carry the content of what is pending, so a batch is requested once per
-change; a failed tick requests nothing and the next tick finds the same pending files again.
+A tick of ``directory_change_sensor`` never walks a tree the way a scan does. For each registered
+repository it
+
+1. requests an ``index_batches_job`` run for every batch that holds pending files (one query of the
+   index database). Run keys carry the pending content, so a batch is requested once per change, and a
+   failed tick loses nothing: the next one finds the same pending files;
+2. looks for a sign that the tree changed since its last scan started
+   (:mod:`~mnemo_dagster.indexing.change_signals`): the mtime of every directory, and of the tick's
+   share of a sweep over the files. On a sign, or when the last scan is :data:`FULL_SCAN_SECONDS` old,
+   it requests a ``scan_job`` run (:mod:`~mnemo_dagster.defs.scans`), ahead of queued batches. That run
+   walks the tree, records the changes and plans the batches; the next tick requests them.
+
+A repository whose pass lock is held (``mnemo index`` is running a pass over it) is left alone, and one
+scan of a repository is queued or running at a time. What a tick costs grows with the directories of
+the registered trees (all statted) and :data:`SENSOR_FILE_STATS`, not with their files. How soon a
+change gets its batch run, in ticks of ``MNEMO_SENSOR_INTERVAL_SECONDS``:
+
+- a file or directory added, deleted or renamed (git checkout and pull included): its scan is requested
+  at the next tick, its batch at the tick after the scan;
+- a file edited in place: the same, once the sweep reaches it: within ``ceil(files / SENSOR_FILE_STATS)``
+  ticks, ``files`` counted over every registered tree (the next tick up to 100,000 files; one tick
+  more while the sweep first counts a newly registered tree);
+- anything the mtimes cannot show (an mtime set into the past, a clock that disagrees): the scan that
+  comes at least every :data:`FULL_SCAN_SECONDS`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
     AddDynamicPartitionsRequest,
     AutomationConditionSensorDefinition,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
-    DeleteDynamicPartitionsRequest,
+    RunConfig,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
-from mnemo_dagster.config.defaults import STALL_FLOOR_BYTES_PER_SECOND
+from mnemo_dagster.config.defaults import FULL_SCAN_SECONDS, SENSOR_FILE_STATS, STALL_FLOOR_BYTES_PER_SECOND
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
-from mnemo_dagster.defs.orphans import end_orphaned_runs
+from mnemo_dagster.defs.jobs import index_batches_job, scan_job
+from mnemo_dagster.defs.orphans import UNFINISHED, end_orphaned_runs
 from mnemo_dagster.defs.partitions import file_batches
-from mnemo_dagster.errors import MnemoError
-from mnemo_dagster.indexing.passes import locked_plan
+from mnemo_dagster.defs.scans import ScanConfig
+from mnemo_dagster.indexing.change_signals import Change, Sweep, find_change, share_budget
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import wire
 
+SCAN_PRIORITY = "1"
+"""Scans jump the queue of batch runs: they are short, and the batches to run wait on them."""
+IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, *UNFINISHED]
+"""A run in one of these has not finished, or not even started."""
 
-def _run_key(store: IndexStore, repository: str, key: str) -> str:
-    pending = sorted(
-        (f.path, f.content_hash or "")
-        for f in store.files.stored(repository, batch_key=key).values()
-        if f.status == "pending"
-    )
-    digest = hashlib.sha256(json.dumps(pending).encode()).hexdigest()[:16]
+
+def _run_key(key: str, pending: Iterable[tuple[str, str]]) -> str:
+    """Batch ``key`` and a digest of its pending ``(path, content hash)`` pairs (sorted)."""
+    digest = hashlib.sha256(json.dumps(sorted(pending)).encode()).hexdigest()[:16]
     return f"{key}:{digest}"
 
 
@@ -54,63 +82,128 @@ def batch_max_runtime(settings: Settings) -> int:
     return (DATABASE_RETRY.max_retries + 1) * attempt
 
 
+def batch_request(
+    repository: str, key: str, pending: list[tuple[str, str]], settings: Settings
+) -> RunRequest:
+    """The ``index_batches_job`` run of batch ``key``, whose ``pending`` files wait to be indexed."""
+    return RunRequest(
+        run_key=_run_key(key, pending),
+        job_name=index_batches_job.name,
+        partition_key=key,
+        tags={
+            tags.REPOSITORY: repository,
+            tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR,
+            tags.MAX_RUNTIME: str(batch_max_runtime(settings)),
+        },
+    )
+
+
+def scan_request(
+    repository: str, scanned_at: datetime | None, now: datetime, change: Change | None
+) -> RunRequest | None:
+    """The ``scan_job`` run for a sign of ``change`` (None: no sign), or for a last scan (started at
+    ``scanned_at``) :data:`FULL_SCAN_SECONDS` old or more; None when neither.
+
+    Its run key names the last scan and the period of :data:`FULL_SCAN_SECONDS` since it: a scan
+    that fails is asked for again one period later (or once a new scan has started)."""
+    if scanned_at is None:
+        since, period = "never", int(now.timestamp() // FULL_SCAN_SECONDS)
+    else:
+        since, period = scanned_at.isoformat(), int((now - scanned_at).total_seconds() // FULL_SCAN_SECONDS)
+        if change is None and period == 0:
+            return None
+    return RunRequest(
+        run_key=f"{repository}:scan:{since}:{period}",
+        job_name=scan_job.name,
+        run_config=RunConfig(ops={"scan_repository": ScanConfig(repository=repository)}),
+        tags={
+            tags.REPOSITORY: repository,
+            tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR,
+            tags.PRIORITY: SCAN_PRIORITY,
+        },
+    )
+
+
+def _scans_in_flight(instance: DagsterInstance) -> set[str]:
+    """Repositories with a ``scan_job`` run queued or running."""
+    records = instance.get_run_records(RunsFilter(job_name=scan_job.name, statuses=IN_FLIGHT))
+    return {record.dagster_run.tags.get(tags.REPOSITORY, "") for record in records}
+
+
+def _sweeps(cursor: str | None) -> dict[str, Sweep]:
+    """The sensor's cursor: repository -> ``[next, files]`` of its sweep."""
+    try:
+        return {name: Sweep(*place) for name, place in json.loads(cursor or "{}").items()}
+    except (ValueError, TypeError):
+        return {}  # not a cursor of this version: the sweeps start again
+
+
+def _epoch_ns(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000) * 1000
+
+
 def evaluate_directory_changes(
-    context: SensorEvaluationContext, store: IndexStore
-) -> SensorResult | SkipReason:
-    """One tick of :data:`directory_change_sensor` against ``store`` (separate for tests)."""
+    context: SensorEvaluationContext, store: IndexStore, *, now: datetime | None = None
+) -> SensorResult:
+    """One tick of :data:`directory_change_sensor` against ``store`` (separate for tests), at ``now``."""
     settings = Settings.from_env()
+    now = now or datetime.now(UTC)
     existing = set(context.instance.get_dynamic_partitions(file_batches.name))
+    scanning = _scans_in_flight(context.instance)
+    registered = store.files.registrations()
+    pending_by_batch = store.files.pending_by_batch()
+    sweeps = _sweeps(context.cursor)
+    budgets = share_budget(SENSOR_FILE_STATS, {r.name: sweeps.get(r.name, Sweep()).files for r in registered})
     runs: list[RunRequest] = []
-    added: set[str] = set()
-    removed: set[str] = set()
-    summary: dict[str, dict[str, int]] = {}
-    for repository in store.files.repository_names():
-        root = store.files.root(repository)
-        if root is None:
-            continue
-        try:
-            with locked_plan(store, settings, repository, Path(root)) as plan:
-                pass  # planning is all a tick does under the lock; the daemon runs the batches
-        except MnemoError as exc:
-            context.log.warning(f"{repository}: {exc}")
-            continue
-        if plan is None:
-            context.log.info(f"{repository}: `mnemo index` is running a pass; skipped this tick")
-            continue
-        added |= set(plan.batches) - existing
-        removed |= set(plan.removed) & existing
-        for key in plan.to_run:
-            runs.append(
-                RunRequest(
-                    run_key=_run_key(store, repository, key),
-                    partition_key=key,
-                    tags={
-                        tags.REPOSITORY: repository,
-                        tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR,
-                        tags.MAX_RUNTIME: str(batch_max_runtime(settings)),
-                    },
-                )
-            )
-        summary[repository] = {
-            "changed": plan.files_new_or_changed,
-            "deleted": plan.files_deleted,
-            "batches_to_run": len(plan.to_run),
-        }
-    requests = []
-    if added:
-        requests.append(AddDynamicPartitionsRequest(file_batches.name, sorted(added)))
-    if removed:
-        requests.append(DeleteDynamicPartitionsRequest(file_batches.name, sorted(removed)))
+    missing: set[str] = set()
+    looked = 0
+    for repository in registered:
+        name = repository.name
+        with store.pass_lock(name) as free:
+            if not free:
+                context.log.info(f"{name}: `mnemo index` is running a pass; skipped this tick")
+                continue
+            looked += 1
+            pending = pending_by_batch.get(name, {})
+            runs.extend(batch_request(name, key, files, settings) for key, files in pending.items())
+            missing |= pending.keys() - existing
+            if name in scanning:
+                continue
+            change = None
+            if repository.scanned_at is not None:
+                try:
+                    look = find_change(
+                        Path(repository.root_path),
+                        _epoch_ns(repository.scanned_at),
+                        sweeps.get(name, Sweep()),
+                        budgets[name],
+                        now_ns=_epoch_ns(now),
+                    )
+                except OSError as exc:
+                    context.log.warning(f"{name}: {repository.root_path} cannot be read ({exc.strerror})")
+                    continue
+                change, sweeps[name] = look.change, look.sweep
+            scan = scan_request(name, repository.scanned_at, now, change)
+            if scan is not None:
+                reason = f"{change.path} changed" if change else "a scan is due"
+                context.log.info(f"{name}: {reason}; requested a scan")
+                runs.append(scan)
+    names = {r.name for r in registered}
+    cursor = json.dumps({name: [s.next, s.files] for name, s in sorted(sweeps.items()) if name in names})
+    requests = [AddDynamicPartitionsRequest(file_batches.name, sorted(missing))] if missing else []
     if not runs and not requests:
-        return SkipReason(f"no changes in {len(summary)} repositories")
-    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(summary))
+        return SensorResult(skip_reason=f"no changes in {looked} repositories", cursor=cursor)
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
 
 
 @sensor(
-    job_name="index_batches_job",
+    jobs=[index_batches_job, scan_job],
     minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Re-index the batches of registered repositories whose files were added, changed or deleted.",
+    description=(
+        "Scan registered repositories that show a sign of change (in a run), then re-index the batches "
+        "whose files were added, changed or deleted."
+    ),
 )
 def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     # Runs of a killed `mnemo index` would hold the queue's only slot forever: end them first.

@@ -76,7 +76,11 @@ def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel_path: str, is_dir: bool) -> bool:
+IgnoreSpecs = list[tuple[str, pathspec.GitIgnoreSpec]]
+"""The ``.gitignore`` files in force in a directory: (directory relative to the root, spec), root first."""
+
+
+def _ignored(specs: IgnoreSpecs, rel_path: str, is_dir: bool) -> bool:
     """Git's rule: of all the ``.gitignore`` files from the root down to the file's directory, the
     last pattern that matches decides, and a deeper file comes later (so its ``!keep.log`` re-includes
     what a parent's ``*.log`` ignored). A file inside an ignored directory is never reached."""
@@ -91,38 +95,64 @@ def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel_path: str, is_
     return ignored
 
 
-def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Yield ``(relative POSIX path, stat)`` for every regular file under ``root`` that is not ignored."""
-    root_spec = _gitignore(root)
-    stack: list[tuple[Path, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [
-        (root, "", [("", root_spec)] if root_spec else [])
-    ]
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """A directory a scan enters (neither pruned nor ignored), and the regular files in it."""
+
+    path: Path
+    rel: str
+    """Relative POSIX path from the root; ``""`` for the root itself."""
+    files: list[os.DirEntry[str]]
+    """Its regular files (not symlinks), sorted by name; some may still be ignored (:func:`ignored`)."""
+    specs: IgnoreSpecs
+
+    def rel_path(self, name: str) -> str:
+        """The relative path of entry ``name`` of this directory."""
+        return f"{self.rel}/{name}" if self.rel else name
+
+    def ignored(self, name: str) -> bool:
+        """Whether the ``.gitignore`` files in force ignore file ``name`` of this directory."""
+        return _ignored(self.specs, self.rel_path(name), is_dir=False)
+
+
+def directories(root: Path) -> Iterator[Directory]:
+    """Every directory under ``root`` (itself first) that a scan enters, in a stable order: pruned
+    directories (:data:`PRUNED_DIRS`), ignored ones and symlinks are never entered."""
+    stack: list[tuple[Path, str, IgnoreSpecs]] = [(root, "", [])]
     while stack:
         directory, rel_dir, specs = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             continue
+        if any(entry.name == ".gitignore" for entry in entries):  # read only where there is one
+            spec = _gitignore(directory)
+            specs = [*specs, (rel_dir, spec)] if spec else specs
+        files = []
         for entry in entries:
-            rel_path = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            try:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name in PRUNED_DIRS or _ignored(specs, rel_path, is_dir=True):
-                        continue
-                    child_spec = _gitignore(Path(entry.path))
-                    stack.append(
-                        (
-                            Path(entry.path),
-                            rel_path,
-                            [*specs, (rel_path, child_spec)] if child_spec else specs,
-                        )
-                    )
-                elif entry.is_file(follow_symlinks=False) and not _ignored(specs, rel_path, is_dir=False):
-                    yield rel_path, entry.stat(follow_symlinks=False)
+            try:  # neither test follows a symlink: a link is neither a file nor a directory here
+                if entry.is_file(follow_symlinks=False):
+                    files.append(entry)
+                elif entry.is_dir(follow_symlinks=False):
+                    rel_path = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    if entry.name not in PRUNED_DIRS and not _ignored(specs, rel_path, is_dir=True):
+                        stack.append((Path(entry.path), rel_path, specs))
             except OSError:
                 continue
+        yield Directory(directory, rel_dir, files, specs)
+
+
+def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield ``(relative POSIX path, stat)`` for every regular file under ``root`` that is not ignored."""
+    for directory in directories(root):
+        for entry in directory.files:
+            if directory.ignored(entry.name):
+                continue
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            yield directory.rel_path(entry.name), stat
 
 
 def sniff(data: bytes) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mnemo_dagster.config.defaults import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
@@ -65,6 +66,7 @@ def plan_pass(
         max_bytes=batch_bytes, max_files=store.files.batch_max_files(repository) or DEFAULT_BATCH_FILES
     )
     stored = store.files.stored(repository)
+    started = datetime.now(UTC)  # what the walk finds is the tree as of now, or later
     result = scan(
         root, store.files.known_states(stored), max_file_bytes=max_file_bytes, candidates=candidates
     )
@@ -73,7 +75,12 @@ def plan_pass(
     plan = plan_batches(repository, *_sizes_and_batches(result, stored), limits)
 
     store.files.apply_scan(
-        repository, changed=result.changed, touched=result.touched, deleted=result.deleted, plan=plan
+        repository,
+        changed=result.changed,
+        touched=result.touched,
+        deleted=result.deleted,
+        plan=plan,
+        scanned_at=started,
     )
     # Stored files that were unassigned before (none in the normal case) get their key here.
     store.files.move_to_batches(

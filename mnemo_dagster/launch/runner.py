@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,7 +28,7 @@ from dagster import (
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
 from mnemo_dagster.defs.orphans import UNFINISHED, RunHeartbeat, cancel_runs, end_orphaned_runs
-from mnemo_dagster.defs.partitions import file_batches
+from mnemo_dagster.defs.partitions import sync_partitions
 from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster.indexing.passes import BatchRunner, GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
@@ -216,17 +216,6 @@ def _dagster_runner(wiring: Wiring, run_tags: Mapping[str, str] | None) -> Itera
             raise
         finally:
             runner.close()
-
-
-def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Iterable[str] = ()) -> None:
-    """Make the ``file_batches`` partitions include ``keys`` and drop ``removed``."""
-    existing = set(instance.get_dynamic_partitions(file_batches.name))
-    missing = sorted(set(keys) - existing)
-    if missing:
-        instance.add_dynamic_partitions(file_batches.name, missing)
-    for key in removed:
-        if key in existing:
-            instance.delete_dynamic_partition(file_batches.name, key)
 
 
 def recent_runs(instance: DagsterInstance, repository: str, limit: int = 10) -> list[dict[str, Any]]:

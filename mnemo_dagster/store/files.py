@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -41,6 +42,17 @@ class IndexedState:
     size_bytes: int
     mtime_ns: int
     current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A registered repository, as the directory sensor reads it on each tick."""
+
+    name: str
+    root_path: str
+    scanned_at: datetime | None
+    """When the walk of its last scan started (every change made before then is recorded); None
+    before a first scan finished."""
 
 
 class FileStore:
@@ -88,6 +100,15 @@ class FileStore:
                 ).where(repositories.c.name == name)
             ).first()
         return (row[0], row[1], row[2]) if row else None
+
+    def registrations(self) -> list[Registration]:
+        """Every registered repository, by name."""
+        if not self.db.has_schema():
+            return []
+        r = repositories.c
+        with self.db.begin() as conn:
+            rows = conn.execute(sa.select(r.name, r.root_path, r.scanned_at).order_by(r.name)).all()
+        return [Registration(*row) for row in rows]
 
     def repository_names(self) -> list[str]:
         if not self.db.has_schema():
@@ -151,10 +172,13 @@ class FileStore:
         touched: Sequence[SourceFile],
         deleted: Sequence[str],
         plan: Mapping[str, str],
+        scanned_at: datetime | None = None,
     ) -> None:
         """Record a scan: new/changed files become pending (or skipped), deleted files lose everything.
 
         ``plan`` maps every indexable path to its batch key; a stored file whose key changes is updated.
+        ``scanned_at`` is when the scan's walk started (default: now): the directory sensor looks for
+        changes made after it.
         """
         with self.db.begin() as conn:
             for part in slices(deleted):
@@ -181,7 +205,9 @@ class FileStore:
                     [{"p_path": f.path, "p_mtime": f.mtime_ns} for f in touched],
                 )
             conn.execute(
-                repositories.update().where(repositories.c.name == repository).values(scanned_at=utc_now())
+                repositories.update()
+                .where(repositories.c.name == repository)
+                .values(scanned_at=scanned_at or utc_now())
             )
 
     def move_to_batches(self, repository: str, moves: Mapping[str, str]) -> None:
@@ -216,6 +242,27 @@ class FileStore:
         )
         with self.db.begin() as conn:
             return conn.execute(query).scalar_one()
+
+    def pending_by_batch(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
+        """Repository -> batch key -> ``(path, content hash)`` of its pending files, sorted by path;
+        each repository's batches in the order of :meth:`pending_batches`. One query for every
+        repository (the directory sensor's, on each tick)."""
+        f = source_files.c
+        query = (
+            sa.select(f.repository, f.batch_key, f.path, f.content_hash, f.mtime_ns)
+            .where(f.batch_key.is_not(None), f.status == "pending")
+            .order_by(f.repository, f.batch_key, f.path)
+        )
+        files: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        newest: dict[str, int] = {}
+        with self.db.begin() as conn:
+            for repository, key, path, digest, mtime in conn.execute(query):
+                files.setdefault(repository, {}).setdefault(key, []).append((path, digest or ""))
+                newest[key] = max(newest.get(key, mtime), mtime)
+        return {
+            repository: {key: batches[key] for key in sorted(batches, key=lambda k: (-newest[k], k))}
+            for repository, batches in files.items()
+        }
 
     def pending_batches(self, repository: str) -> list[str]:
         """Batches holding a file whose current content is not yet indexed (or recorded as failed),

@@ -20,8 +20,9 @@ from dagster import (
 )
 
 from mnemo_dagster.defs.definitions import defs, get_index_batches_job
+from mnemo_dagster.defs.partitions import sync_partitions
 from mnemo_dagster.indexing.planning import plan_pass
-from mnemo_dagster.launch.runner import QUIET, sync_partitions
+from mnemo_dagster.launch.runner import QUIET
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster_tests.defs.waiting import wait_for_event
 

@@ -16,7 +16,7 @@ from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls
 
 
-def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
+def test_definitions_load_with_the_three_assets_and_the_jobs() -> None:
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {"code_chunks", "graph_nodes", "graph_metrics"}
     assert get_index_batches_job().partitions_def is not None
@@ -26,6 +26,9 @@ def test_definitions_load_with_the_three_assets_and_both_jobs() -> None:
         "graph_metrics",
         "index_checks",  # the four asset checks, in one step
     }
+    scan = defs.resolve_job_def("scan_job")
+    assert [node.name for node in scan.nodes_in_topological_order] == ["scan_repository"]
+    assert scan.executor_def.name == "in_process"  # in the run's own process, on the machine of the tree
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert checks == {
         "files_accounted_for",

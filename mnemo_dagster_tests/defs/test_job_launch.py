@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from mnemo_dagster.defs.partitions import sync_partitions
 from mnemo_dagster.indexing.planning import plan_pass
-from mnemo_dagster.launch.runner import sync_partitions
 from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV
 from mnemo_dagster.store.database import IndexStore
 

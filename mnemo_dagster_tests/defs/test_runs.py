@@ -23,9 +23,10 @@ from dagster import (
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_index_batches_job
 from mnemo_dagster.defs.orphans import STALE_SECONDS, RunHeartbeat, cancel_runs, end_orphaned_runs
+from mnemo_dagster.defs.partitions import sync_partitions
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.planning import plan_pass
-from mnemo_dagster.launch.runner import DagsterRunner, sync_partitions
+from mnemo_dagster.launch.runner import DagsterRunner
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls
 from mnemo_dagster_tests.databases import admin, database_urls

@@ -368,10 +368,10 @@ def test_a_killed_mnemo_index_leaves_no_stuck_run_and_the_daemon_still_indexes_e
         edited.write_text(edited.read_text() + "\n\ndef freshly_added_by_the_test():\n    return 'daemon'\n")
         before = time.time()
         with daemon(env, tmp_path / "daemon.log") as daemon_process:
-            sensor_run = _wait_for_run(
-                instance, {tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR}, before, daemon_process
-            )
-            assert instance.get_run_by_id(sensor_run).status == DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
+            # The sensor asks for a scan of the tree first (a run, ahead of the queue), then for the batch.
+            scanned = {tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR, tags.PRIORITY: "1"}
+            scan_run = _wait_for_run(instance, scanned, before, daemon_process)
+            assert instance.get_run_by_id(scan_run).status == DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
             graph_run = _wait_for_graph_refresh(instance, before, daemon_process)
             assert instance.get_run_by_id(graph_run).status == DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
         with store.begin() as conn:
