@@ -1,9 +1,14 @@
 """The graph refresh after a one-function edit, against a full rebuild, on an indexed repository.
 
     python benchmarks/graph_refresh_benchmark.py --home DIR --repository NAME [--file PATH] [--runs 3]
+    python benchmarks/graph_refresh_benchmark.py --home DIR --repository NAME --graph-only SOURCE
 
 ``DIR`` is a MNEMO_HOME whose index holds ``NAME`` (indexed with ``mnemo index``, its tree still on
-disk). For each run it times:
+disk). With ``--graph-only SOURCE``, ``NAME`` is instead indexed here from the tree ``SOURCE`` without
+the model: every file is discovered and parsed as a pass does (symbols, references, flow facts) and
+its chunks are stored with one constant vector, since the graph never reads embeddings; a large tree
+(Django's sdist) takes a minute instead of an hour, and edits are indexed the same way. For each run
+it times:
 
 - **full**: the graph emptied, then built and stored, and every metric computed (what each pass did
   before graph refreshes were incremental);
@@ -25,6 +30,7 @@ import resource
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 EDITS = {
     ".py": "\n\ndef mnemo_benchmark_added(value):\n    return len(str(value))\n",
@@ -42,6 +48,9 @@ def main() -> None:
     parser.add_argument("--repository", required=True)
     parser.add_argument("--file", help="the file to edit, relative to the repository's root")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--graph-only", type=Path, metavar="SOURCE", help="index SOURCE here without the model"
+    )
     args = parser.parse_args()
     os.environ["MNEMO_HOME"] = str(args.home)
 
@@ -51,6 +60,15 @@ def main() -> None:
 
     with wire() as wiring:
         store, name = wiring.store, args.repository
+        if args.graph_only is not None:
+            started = time.perf_counter()
+            count = index_without_model(store, name, args.graph_only.resolve())
+            took = time.perf_counter() - started
+            print(f"{name}: {count} files parsed and stored without the model in {took:.0f} s")
+
+            def index_batch(store: Any, embedder: Any, key: str) -> None:
+                index_without_model(store, name, args.graph_only.resolve(), only=[args.file])
+
         root = Path(store.files.root(name) or "")
         files = store.files.stored(name)
         if args.file is None:
@@ -93,6 +111,57 @@ def main() -> None:
             f"median: full {statistics.median(full):.2f} s, refresh {statistics.median(refresh):.2f} s "
             f"({share:.0%} of full); peak RSS {peak:.0f} MB"
         )
+
+
+def index_without_model(store: Any, name: str, root: Path, only: list[str] | None = None) -> int:
+    """Register ``root`` as ``name`` and store every file's chunks (or those of ``only``), parsed as a
+    pass parses them, with one constant vector; returns how many files were stored."""
+    import numpy as np
+
+    from mnemo_dagster.extract.languages import language_for
+    from mnemo_dagster.indexing.batch import NotIndexed, _read_and_parse, chunk_metadata
+    from mnemo_dagster.indexing.discovery import describe, walk
+    from mnemo_dagster.models import qualified_name
+    from mnemo_dagster.store.chunks import ChunkRow
+
+    store.ensure_schema("sentence-transformers/all-MiniLM-L6-v2", 384)
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    if only is None:
+        store.files.register(name, str(root))
+        found = [
+            describe(root, path, stat, 1_000_000)
+            for path, stat in walk(root)
+            if language_for(path) is not None
+        ]
+    else:
+        found = [describe(root, path, (root / path).stat(), 1_000_000) for path in only]
+    plan = {f.path: f"{name}__0001" for f in found}
+    store.files.apply_scan(name, changed=found, touched=[], deleted=[], plan=plan)
+    stored = 0
+    for source in found:
+        read = _read_and_parse(root, source.path, 1_000_000)
+        if isinstance(read, NotIndexed):
+            continue
+        parsed, digest = read
+        rows = [
+            ChunkRow(
+                c.kind,
+                c.name,
+                qualified_name(parsed.path, c.symbol_path),
+                c.start_line,
+                c.end_line,
+                c.content,
+                f"{digest}:{i}",
+                vector,
+                meta,
+            )
+            for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
+        ]
+        store.chunks.write_file(
+            name, parsed.path, language=parsed.language, content_hash=digest, chunks=rows, warning=None
+        )
+        stored += 1
+    return stored
 
 
 if __name__ == "__main__":

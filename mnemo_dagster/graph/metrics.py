@@ -260,21 +260,46 @@ def _pagerank(
     weighted: dict[tuple[str, str], int],
     alpha: float = 0.85,
     start: Mapping[str, float] | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-10,
 ) -> dict[str, float]:
-    """Weighted PageRank; dangling nodes spread their rank uniformly (as networkx does). ``start``
-    (earlier values) only shortens the iteration when given."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_weighted_edges_from((s, t, w) for (s, t), w in weighted.items())
-    nstart = None
-    if start:
-        nstart = {name: start.get(name, 1.0 / len(nodes)) for name in nodes}
+    """Weighted PageRank, as networkx's ``pagerank`` computes it (dangling nodes spread their rank
+    uniformly; converged when the L1 change is under ``len(nodes) * tol``), on a sparse matrix built
+    straight from the edges: networkx's conversion of a 170k-edge graph alone took 3 s. ``start``
+    (earlier values) only shortens the iteration."""
     try:
-        return nx.pagerank(graph, alpha=alpha, weight="weight", max_iter=200, tol=1e-10, nstart=nstart)
-    except ModuleNotFoundError:  # networkx needs scipy for its fast path
-        return _pagerank_python(nodes, weighted, alpha)
+        import numpy as np
+        from scipy import sparse
+    except ModuleNotFoundError:
+        return _pagerank_python(nodes, weighted, alpha, max_iter)
+    index = {name: i for i, name in enumerate(nodes)}
+    order = list(nodes)
+    for pair in weighted:  # an edge's end that is not a node becomes one, as networkx adds it
+        for name in pair:
+            if name not in index:
+                index[name] = len(order)
+                order.append(name)
+    n = len(order)
+    if n == 0:
+        return {}
+    sources = np.fromiter((index[s] for s, _ in weighted), dtype=np.int64, count=len(weighted))
+    targets = np.fromiter((index[t] for _, t in weighted), dtype=np.int64, count=len(weighted))
+    weights = np.fromiter(weighted.values(), dtype=float, count=len(weighted))
+    out = np.bincount(sources, weights=weights, minlength=n)
+    scale = np.divide(1.0, out, out=np.zeros(n), where=out != 0)
+    matrix = sparse.csr_array((weights * scale[sources], (sources, targets)), shape=(n, n))
+    uniform = np.full(n, 1.0 / n)
+    x = uniform
+    if start:
+        x = np.array([start.get(name, 1.0 / n) for name in order], dtype=float)
+        x /= x.sum()
+    dangling = np.flatnonzero(out == 0)
+    for _ in range(max_iter):
+        last = x
+        x = alpha * (x @ matrix + x[dangling].sum() * uniform) + (1 - alpha) * uniform
+        if np.abs(x - last).sum() < n * tol:
+            break
+    return dict(zip(order, x.tolist(), strict=True))
 
 
 def _pagerank_python(
