@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -43,18 +44,29 @@ def files_from_chunks(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterab
         yield FileSymbols(path, language, tuple(symbols), tuple(references), flow)
 
 
-def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
-    """Rebuild ``graph_nodes`` and ``graph_edges`` of ``repository``; return counts."""
+def build_stored_graph(store: IndexStore, repository: str) -> CodeGraph:
+    """The graph of ``repository`` built from what ``code_chunks`` holds (nothing is written)."""
     configs = {p: t for p, t in store.graph.config_texts(repository).items() if CONFIG_NAME.search(p)}
-    graph = build_graph(files_from_chunks(store.graph.chunk_symbols(repository)), js_configs=configs)
+    return build_graph(files_from_chunks(store.graph.chunk_symbols(repository)), js_configs=configs)
+
+
+def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
+    """Bring ``graph_nodes`` and ``graph_edges`` of ``repository`` up to date; return counts, with what
+    changed.
+
+    The whole graph is resolved again in memory (a call's target can depend on any file: an import,
+    a base class, what flows into a variable), which is what makes the stored graph equal to a full
+    rebuild; only the nodes and edges that differ from the stored ones are written
+    (:meth:`~mnemo_dagster.store.graph.GraphStore.update`)."""
+    graph = build_stored_graph(store, repository)
     nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
     stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
-    store.graph.replace(repository, nodes, edges, stats)
+    change = store.graph.update(repository, nodes, edges, stats)
     by_kind: dict[str, int] = {}
     for e in graph.edges:
         by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
-    return {"nodes": len(nodes), "edges": len(edges), **by_kind, **graph.stats.as_dict()}
+    return {"nodes": len(nodes), "edges": len(edges), **by_kind, **graph.stats.as_dict(), **change.counts()}
 
 
 def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str, int]]:
@@ -72,10 +84,41 @@ def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str,
     return graph, {row[1]: row[0] for row in node_rows}
 
 
-def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
-    """Compute and store ``graph_metrics`` of ``repository``; return a summary for the UI."""
+FULL_METRICS_SHARE = 0.05
+"""The costly metrics (betweenness, communities) are computed anew once the nodes and edges added or
+removed since they last were exceed this share of the graph's edges; until then they are carried."""
+FULL_METRICS_SECONDS = 20 * 3600
+"""...and at least this often (so the nightly pass computes them all, whatever changed)."""
+
+
+def wants_full_metrics(stats: dict[str, Any], edges: int, carried: bool, now: datetime) -> bool:
+    """Whether the metrics of a graph whose summary is ``stats`` (``changes_since_full``,
+    ``metrics_full_at``), with ``edges`` edges, are computed in full rather than carried (``carried``:
+    there are stored metrics to carry)."""
+    if not carried:
+        return True
+    moved = stats.get("changes_since_full")
+    full_at = stats.get("metrics_full_at")
+    if moved is None or full_at is None:
+        return True
+    if moved > FULL_METRICS_SHARE * max(edges, 1):
+        return True
+    return (now - datetime.fromisoformat(full_at)).total_seconds() > FULL_METRICS_SECONDS
+
+
+def store_metrics(store: IndexStore, repository: str, *, full: bool | None = None) -> dict[str, Any]:
+    """Compute and store ``graph_metrics`` of ``repository``; return a summary for the UI.
+
+    Degrees, PageRank, coupling and cycles are computed every time; betweenness and communities
+    only when ``full``, and by default when :func:`wants_full_metrics` says so (else they are
+    carried over from the stored metrics; see :func:`~mnemo_dagster.graph.metrics.compute_metrics`)."""
     graph, ids = load_graph(store, repository)
-    metrics = compute_metrics(graph)
+    stats = store.graph.summary(repository)
+    previous = store.graph.metric_values(repository)
+    now = datetime.now(UTC)
+    if full is None:
+        full = wants_full_metrics(stats, len(graph.edges), bool(previous), now)
+    metrics = compute_metrics(graph, previous=None if full else previous)
     rows = [
         {
             "node_id": ids[qn],
@@ -99,13 +142,13 @@ def store_metrics(store: IndexStore, repository: str) -> dict[str, Any]:
         "import_cycles": metrics.import_cycle_count,
         "communities": metrics.community_count,
         "betweenness_sampled": metrics.betweenness_sampled,
+        "metrics": "full" if full else "carried",
         "top_pagerank": top,
     }
-    store.graph.replace_metrics(
-        repository,
-        rows,
-        {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}},
-    )
+    kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
+    if full:
+        kept["metrics_full_at"] = now.isoformat()
+    store.graph.replace_metrics(repository, rows, kept, full=full)
     return summary
 
 
@@ -134,11 +177,19 @@ def rebuild_nodes(
 
 
 def rebuild_metrics(
-    store: IndexStore, repositories: Iterable[str], log: Callable[[str], None] = lambda message: None
+    store: IndexStore,
+    repositories: Iterable[str],
+    log: Callable[[str], None] = lambda message: None,
+    *,
+    full: bool | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """What the ``graph_metrics`` step does: repository -> the summary of :func:`store_metrics`."""
+    """What the ``graph_metrics`` step does: repository -> the summary of :func:`store_metrics`
+    (``full``: see there)."""
     summaries = {}
     for name in repositories:
-        summaries[name] = summary = store_metrics(store, name)
-        log(f"{name}: {summary['nodes']} nodes, {summary['import_cycles']} import cycles")
+        summaries[name] = summary = store_metrics(store, name, full=full)
+        log(
+            f"{name}: {summary['nodes']} nodes, {summary['import_cycles']} import cycles; "
+            f"betweenness and communities {'computed' if summary['metrics'] == 'full' else 'carried over'}"
+        )
     return summaries

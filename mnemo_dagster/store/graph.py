@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.models import Chunk
@@ -18,6 +20,7 @@ from mnemo_dagster.store.schema import (
     graph_metrics,
     graph_nodes,
     repositories,
+    slices,
     source_files,
     utc_now,
 )
@@ -49,6 +52,83 @@ def _replace_rows(
         columns,
         (tuple(repository if name == "repository" else row.get(name) for name, _ in columns) for row in rows),
     )
+
+
+_NODE_FIELDS = ("name", "kind", "file_path", "start_line", "end_line", "language")
+"""A node's columns besides its repository and qualified name, in the order of :data:`NODE_COLUMNS`."""
+
+
+def _node_columns() -> list[sa.Column[Any]]:
+    return [graph_nodes.c[name] for name in _NODE_FIELDS]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphChange:
+    """What :meth:`GraphStore.update` wrote."""
+
+    ids: dict[str, int]
+    """Qualified name -> node id, for every node of the graph."""
+    nodes_added: int
+    nodes_removed: int
+    nodes_changed: int
+    """Nodes that stayed with other lines, name, kind or file."""
+    edges_added: int
+    edges_removed: int
+    edges_changed: int
+    """Edges that stayed with another weight."""
+
+    def structural(self) -> int:
+        """Nodes and edges added or removed: how far the graph moved (a weight or a line does not)."""
+        return self.nodes_added + self.nodes_removed + self.edges_added + self.edges_removed
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "ids"}
+
+
+def _update_edges(
+    conn: Connection, repository: str, wanted: dict[tuple[int, int, str], int]
+) -> tuple[int, int, int]:
+    """Make the repository's edges ``wanted`` ((source id, target id, kind) -> weight), writing only the
+    difference; returns how many were added, removed and re-weighted."""
+    e = graph_edges.c
+    stored = {
+        (row[0], row[1], row[2]): row[3]
+        for row in conn.execute(
+            sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
+        )
+    }
+    gone = [key for key in stored if key not in wanted]
+    for part in slices(gone):
+        sources, targets, kinds = (list(column) for column in zip(*part, strict=True))
+        doomed = sa.select(
+            sa.func.unnest(sa.cast(sources, ARRAY(sa.BigInteger))).label("s"),
+            sa.func.unnest(sa.cast(targets, ARRAY(sa.BigInteger))).label("t"),
+            sa.func.unnest(sa.cast(kinds, ARRAY(sa.Text))).label("k"),
+        ).subquery()
+        conn.execute(
+            graph_edges.delete().where(
+                sa.tuple_(e.source_id, e.target_id, e.kind).in_(sa.select(doomed.c.s, doomed.c.t, doomed.c.k))
+            )
+        )
+    reweighted = [
+        {"s": s, "t": t, "k": k, "w": weight}
+        for (s, t, k), weight in wanted.items()
+        if (s, t, k) in stored and stored[(s, t, k)] != weight
+    ]
+    if reweighted:
+        conn.execute(
+            graph_edges.update()
+            .where(
+                e.source_id == sa.bindparam("s"),
+                e.target_id == sa.bindparam("t"),
+                e.kind == sa.bindparam("k"),
+            )
+            .values(weight=sa.bindparam("w")),
+            reweighted,
+        )
+    added = [(repository, s, t, k, w) for (s, t, k), w in wanted.items() if (s, t, k) not in stored]
+    copy_rows(conn, graph_edges, EDGE_COLUMNS, added)
+    return len(added), len(gone), len(reweighted)
 
 
 class GraphStore:
@@ -86,37 +166,105 @@ class GraphStore:
         edges: Sequence[tuple[str, str, str, int]],
         stats: dict[str, Any],
     ) -> dict[str, int]:
-        """Replace the repository's nodes and edges; return qualified name -> node id."""
+        """Make the repository's nodes and edges ``nodes`` and ``edges``; return qualified name -> node
+        id. Only the difference is written (:meth:`update`)."""
+        return self.update(repository, nodes, edges, stats).ids
+
+    def update(
+        self,
+        repository: str,
+        nodes: Sequence[Mapping[str, Any]],
+        edges: Sequence[tuple[str, str, str, int]],
+        stats: dict[str, Any],
+    ) -> GraphChange:
+        """Make the repository's nodes and edges ``nodes`` (by column name) and ``edges`` (source and
+        target qualified names, kind, weight), writing only the difference with what is stored: a node
+        that stays keeps its id (and its metrics row), a node that goes takes its edges and metrics
+        with it. ``stats`` replaces the graph summary, with ``changes_since_full`` (the nodes and edges
+        added or removed since the metrics were last computed in full) and ``metrics_full_at`` (when
+        that was) carried forward."""
+        wanted = {node["qualified_name"]: tuple(node.get(name) for name in _NODE_FIELDS) for node in nodes}
         with self.db.begin() as conn:
-            conn.execute(
-                repositories.update().where(repositories.c.name == repository).values(graph_stats=stats)
-            )
-            _replace_rows(conn, graph_nodes, NODE_COLUMNS, repository, nodes)
-            id_rows = conn.execute(
-                sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id).where(
-                    graph_nodes.c.repository == repository
+            before = conn.execute(
+                sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+            stored = {
+                row[0]: (row[1], tuple(row[2:]))
+                for row in conn.execute(
+                    sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id, *_node_columns()).where(
+                        graph_nodes.c.repository == repository
+                    )
                 )
-            )
-            ids: dict[str, int] = {qualified_name: node_id for qualified_name, node_id in id_rows}
+            }
+            gone = [stored[name][0] for name in stored.keys() - wanted.keys()]
+            for part in slices(gone):  # their edges and metrics go with them (ON DELETE CASCADE)
+                conn.execute(graph_nodes.delete().where(graph_nodes.c.id.in_(part)))
+            moved = [
+                {"node_id": stored[name][0], **dict(zip(_NODE_FIELDS, fields, strict=True))}
+                for name, fields in wanted.items()
+                if name in stored and stored[name][1] != fields
+            ]
+            if moved:
+                conn.execute(
+                    graph_nodes.update()
+                    .where(graph_nodes.c.id == sa.bindparam("node_id"))
+                    .values({name: sa.bindparam(name) for name in _NODE_FIELDS}),
+                    moved,
+                )
+            added = [name for name in wanted if name not in stored]
             copy_rows(
                 conn,
-                graph_edges,
-                EDGE_COLUMNS,
-                ((repository, ids[s], ids[t], kind, weight) for s, t, kind, weight in edges),
+                graph_nodes,
+                NODE_COLUMNS,
+                ((repository, name, *wanted[name]) for name in added),
             )
-        return ids
+            ids = {name: stored[name][0] for name in wanted if name in stored}
+            for part in slices(added):
+                ids.update(
+                    conn.execute(
+                        sa.select(graph_nodes.c.qualified_name, graph_nodes.c.id).where(
+                            graph_nodes.c.repository == repository, graph_nodes.c.qualified_name.in_(part)
+                        )
+                    ).all()
+                )
+            edge_change = _update_edges(conn, repository, {(ids[s], ids[t], k): w for s, t, k, w in edges})
+            change = GraphChange(ids, len(added), len(gone), len(moved), *edge_change)
+            before = before or {}
+            moved = before.get("changes_since_full", 0) + change.structural()
+            summary = {**stats, "changes_since_full": moved}
+            if "metrics_full_at" in before:
+                summary["metrics_full_at"] = before["metrics_full_at"]
+            conn.execute(
+                repositories.update().where(repositories.c.name == repository).values(graph_stats=summary)
+            )
+        return change
 
     def replace_metrics(
-        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]
+        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any], *, full: bool = True
     ) -> None:
-        """Replace the repository's per-node metrics; merge ``stats`` into its graph summary."""
+        """Replace the repository's per-node metrics; merge ``stats`` into its graph summary. ``full``
+        says they were all computed anew (none carried over), which resets ``changes_since_full``."""
+        summary = repositories.c.graph_stats.concat(stats)
+        if full:
+            summary = summary.concat({"changes_since_full": 0})
         with self.db.begin() as conn:
             _replace_rows(conn, graph_metrics, METRIC_COLUMNS, repository, rows)
             conn.execute(
                 repositories.update()
                 .where(repositories.c.name == repository)
-                .values(graph_built_at=utc_now(), graph_stats=repositories.c.graph_stats.concat(stats))
+                .values(graph_built_at=utc_now(), graph_stats=summary)
             )
+
+    def metric_values(self, repository: str) -> dict[str, tuple[float, float, int | None]]:
+        """Qualified name -> (PageRank, betweenness, community) as stored, for the nodes that have them."""
+        m, n = graph_metrics.c, graph_nodes.c
+        query = (
+            sa.select(n.qualified_name, m.pagerank, m.betweenness, m.community)
+            .join(graph_nodes, n.id == m.node_id)
+            .where(m.repository == repository)
+        )
+        with self.db.begin() as conn:
+            return {row[0]: (row[1], row[2], row[3]) for row in conn.execute(query)}
 
     def is_stale(self, repository: str) -> bool:
         """True when the graph was never built or a file was indexed after it was."""
@@ -130,6 +278,14 @@ class GraphStore:
                 )
             ).scalar_one_or_none()
         return built is None or (newest is not None and newest > built)
+
+    def summary(self, repository: str) -> dict[str, Any]:
+        """The graph summary of ``repository`` (``repositories.graph_stats``)."""
+        with self.db.begin() as conn:
+            stats = conn.execute(
+                sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+        return stats or {}
 
     def node_count(self, repository: str) -> int:
         with self.db.begin() as conn:

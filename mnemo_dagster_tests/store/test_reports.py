@@ -123,7 +123,7 @@ def test_the_report_counts_every_state_and_lists_each_problem(fresh_store: Index
             {"path": "logo.png", "reason": "not a recognised source file type"},
         ],
         "warnings": [{"path": "b.py", "warning": WARNING}],
-        "graph": {"files": 2, "calls_total": 1, "import_cycle_count": 0},
+        "graph": {"files": 2, "calls_total": 1, "changes_since_full": 0, "import_cycle_count": 0},
     }
 
 

@@ -42,16 +42,20 @@ TOP_SYMBOLS = 15
 
 
 class GraphConfig(Config):
-    """Which repositories to rebuild; empty means every registered repository."""
+    """Which repositories to rebuild; empty means every registered repository. ``full_metrics``
+    computes betweenness and communities anew even where they would be carried over (see
+    :func:`~mnemo_dagster.indexing.graph_build.store_metrics`)."""
 
     repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
+    full_metrics: bool = False
 
     def selected(self, store: IndexStore) -> list[str]:
         return self.repositories or store.files.repository_names()
 
 
-Rebuild = Callable[[IndexStore, list[str], Callable[[str], None]], Mapping[str, Any]]
-"""What a graph asset does to the selected repositories (store, names, log); it returns the metadata."""
+Rebuild = Callable[[IndexStore, list[str], Callable[[str], None], GraphConfig], Mapping[str, Any]]
+"""What a graph asset does to the selected repositories (store, names, log, config); it returns the
+metadata."""
 
 
 def graph_asset(
@@ -72,7 +76,7 @@ def graph_asset(
     ) -> MaterializeResult:
         store = index_database.get_store()
         try:
-            metadata = rebuild(store, config.selected(store), context.log.info)
+            metadata = rebuild(store, config.selected(store), context.log.info, config)
         finally:
             store.dispose()
         return MaterializeResult(metadata=metadata)
@@ -80,25 +84,39 @@ def graph_asset(
     return graph_step
 
 
+def nodes_step(
+    store: IndexStore, names: list[str], log: Callable[[str], None], config: GraphConfig
+) -> dict[str, int]:
+    """``graph_nodes``: each repository's graph brought up to date (only what changed is written)."""
+    return rebuild_nodes(store, names, log)
+
+
 def metrics_and_pictures(
-    store: IndexStore, names: list[str], log: Callable[[str], None]
+    store: IndexStore, names: list[str], log: Callable[[str], None], config: GraphConfig
 ) -> dict[str, int | MetadataValue]:
     """``graph_metrics``: the metrics of each repository, then its pictures (:func:`graph_pictures`)."""
-    summaries = rebuild_metrics(store, names, log)
+    summaries = rebuild_metrics(store, names, log, full=True if config.full_metrics else None)
     cycles = sum(summary["import_cycles"] for summary in summaries.values())
-    return {"repositories": len(names), "import_cycles": cycles, **graph_pictures(store, names)}
+    carried = sum(summary["metrics"] == "carried" for summary in summaries.values())
+    return {
+        "repositories": len(names),
+        "import_cycles": cycles,
+        "repositories_with_carried_metrics": carried,
+        **graph_pictures(store, names),
+    }
 
 
 graph_nodes = graph_asset(
     "graph_nodes",
     code_chunks,
     "Symbols (modules, classes, functions, methods) and the edges between them.",
-    rebuild_nodes,
+    nodes_step,
 )
 graph_metrics = graph_asset(
     "graph_metrics",
     graph_nodes,
-    "PageRank, degrees, betweenness, module coupling and import cycles per repository.",
+    "PageRank, degrees, betweenness, module coupling and import cycles per repository (betweenness and "
+    "communities are carried over between full computations while the graph moves little).",
     metrics_and_pictures,
 )
 

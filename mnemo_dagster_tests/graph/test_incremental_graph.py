@@ -1,0 +1,237 @@
+"""The graph refreshed by what changed equals a full rebuild: random edit sequences (files deleted,
+restored, copied, definitions renamed, calls added) over real code, this project's own graph
+package, each followed by a refresh whose stored nodes and edges are compared with a graph built
+from scratch; and the metrics carried between full computations stay true to a full computation
+where they must (degrees, PageRank, coupling, cycles)."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mnemo_dagster.graph
+from mnemo_dagster.extract.file import parse_file
+from mnemo_dagster.graph import build_graph, compute_metrics
+from mnemo_dagster.indexing.batch import chunk_metadata
+from mnemo_dagster.indexing.graph_build import (
+    FULL_METRICS_SECONDS,
+    build_stored_graph,
+    files_from_chunks,
+    load_graph,
+    store_graph,
+    store_metrics,
+    wants_full_metrics,
+)
+from mnemo_dagster.models import SourceFile, qualified_name
+from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.store.database import IndexStore
+
+SOURCES = (
+    "__init__.py",
+    "records.py",
+    "facts.py",
+    "building.py",
+    "resolution.py",
+    "modules.py",
+    "answers.py",
+)
+"""Real modules that import and call each other (``mnemo_dagster/graph``)."""
+PACKAGE = "mnemo_dagster/graph"
+REPOSITORY = "real"
+VECTOR = np.ones(384, dtype=np.float32) / np.sqrt(384)
+"""Every chunk's embedding: the graph never reads it."""
+MOVES = ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
+"""What counts as the graph moving (towards computing the costly metrics in full again)."""
+DEF = re.compile(r"^def ([a-z_][a-z0-9_]*)\(", re.MULTILINE)
+
+
+def _real_files() -> dict[str, str]:
+    root = Path(mnemo_dagster.graph.__file__).parent
+    return {f"{PACKAGE}/{name}": (root / name).read_text() for name in SOURCES}
+
+
+def _write(store: IndexStore, files: dict[str, str], changed: list[str], deleted: list[str]) -> None:
+    """Record a pass that changed ``changed`` (to their text in ``files``) and deleted ``deleted``."""
+    sources = [SourceFile(path, "python", len(files[path]), 1, f"h{hash(files[path])}") for path in changed]
+    plan = {path: f"{REPOSITORY}__0001" for path in files}
+    store.files.apply_scan(REPOSITORY, changed=sources, touched=[], deleted=deleted, plan=plan)
+    for path in changed:
+        parsed = parse_file(path, files[path].encode(), "python")
+        rows = [
+            ChunkRow(
+                c.kind,
+                c.name,
+                qualified_name(path, c.symbol_path),
+                c.start_line,
+                c.end_line,
+                c.content,
+                f"{path}:{i}:{hash(c.content)}",
+                VECTOR,
+                meta,
+            )
+            for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
+        ]
+        store.chunks.write_file(
+            REPOSITORY,
+            path,
+            language="python",
+            content_hash=f"h{hash(files[path])}",
+            chunks=rows,
+            warning=None,
+        )
+
+
+def _edit(rng: random.Random, files: dict[str, str], gone: dict[str, str]) -> tuple[list[str], list[str]]:
+    """One random edit of ``files`` (in place; ``gone`` keeps deleted files): the changed and the
+    deleted paths."""
+    paths = sorted(files)
+    choice = rng.choice(("delete", "restore", "copy", "rename", "call"))
+    if choice == "delete" and len(files) > 2:
+        path = rng.choice(paths)
+        gone[path] = files.pop(path)
+        return [], [path]
+    if choice == "restore" and gone:
+        path = rng.choice(sorted(gone))
+        files[path] = gone.pop(path)
+        return [path], []
+    if choice == "copy":
+        source = rng.choice(paths)
+        path = f"{PACKAGE}/copy_{rng.randrange(1000)}.py"
+        files[path] = files[source]
+        return [path], []
+    path = rng.choice(paths)
+    names = DEF.findall(files[path])
+    if choice == "rename" and names:
+        name = rng.choice(names)
+        files[path] = files[path].replace(f"def {name}(", f"def {name}_renamed(", 1)
+        return [path], []
+    # A new function that calls a function of another file, through the package's import.
+    other = rng.choice(paths)
+    called = DEF.findall(files[other])
+    if not called or other == path:
+        files[path] += "\n\ndef added():\n    return len([])\n"
+        return [path], []
+    module = other.removesuffix(".py").replace("/", ".")
+    target = rng.choice(called)
+    files[path] += f"\n\ndef added_{target}():\n    from {module} import {target}\n\n    return {target}\n"
+    return [path], []
+
+
+def _stored(store: IndexStore) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    nodes, edges, _ = store.graph.rows(REPOSITORY)
+    return {tuple(row[1:]) for row in nodes}, {tuple(row) for row in edges}
+
+
+def _expected(files: dict[str, str]) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """The nodes and edges of a graph built from scratch from ``files`` (no store involved)."""
+    records = []
+    for path in sorted(files):
+        parsed = parse_file(path, files[path].encode(), "python")
+        records += [(path, "python", meta) for meta in chunk_metadata(parsed)]
+    graph = build_graph(files_from_chunks(records))
+    nodes = {
+        (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language)
+        for n in graph.nodes
+    }
+    return nodes, {(e.source, e.target, e.kind, e.weight) for e in graph.edges}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_refreshing_after_random_edits_gives_the_graph_a_full_rebuild_gives(
+    seed: int, fresh_store: IndexStore
+) -> None:
+    rng = random.Random(seed)
+    files, gone = _real_files(), {}
+    fresh_store.files.register(REPOSITORY, "/src/real")
+    _write(fresh_store, files, sorted(files), [])
+    first = store_graph(fresh_store, REPOSITORY)
+    assert first["nodes_added"] == first["nodes"] > 100 and first["calls_resolved"] > 50
+    ids = dict(load_graph(fresh_store, REPOSITORY)[1])
+
+    moved = sum(first[key] for key in MOVES)
+    for _ in range(6):
+        changed, deleted = _edit(rng, files, gone)
+        _write(fresh_store, files, changed, deleted)
+        refreshed = store_graph(fresh_store, REPOSITORY)
+
+        assert _stored(fresh_store) == _expected(files)
+        # What stayed kept its id; what changed is what was written.
+        now = load_graph(fresh_store, REPOSITORY)[1]
+        assert all(now[name] == ids[name] for name in now.keys() & ids.keys())
+        assert refreshed["nodes_added"] == len(now.keys() - ids.keys())
+        assert refreshed["nodes_removed"] == len(ids.keys() - now.keys())
+        moved += sum(
+            refreshed[key] for key in ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
+        )
+        ids = dict(now)
+    assert fresh_store.graph.summary(REPOSITORY)["changes_since_full"] == moved
+
+
+def test_carried_metrics_keep_the_costly_ones_and_compute_the_cheap_ones_again(
+    fresh_store: IndexStore,
+) -> None:
+    files = _real_files()
+    fresh_store.files.register(REPOSITORY, "/src/real")
+    _write(fresh_store, files, sorted(files), [])
+    store_graph(fresh_store, REPOSITORY)
+    assert store_metrics(fresh_store, REPOSITORY)["metrics"] == "full"  # nothing to carry yet
+    before = fresh_store.graph.metric_values(REPOSITORY)
+
+    # A new function in records.py that calls into building.py.
+    path = f"{PACKAGE}/records.py"
+    files[path] += (
+        "\n\ndef added():\n    from mnemo_dagster.graph.building import build_graph\n\n"
+        "    return build_graph([])\n"
+    )
+    _write(fresh_store, files, [path], [])
+    store_graph(fresh_store, REPOSITORY)
+    summary = store_metrics(fresh_store, REPOSITORY)
+
+    assert summary["metrics"] == "carried"  # one function and two edges: under the share
+    graph, _ = load_graph(fresh_store, REPOSITORY)
+    full = compute_metrics(graph)
+    carried = fresh_store.graph.metric_values(REPOSITORY)
+    added = qualified_name(path, "added")
+    for name, (pagerank, betweenness, community) in carried.items():
+        assert pagerank == pytest.approx(full.nodes[name].pagerank, abs=1e-8)
+        if name in before:
+            assert (betweenness, community) == before[name][1:]
+    # The new function joins the community of its neighbours (its module, the function it calls).
+    neighbours = {before[path][2], before[qualified_name(f"{PACKAGE}/building.py", "build_graph")][2]}
+    assert carried[added][1] == 0.0 and carried[added][2] in neighbours
+
+    assert store_metrics(fresh_store, REPOSITORY, full=True)["metrics"] == "full"
+    assert fresh_store.graph.summary(REPOSITORY)["changes_since_full"] == 0
+    recomputed = fresh_store.graph.metric_values(REPOSITORY)
+    assert {n: v[1] for n, v in recomputed.items()} == pytest.approx(
+        {n: m.betweenness for n, m in full.nodes.items()}
+    )
+
+
+def test_the_costly_metrics_are_computed_in_full_when_the_graph_moved_enough_or_a_day_passed() -> None:
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    recent = {"changes_since_full": 10, "metrics_full_at": (now - timedelta(hours=1)).isoformat()}
+    assert not wants_full_metrics(recent, edges=1000, carried=True, now=now)
+    assert wants_full_metrics(recent, edges=1000, carried=False, now=now)  # nothing stored to carry
+    assert wants_full_metrics({**recent, "changes_since_full": 51}, edges=1000, carried=True, now=now)
+    old = (now - timedelta(seconds=FULL_METRICS_SECONDS + 1)).isoformat()
+    assert wants_full_metrics({**recent, "metrics_full_at": old}, edges=1000, carried=True, now=now)
+    assert wants_full_metrics({"changes_since_full": 0}, edges=1000, carried=True, now=now)
+
+
+def test_a_refresh_that_changes_nothing_writes_nothing(fresh_store: IndexStore) -> None:
+    files = _real_files()
+    fresh_store.files.register(REPOSITORY, "/src/real")
+    _write(fresh_store, files, sorted(files), [])
+    store_graph(fresh_store, REPOSITORY)
+
+    again = store_graph(fresh_store, REPOSITORY)
+
+    assert [again[k] for k in ("nodes_added", "nodes_removed", "nodes_changed")] == [0, 0, 0]
+    assert [again[k] for k in ("edges_added", "edges_removed", "edges_changed")] == [0, 0, 0]
+    assert build_stored_graph(fresh_store, REPOSITORY).nodes == load_graph(fresh_store, REPOSITORY)[0].nodes
