@@ -101,9 +101,23 @@ def wants_full_metrics(stats: dict[str, Any], edges: int, carried: bool, now: da
     full_at = stats.get("metrics_full_at")
     if moved is None or full_at is None:
         return True
-    if moved > FULL_METRICS_SHARE * max(edges, 1):
+    return moved > FULL_METRICS_SHARE * max(edges, 1) or _full_metrics_are_old(stats, now)
+
+
+def _full_metrics_are_old(stats: dict[str, Any], now: datetime) -> bool:
+    full_at = stats.get("metrics_full_at")
+    return full_at is None or (now - datetime.fromisoformat(full_at)).total_seconds() > FULL_METRICS_SECONDS
+
+
+def needs_refresh(store: IndexStore, repository: str, now: datetime | None = None) -> bool:
+    """Whether the graph of ``repository`` is behind its files
+    (:meth:`~mnemo_dagster.store.graph.GraphStore.is_stale`), or its metrics carry costly values
+    computed more than :data:`FULL_METRICS_SECONDS` ago (the nightly pass then computes them in full,
+    even where no file changed)."""
+    if store.graph.is_stale(repository):
         return True
-    return (now - datetime.fromisoformat(full_at)).total_seconds() > FULL_METRICS_SECONDS
+    stats = store.graph.summary(repository)
+    return stats.get("metrics") == "carried" and _full_metrics_are_old(stats, now or datetime.now(UTC))
 
 
 def store_metrics(store: IndexStore, repository: str, *, full: bool | None = None) -> dict[str, Any]:

@@ -267,17 +267,29 @@ class GraphStore:
             return {row[0]: (row[1], row[2], row[3]) for row in conn.execute(query)}
 
     def is_stale(self, repository: str) -> bool:
-        """True when the graph was never built or a file was indexed after it was."""
+        """True when the graph is behind the files: never built, a file indexed after it was, or
+        fewer files hold chunks than it was built from (files deleted since)."""
         with self.db.begin() as conn:
-            built = conn.execute(
-                sa.select(repositories.c.graph_built_at).where(repositories.c.name == repository)
-            ).scalar_one_or_none()
+            built, stats = conn.execute(
+                sa.select(repositories.c.graph_built_at, repositories.c.graph_stats).where(
+                    repositories.c.name == repository
+                )
+            ).one_or_none() or (None, None)
+            if built is None:
+                return True
             newest = conn.execute(
                 sa.select(sa.func.max(source_files.c.indexed_at)).where(
                     source_files.c.repository == repository
                 )
             ).scalar_one_or_none()
-        return built is None or (newest is not None and newest > built)
+            if newest is not None and newest > built:
+                return True
+            files = conn.execute(
+                sa.select(sa.func.count(sa.distinct(code_chunks.c.file_path))).where(
+                    code_chunks.c.repository == repository
+                )
+            ).scalar_one()
+        return files != ((stats or {}).get("resolution") or {}).get("files", files)
 
     def summary(self, repository: str) -> dict[str, Any]:
         """The graph summary of ``repository`` (``repositories.graph_stats``)."""

@@ -23,6 +23,7 @@ from mnemo_dagster.indexing.graph_build import (
     build_stored_graph,
     files_from_chunks,
     load_graph,
+    needs_refresh,
     store_graph,
     store_metrics,
     wants_full_metrics,
@@ -55,11 +56,18 @@ def _real_files() -> dict[str, str]:
     return {f"{PACKAGE}/{name}": (root / name).read_text() for name in SOURCES}
 
 
-def _write(store: IndexStore, files: dict[str, str], changed: list[str], deleted: list[str]) -> None:
-    """Record a pass that changed ``changed`` (to their text in ``files``) and deleted ``deleted``."""
+def _write(
+    store: IndexStore,
+    files: dict[str, str],
+    changed: list[str],
+    deleted: list[str],
+    repository: str = REPOSITORY,
+) -> None:
+    """Record a pass over ``repository`` that changed ``changed`` (to their text in ``files``) and
+    deleted ``deleted``."""
     sources = [SourceFile(path, "python", len(files[path]), 1, f"h{hash(files[path])}") for path in changed]
-    plan = {path: f"{REPOSITORY}__0001" for path in files}
-    store.files.apply_scan(REPOSITORY, changed=sources, touched=[], deleted=deleted, plan=plan)
+    plan = {path: f"{repository}__0001" for path in files}
+    store.files.apply_scan(repository, changed=sources, touched=[], deleted=deleted, plan=plan)
     for path in changed:
         parsed = parse_file(path, files[path].encode(), "python")
         rows = [
@@ -77,7 +85,7 @@ def _write(store: IndexStore, files: dict[str, str], changed: list[str], deleted
             for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
         ]
         store.chunks.write_file(
-            REPOSITORY,
+            repository,
             path,
             language="python",
             content_hash=f"h{hash(files[path])}",
@@ -235,3 +243,33 @@ def test_a_refresh_that_changes_nothing_writes_nothing(fresh_store: IndexStore) 
     assert [again[k] for k in ("nodes_added", "nodes_removed", "nodes_changed")] == [0, 0, 0]
     assert [again[k] for k in ("edges_added", "edges_removed", "edges_changed")] == [0, 0, 0]
     assert build_stored_graph(fresh_store, REPOSITORY).nodes == load_graph(fresh_store, REPOSITORY)[0].nodes
+
+
+def test_only_the_repositories_behind_their_files_are_refreshed(fresh_store: IndexStore) -> None:
+    from mnemo_dagster.defs.assets.graph import GraphConfig
+
+    files = _real_files()
+    for name in ("a", "b"):
+        fresh_store.files.register(name, f"/src/{name}")
+        _write(fresh_store, files, sorted(files), [], repository=name)
+        store_graph(fresh_store, name)
+        store_metrics(fresh_store, name)
+    assert GraphConfig().selected(fresh_store) == []
+    assert GraphConfig(all_repositories=True).selected(fresh_store) == ["a", "b"]
+    assert GraphConfig(repositories=["a"]).selected(fresh_store) == ["a"]
+
+    path = f"{PACKAGE}/answers.py"
+    files[path] += "\n\ndef added():\n    return 1\n"
+    _write(fresh_store, files, [path], [], repository="b")  # a pass over b
+    assert GraphConfig().selected(fresh_store) == ["b"]
+    store_graph(fresh_store, "b")
+    assert GraphConfig().selected(fresh_store) == ["b"]  # its metrics are still to come
+    assert store_metrics(fresh_store, "b")["metrics"] == "carried"
+    assert GraphConfig().selected(fresh_store) == []
+
+    del files[path]
+    _write(fresh_store, files, [], [path], repository="a")  # a deletion indexes nothing
+    assert GraphConfig().selected(fresh_store) == ["a"]
+    # Carried metrics a day old bring b back, so the nightly pass computes them in full.
+    tomorrow = datetime.now(UTC) + timedelta(seconds=FULL_METRICS_SECONDS + 60)
+    assert needs_refresh(fresh_store, "b", tomorrow) and not needs_refresh(fresh_store, "b")

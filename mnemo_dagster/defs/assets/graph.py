@@ -23,7 +23,7 @@ from mnemo_dagster.graph.diagrams import (
     svg_image,
     top_symbols_table,
 )
-from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
+from mnemo_dagster.indexing.graph_build import needs_refresh, rebuild_metrics, rebuild_nodes
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.insights import module_links, top_modules, top_symbols
 
@@ -42,15 +42,21 @@ TOP_SYMBOLS = 15
 
 
 class GraphConfig(Config):
-    """Which repositories to rebuild; empty means every registered repository. ``full_metrics``
-    computes betweenness and communities anew even where they would be carried over (see
-    :func:`~mnemo_dagster.indexing.graph_build.store_metrics`)."""
+    """Which repositories to refresh: those named in ``repositories``; else, with ``all_repositories``,
+    every registered one; else those whose graph is behind their files or whose carried metrics are a
+    day old (:func:`~mnemo_dagster.indexing.graph_build.needs_refresh`), so a pass over one repository
+    refreshes that one alone. ``full_metrics`` computes betweenness and communities anew even where they would
+    be carried over (see :func:`~mnemo_dagster.indexing.graph_build.store_metrics`)."""
 
     repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
+    all_repositories: bool = False
     full_metrics: bool = False
 
     def selected(self, store: IndexStore) -> list[str]:
-        return self.repositories or store.files.repository_names()
+        if self.repositories:
+            return list(self.repositories)
+        names = store.files.repository_names()
+        return names if self.all_repositories else [name for name in names if needs_refresh(store, name)]
 
 
 Rebuild = Callable[[IndexStore, list[str], Callable[[str], None], GraphConfig], Mapping[str, Any]]
