@@ -273,3 +273,13 @@ def test_only_the_repositories_behind_their_files_are_refreshed(fresh_store: Ind
     # Carried metrics a day old bring b back, so the nightly pass computes them in full.
     tomorrow = datetime.now(UTC) + timedelta(seconds=FULL_METRICS_SECONDS + 60)
     assert needs_refresh(fresh_store, "b", tomorrow) and not needs_refresh(fresh_store, "b")
+
+    # graph_metrics' freshness table covers every repository, refreshed by its run or not.
+    from mnemo_dagster.defs.assets.graph import freshness_table
+
+    rows = {record.data["repository"]: record.data for record in freshness_table(fresh_store).records}
+    assert set(rows) == {"a", "b"}
+    assert (rows["a"]["metrics"], rows["a"]["changes_since_full"]) == ("full", 0)
+    assert rows["b"]["metrics"] == "carried" and rows["b"]["changes_since_full"] > 0
+    assert rows["a"]["indexed"] == len(files) and rows["b"]["indexed"] == len(files) + 1
+    assert rows["a"]["graph_built_at"] != "never" and rows["a"]["pending"] == 0

@@ -10,6 +10,9 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     asset,
 )
 
@@ -26,6 +29,7 @@ from mnemo_dagster.graph.diagrams import (
 from mnemo_dagster.indexing.graph_build import needs_refresh, rebuild_metrics, rebuild_nodes
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.insights import module_links, top_modules, top_symbols
+from mnemo_dagster.store.reports import status_report
 
 GRAPH_REFRESH = (
     AutomationCondition.any_deps_updated().since_last_handled()
@@ -108,8 +112,45 @@ def metrics_and_pictures(
         "repositories": len(names),
         "import_cycles": cycles,
         "repositories_with_carried_metrics": carried,
+        "freshness": freshness_table(store),
         **graph_pictures(store, names),
     }
+
+
+FRESHNESS_COLUMNS = (
+    ("repository", "string"),
+    ("indexed", "int"),
+    ("pending", "int"),
+    ("scanned_at", "string"),
+    ("graph_built_at", "string"),
+    ("metrics", "string"),
+    ("changes_since_full", "int"),
+)
+
+
+def freshness_table(store: IndexStore) -> MetadataValue:
+    """Every registered repository (refreshed by this run or not): files indexed, files pending (found
+    changed on disk by the last scan, waiting for their batch), when it was last scanned and its
+    graph built, and whether its costly metrics were computed in full or carried."""
+    records = []
+    for name in store.files.repository_names():
+        report = status_report(store, name)
+        graph = report["graph"]
+        records.append(
+            TableRecord(
+                {
+                    "repository": name,
+                    "indexed": report["files"]["indexed"],
+                    "pending": report["files"]["pending"],
+                    "scanned_at": report["scanned_at"] or "never",
+                    "graph_built_at": report["graph_built_at"] or "never",
+                    "metrics": graph.get("metrics", "none"),
+                    "changes_since_full": int(graph.get("changes_since_full", 0)),
+                }
+            )
+        )
+    schema = TableSchema(columns=[TableColumn(name, kind) for name, kind in FRESHNESS_COLUMNS])
+    return MetadataValue.table(records=records, schema=schema)
 
 
 graph_nodes = graph_asset(
