@@ -31,6 +31,7 @@ that line; joined, they give the line back.
 from __future__ import annotations
 
 import gc
+import re
 from typing import TYPE_CHECKING
 
 from mnemo_dagster.config.defaults import MAX_CHUNK_CHARS, MIN_CHUNK_CHARS
@@ -44,7 +45,7 @@ from mnemo_dagster.graph.facts import flow_facts
 from mnemo_dagster.models import ParsedFile
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
+    from tree_sitter import Node, Tree
 
 __all__ = ["parse_file"]
 
@@ -118,6 +119,11 @@ def _parse_with_tree(
     root = tree.root_node
     warnings: list[str] = []
     regions, first_error_line, error_bytes = _error_regions(root)
+    if regions and spec.grammar == "python":
+        tree, source, (regions, first_error_line, error_bytes) = _without_trailing_commas(
+            tree, source, spec, (regions, first_error_line, error_bytes)
+        )
+        root = tree.root_node
     mostly_errors = error_bytes > _ERROR_FALLBACK_FRACTION * max(len(source), 1)
     if regions:
         if mostly_errors:
@@ -150,6 +156,34 @@ def _parse_with_tree(
         warnings=tuple(warnings),
         flow=flow_facts(spec.name, root) if chunker.chunks else None,
     )
+
+
+_TRAILING_COMMA = re.compile(rb",(\s*\])")
+"""A comma before a closing bracket, across lines too (``Annotated[str, Doc("..."),\n]``)."""
+
+
+def _without_trailing_commas(
+    tree: Tree, source: bytes, spec: LanguageSpec, errors: tuple[int, int, int]
+) -> tuple[Tree, bytes, tuple[int, int, int]]:
+    """The parse of ``source`` with a space for every comma before a ``]``, with its source and error
+    regions, if it has fewer error bytes than ``tree`` (else ``tree`` as it was).
+
+    The Python grammar of ``tree-sitter-languages`` rejects a trailing comma in a subscript of an
+    annotation (``x: Annotated[str, Doc("..."),]``, as black formats FastAPI's and Pydantic's long
+    annotations), which left whole classes in error regions. A space keeps every offset, so chunks,
+    lines and symbols still come from the file as it is; only a string literal with a comma before a
+    ``]`` reads differently to the flow facts."""
+    patched = _TRAILING_COMMA.sub(lambda match: b" " + match.group(1), source)
+    if patched == source:
+        return tree, source, errors
+    try:
+        retried = parse(patched, spec)
+    except GrammarError:
+        return tree, source, errors
+    found = _error_regions(retried.root_node)
+    if found[2] < errors[2] or (found[2] == errors[2] and found[0] < errors[0]):
+        return retried, patched, found
+    return tree, source, errors
 
 
 def _error_regions(root: Node) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ import pytest
 from mnemo_dagster.errors import DecodeError
 from mnemo_dagster.extract.file import parse_file
 from mnemo_dagster.extract.languages import LANGUAGES
+from mnemo_dagster.extract.parsing import parse
 from mnemo_dagster.models import ParsedFile
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "languages"
@@ -521,6 +522,37 @@ def test_syntax_errors_are_recovered_with_a_warning() -> None:
         ("class", "Fine", 9, 11),
     ]
     assert [(r.kind, r.name, r.source, r.line) for r in parsed.references] == [("calls", "ok", "Fine.m", 11)]
+    assert_well_formed(parsed, source.decode(), 1500)
+
+
+def test_a_trailing_comma_in_an_annotations_subscript_is_no_syntax_error() -> None:
+    # As black formats FastAPI's and Pydantic's long annotations; tree-sitter-languages' Python grammar
+    # rejects the comma before the ``]`` of an annotation.
+    source = (
+        b"class Credentials:\n"
+        b"    scheme: Annotated[\n"
+        b"        str,\n"
+        b'        Doc("The scheme, [as in] the header, ]"),\n'
+        b"    ]\n"
+        b"    pair = values[1,]\n"
+        b"\n"
+        b"    def check(self, token: Annotated[str, Depends(read),]) -> bool:\n"
+        b"        return verify(token)\n"
+    )
+    assert parse(b"x: A[str, B(),]\n", "python").root_node.has_error  # the grammar's own verdict
+
+    parsed = parse_file("security.py", source, "python")
+
+    assert parsed.warnings == ()
+    assert [(s.path, s.kind, s.start_line, s.end_line) for s in parsed.symbols] == [
+        ("Credentials", "class", 1, 9),
+        ("Credentials.check", "method", 8, 9),
+    ]
+    assert ("calls", "verify", "Credentials.check", 9) in [
+        (r.kind, r.name, r.source, r.line) for r in parsed.references
+    ]
+    # The chunks are the file as it is, commas included.
+    assert parsed.chunks[0].content == source.decode().rstrip("\n")
     assert_well_formed(parsed, source.decode(), 1500)
 
 
