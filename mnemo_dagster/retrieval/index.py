@@ -40,6 +40,7 @@ from mnemo_dagster.retrieval import rerank
 from mnemo_dagster.retrieval.query import (
     QueryKind,
     bounded,
+    check_filters,
     code_names,
     glob_regex,
     keywords,
@@ -322,21 +323,6 @@ def _priors(
             scores[i] += ranking.path_weight * best * shares[chunk.file_path]
 
 
-def check_filters(language: str | None, kind: str | None) -> None:
-    """Raise :class:`QueryError` for a ``language`` or a chunk ``kind`` that no chunk can have."""
-    from typing import get_args
-
-    from mnemo_dagster.extract.languages import LANGUAGES
-    from mnemo_dagster.models import ChunkKind
-
-    for what, value, valid in (
-        ("language", language, sorted({spec.name for spec in LANGUAGES})),
-        ("kind", kind, list(get_args(ChunkKind))),
-    ):
-        if value is not None and value not in valid:
-            raise QueryError(f"unknown {what} {value!r}; choose from {', '.join(valid)}")
-
-
 @dataclass
 class Index:
     """A long-lived search client: it holds the query model and the database engine, so every search
@@ -429,7 +415,7 @@ class Index:
             if self._encoder is None:
                 self._encoder = ThreadPoolExecutor(1, thread_name_prefix="mnemo-query")
             # The query is embedded on the encoder's thread while the SQL that needs no vector runs.
-            vector = self._encoder.submit(self._embed, text)
+            vector = self._encoder.submit(lambda: self.embedder.encode([text])[0])
             if self._stats is None or time.monotonic() - self._stats[0] > STATS_SECONDS:
                 with self.store.begin() as conn:
                     self._stats = (time.monotonic(), word_stats(conn))
@@ -444,10 +430,6 @@ class Index:
         if not hits and check_repository:
             self.check_repository(repository)
         return hits
-
-    def _embed(self, text: str) -> Any:
-        assert self.embedder is not None, "the Index is closed"
-        return self.embedder.encode([text])[0]
 
     def close(self) -> None:
         if self._encoder is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from mnemo_dagster.errors import QueryError
+
 MAX_QUERY_CHARS = 2000
 """Longer queries are cut here: the model reads at most 256 tokens, and a query is not a document."""
 MAX_NAME_CHARS = 300
@@ -141,3 +143,18 @@ def signature(content: str) -> str:
         (line for line in lines[:8] if _SIGNATURE.match(line) and not line.lstrip().startswith("@")), None
     )
     return (chosen or lines[0]).strip()[:200]
+
+
+def check_filters(language: str | None, kind: str | None) -> None:
+    """Raise :class:`QueryError` for a ``language`` or a chunk ``kind`` that no chunk can have."""
+    from typing import get_args
+
+    from mnemo_dagster.extract.languages import LANGUAGES
+    from mnemo_dagster.models import ChunkKind
+
+    for what, value, valid in (
+        ("language", language, sorted({spec.name for spec in LANGUAGES})),
+        ("kind", kind, list(get_args(ChunkKind))),
+    ):
+        if value is not None and value not in valid:
+            raise QueryError(f"unknown {what} {value!r}; choose from {', '.join(valid)}")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from mnemo_dagster.extract.file import parse_file
 from mnemo_dagster.extract.languages import language_for
-from mnemo_dagster.indexing.batch import chunk_metadata
 from mnemo_dagster.indexing.graph_build import load_graph, store_graph
-from mnemo_dagster.models import SourceFile, qualified_name
-from mnemo_dagster.store.chunks import ChunkRow
+from mnemo_dagster.models import SourceFile
 from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster_tests.rows import parsed_rows
 
-DIM = 384
 
 FILES = {
     "pkg/models.py": (
@@ -36,23 +32,9 @@ def _write(store: IndexStore, files: dict[str, str] = FILES) -> None:
         SourceFile(p, language_for(p).name, len(t), 1, f"h{i}") for i, (p, t) in enumerate(files.items())
     ]
     store.files.apply_scan("r", changed=changed, touched=[], deleted=[], plan=dict.fromkeys(files, "r__0001"))
-    vector = np.ones(DIM, dtype=np.float32) / np.sqrt(DIM)
     for n, (path, text) in enumerate(files.items()):
         parsed = parse_file(path, text.encode(), language_for(path).name)
-        rows = [
-            ChunkRow(
-                c.kind,
-                c.name,
-                qualified_name(path, c.symbol_path),
-                c.start_line,
-                c.end_line,
-                c.content,
-                f"c{n}-{i}",
-                vector,
-                meta,
-            )
-            for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
-        ]
+        rows = parsed_rows(parsed, f"c{n}")
         store.chunks.write_file(
             "r", path, language=parsed.language, content_hash=f"h{n}", chunks=rows, warning=None
         )

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import mnemo_dagster.graph
@@ -29,8 +28,8 @@ from mnemo_dagster.indexing.graph_build import (
     wants_full_metrics,
 )
 from mnemo_dagster.models import SourceFile, qualified_name
-from mnemo_dagster.store.chunks import ChunkRow
 from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster_tests.rows import parsed_rows
 
 SOURCES = (
     "__init__.py",
@@ -44,8 +43,6 @@ SOURCES = (
 """Real modules that import and call each other (``mnemo_dagster/graph``)."""
 PACKAGE = "mnemo_dagster/graph"
 REPOSITORY = "real"
-VECTOR = np.ones(384, dtype=np.float32) / np.sqrt(384)
-"""Every chunk's embedding: the graph never reads it."""
 MOVES = ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
 """What counts as the graph moving (towards computing the costly metrics in full again)."""
 DEF = re.compile(r"^def ([a-z_][a-z0-9_]*)\(", re.MULTILINE)
@@ -70,20 +67,7 @@ def _write(
     store.files.apply_scan(repository, changed=sources, touched=[], deleted=deleted, plan=plan)
     for path in changed:
         parsed = parse_file(path, files[path].encode(), "python")
-        rows = [
-            ChunkRow(
-                c.kind,
-                c.name,
-                qualified_name(path, c.symbol_path),
-                c.start_line,
-                c.end_line,
-                c.content,
-                f"{path}:{i}:{hash(c.content)}",
-                VECTOR,
-                meta,
-            )
-            for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
-        ]
+        rows = parsed_rows(parsed, f"{path}:{hash(files[path])}")
         store.chunks.write_file(
             repository,
             path,
