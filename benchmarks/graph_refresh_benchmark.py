@@ -119,10 +119,8 @@ def index_without_model(store: Any, name: str, root: Path, only: list[str] | Non
     import numpy as np
 
     from mnemo_dagster.extract.languages import language_for
-    from mnemo_dagster.indexing.batch import NotIndexed, _read_and_parse, chunk_metadata
+    from mnemo_dagster.indexing.batch import NotIndexed, _read_and_parse, chunk_rows
     from mnemo_dagster.indexing.discovery import describe, walk
-    from mnemo_dagster.models import qualified_name
-    from mnemo_dagster.store.chunks import ChunkRow
 
     store.ensure_schema("sentence-transformers/all-MiniLM-L6-v2", 384)
     vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
@@ -143,20 +141,8 @@ def index_without_model(store: Any, name: str, root: Path, only: list[str] | Non
         if isinstance(read, NotIndexed):
             continue
         parsed, digest = read
-        rows = [
-            ChunkRow(
-                c.kind,
-                c.name,
-                qualified_name(parsed.path, c.symbol_path),
-                c.start_line,
-                c.end_line,
-                c.content,
-                f"{digest}:{i}",
-                vector,
-                meta,
-            )
-            for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
-        ]
+        count = len(parsed.chunks)
+        rows = chunk_rows(parsed, [f"{digest}:{i}" for i in range(count)], [vector] * count)
         store.chunks.write_file(
             name, parsed.path, language=parsed.language, content_hash=digest, chunks=rows, warning=None
         )

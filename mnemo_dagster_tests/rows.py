@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from mnemo_dagster.indexing.batch import chunk_metadata
-from mnemo_dagster.models import ParsedFile, qualified_name
+from mnemo_dagster.indexing.batch import chunk_rows
+from mnemo_dagster.models import ParsedFile
 from mnemo_dagster.store.chunks import ChunkRow
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.schema import code_chunks, graph_edges, graph_metrics, graph_nodes, source_files
@@ -19,22 +19,11 @@ CONSTANT_VECTOR = np.ones(384, dtype=np.float32) / np.sqrt(384)
 
 
 def parsed_rows(parsed: ParsedFile, key: str, vector: np.ndarray = CONSTANT_VECTOR) -> list[ChunkRow]:
-    """The chunks of ``parsed`` as a pass stores them (symbols, references and flow facts in their
-    metadata), each with ``vector`` and the content hash ``{key}-{n}``."""
-    return [
-        ChunkRow(
-            c.kind,
-            c.name,
-            qualified_name(parsed.path, c.symbol_path),
-            c.start_line,
-            c.end_line,
-            c.content,
-            f"{key}-{i}",
-            vector,
-            meta,
-        )
-        for i, (c, meta) in enumerate(zip(parsed.chunks, chunk_metadata(parsed), strict=True))
-    ]
+    """The chunks of ``parsed`` as a pass stores them (:func:`chunk_rows`), each with ``vector`` and the
+    content hash ``{key}-{n}``."""
+    return chunk_rows(
+        parsed, [f"{key}-{i}" for i in range(len(parsed.chunks))], [vector] * len(parsed.chunks)
+    )
 
 
 def _columns(table: sa.Table, repository: str, names: str) -> sa.Select[Any]:

@@ -13,7 +13,7 @@ import hashlib
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -253,18 +253,10 @@ def _file_writes(
     return writes
 
 
-def _write_file(
-    store: IndexStore,
-    repository: str,
-    pf: ParsedFile,
-    file_hash: str,
-    hashes: list[str],
-    vectors: list[Any],
-    report: BatchReport,
-    counting: threading.Lock,
-    beat: Heartbeat,
-) -> None:
-    rows = [
+def chunk_rows(pf: ParsedFile, hashes: Sequence[str], vectors: Sequence[Any]) -> list[ChunkRow]:
+    """The rows a file's chunks are stored as: each with its content hash and vector, and the symbols
+    and references made inside it (:func:`chunk_metadata`)."""
+    return [
         ChunkRow(
             kind=chunk.kind,
             name=chunk.name,
@@ -280,6 +272,20 @@ def _write_file(
             pf.chunks, chunk_metadata(pf), hashes, vectors, strict=True
         )
     ]
+
+
+def _write_file(
+    store: IndexStore,
+    repository: str,
+    pf: ParsedFile,
+    file_hash: str,
+    hashes: list[str],
+    vectors: list[Any],
+    report: BatchReport,
+    counting: threading.Lock,
+    beat: Heartbeat,
+) -> None:
+    rows = chunk_rows(pf, hashes, vectors)
     warning = "; ".join(pf.warnings) or None
     with beat.doing(WRITING, pf.path, files_done=1):
         store.chunks.write_file(

@@ -9,7 +9,6 @@ from mnemo_dagster.models import SourceFile
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster_tests.rows import parsed_rows
 
-
 FILES = {
     "pkg/models.py": (
         "class Base:\n    def save(self):\n        self.check()\n\n    def check(self):\n        pass\n"
