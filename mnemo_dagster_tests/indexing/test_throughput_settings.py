@@ -262,7 +262,7 @@ class _Beats(PassObserver):
 
 class _Beating:
     """A runner whose batch writes its heartbeat, as a step does, then runs until the pass has handed
-    the ``observer`` a beat."""
+    the ``observer`` a beat with both files done (it may hand earlier ones too, read mid-batch)."""
 
     max_workers = 1
 
@@ -276,7 +276,9 @@ class _Beating:
             for path in ("a.py", "b.py"):
                 with beat.doing("writing", path, files_done=1):
                     pass
-            wait_until(lambda: self.observer.beats, "the pass to hand its observer a beat")
+            wait_until(
+                lambda: ("r__0001", 0, 2) in self.observer.beats, "the pass to hand its observer a beat"
+            )
         return BatchReport(key, success=True, files_indexed=3)
 
 
@@ -288,4 +290,7 @@ def test_a_pass_hands_its_observer_the_running_batch_heartbeat(tmp_path: Path) -
     observer = _Beats()
     runner = _Beating(tmp_path, observer)
     run_batches(runner, "r", ["r__0001"], observer, 1, tmp_path)  # type: ignore[arg-type]
-    assert observer.beats and set(observer.beats) == {("r__0001", 0, 2)}
+    # every beat handed is this run's (never the killed attempt's 7 files), and progress only grows
+    assert observer.beats[-1] == ("r__0001", 0, 2)
+    done = [files for _, _, files in observer.beats]
+    assert set(done) <= {0, 1, 2} and done == sorted(done)
