@@ -420,13 +420,15 @@ def test_a_frozen_step_is_ended_by_its_watchdog_and_retried(
     os.kill(step_pid, signal.SIGSTOP)
     assert process.wait(timeout=600) == 0, (tmp_path / "err").read_text()[-3000:]
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
-    assert len(instance.all_logs(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)) == 1
+    retries = len(instance.all_logs(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY))
     stalls = [
         event.dagster_event.message or ""  # type: ignore[union-attr]
         for event in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
         if (event.dagster_event.message or "").startswith(STALLED)  # type: ignore[union-attr]
     ]
-    assert len(stalls) == 1  # the run history says why the step was retried: the stage and the file
+    # The run history says why the step was retried: the stage and the file. (On a loaded machine the
+    # retry itself may also go 20 s without progress, and be ended and retried again, and say so.)
+    assert retries >= 1 and len(stalls) == retries
     assert DagsterRunner(instance).stalls(run_id) == stalls  # what a failed batch's errors lead with
     assert re.fullmatch(
         r"stalled: no progress for 2\d s while (encoding|writing) \S+\.py( \(\+\d+ files\))? "
