@@ -69,6 +69,7 @@ def main() -> None:
     from mnemo_dagster.defs.sensors import directory_change_sensor
     from mnemo_dagster.defs.tags import REPOSITORY
     from mnemo_dagster.indexing.change_signals import MTIME_SLACK_NS
+    from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
     from mnemo_dagster.indexing.passes import locked_plan
     from mnemo_dagster.launch.step_server import prepare_dagster_home
     from mnemo_dagster.store.schema import source_files
@@ -115,6 +116,10 @@ def main() -> None:
                 .where(f.repository.in_(names), f.status == "pending")
                 .values(status="indexed", indexed_hash=f.content_hash)
             )
+        for name in names:  # and its graph built (here empty), so a quiet tick asks for no refresh
+            if store.graph.is_stale(name):
+                rebuild_nodes(store, [name])
+                rebuild_metrics(store, [name])
 
         cursor: str | None = None
 

@@ -1,27 +1,25 @@
 """Asset checks on the index: every file accounted for, embeddings of the right size, edges that join
-existing nodes, PageRank that sums to 1. Each check reads every registered repository and reports
-per-repository numbers in its metadata; the SQL lives in :mod:`mnemo_dagster.store.insights`.
+existing nodes, PageRank that sums to 1. Like the graph assets, each check is on the ``repositories``
+partitions: a run of ``graph_job`` checks its repository, and the UI shows each repository's results on
+its partition. The SQL lives in :mod:`mnemo_dagster.store.insights`.
 
 **Why the file and embedding checks hang off ``graph_nodes`` and not ``code_chunks``.** They are
-questions about a whole pass, and ``code_chunks`` is split into ``file_batches`` partitions, one run
-each. A check on ``code_chunks`` would join every batch run (``index_batches_job`` selects the asset,
-and jobs run the checks of what they select): without a partition it would judge the whole index
-while other batches are still pending, and with one (``partitions_def`` on a check is a preview
-feature in Dagster 1.13) it would only see its own batch, never the batches that did not run.
-``graph_nodes`` runs once after every batch of a pass has finished (``GRAPH_REFRESH``, and
-``mnemo index`` runs ``graph_job`` last), so its checks see the pass as a whole, and ``graph_job``
-evaluates them on every graph refresh.
+questions about a whole pass over a repository, and ``code_chunks`` is split into ``file_batches``
+partitions, one run each: a check there would see its own batch only, never the batches that did not
+run. A repository's graph refreshes once after its batches have finished, so its checks see the pass
+as a whole, and ``graph_job`` evaluates them on every graph refresh.
 
 **Why one ``@multi_asset_check``.** Every step of the multiprocess executor is a process of its own
 that costs seconds to start on a small machine, so four ``@asset_check`` steps would more than double
-a ``graph_job`` run. One step runs all four checks
-on one connection pool after both graph assets; ``can_subset`` still lets the UI run any one of them.
+a ``graph_job`` run. One step runs all four checks on one connection pool after both graph assets;
+``can_subset`` still lets the UI run any one of them.
 
 Checks never raise on a bad index (a failed check does not fail the run); they fail with metadata
 that says where. The integrity checks have severity ERROR; the PageRank sum is a numeric sanity
 check of the metrics and has severity WARN.
 """
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from dagster import (
@@ -29,7 +27,9 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetsDefinition,
     MetadataValue,
+    PreviewWarning,
     TableColumn,
     TableRecord,
     TableSchema,
@@ -38,6 +38,7 @@ from dagster import (
 
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
 from mnemo_dagster.defs.assets.graph import graph_metrics, graph_nodes
+from mnemo_dagster.defs.partitions import repositories
 from mnemo_dagster.defs.resources import IndexDatabase
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.insights import (
@@ -89,9 +90,9 @@ def integrity_result(
     )
 
 
-def files_accounted_for(store: IndexStore) -> AssetCheckResult:
+def files_accounted_for(store: IndexStore, repository: str) -> AssetCheckResult:
     """Each ``source_files`` row is indexed, skipped or failed, and a skipped or failed one says why."""
-    tallies = file_tallies(store)
+    tallies = file_tallies(store, repository)
     statuses = ("indexed", "skipped", "failed", "pending")
     columns = [("repository", "string"), *((s, "int") for s in statuses), ("other", "int")]
     columns.append(("unexplained", "int"))
@@ -116,7 +117,7 @@ def files_accounted_for(store: IndexStore) -> AssetCheckResult:
     return integrity_result("files_accounted_for", tallies, totals, per_repository(columns, rows), samples)
 
 
-def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
+def embeddings_match_dimension(store: IndexStore, repository: str) -> AssetCheckResult:
     """Every chunk has an embedding of the dimension recorded in ``mnemo_meta``."""
     dimension = index_dimension(store)
     if dimension is None:
@@ -127,7 +128,7 @@ def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
             severity=AssetCheckSeverity.ERROR,
             description="mnemo_meta has no embedding_dim: the index schema was never created.",
         )
-    tallies = embedding_tallies(store, dimension)
+    tallies = embedding_tallies(store, dimension, repository)
     rows: list[dict[str, Cell]] = [
         {
             "repository": t.repository,
@@ -149,9 +150,9 @@ def embeddings_match_dimension(store: IndexStore) -> AssetCheckResult:
     )
 
 
-def edges_join_existing_nodes(store: IndexStore) -> AssetCheckResult:
+def edges_join_existing_nodes(store: IndexStore, repository: str) -> AssetCheckResult:
     """Every edge joins two nodes of its own repository."""
-    tallies = edge_tallies(store)
+    tallies = edge_tallies(store, repository)
     rows: list[dict[str, Cell]] = [
         {"repository": t.repository, "edges": t.edges, "dangling": t.dangling} for t in tallies
     ]
@@ -163,9 +164,9 @@ def edges_join_existing_nodes(store: IndexStore) -> AssetCheckResult:
     )
 
 
-def pagerank_sums_to_one(store: IndexStore) -> AssetCheckResult:
+def pagerank_sums_to_one(store: IndexStore, repository: str) -> AssetCheckResult:
     """The PageRank of every repository sums to 1 within :data:`PAGERANK_TOLERANCE`."""
-    tallies = pagerank_tallies(store)
+    tallies = pagerank_tallies(store, repository)
     off = [t.repository for t in tallies if not t.ok(PAGERANK_TOLERANCE)]
     deviation = max((abs(t.total - 1.0) for t in tallies if t.ranked), default=0.0)
     rows: list[dict[str, Cell]] = [
@@ -187,8 +188,16 @@ def pagerank_sums_to_one(store: IndexStore) -> AssetCheckResult:
     )
 
 
-CHECKS: dict[str, tuple[AssetCheckSpec, Callable[[IndexStore], AssetCheckResult]]] = {
-    check.__name__: (AssetCheckSpec(check.__name__, asset=asset, description=description), check)
+def _spec(name: str, asset: AssetsDefinition, description: str) -> AssetCheckSpec:
+    """A check of ``asset`` on the ``repositories`` partitions (a preview feature of Dagster 1.13 that
+    says so with a warning on every definition: this one is known and wanted)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return AssetCheckSpec(name, asset=asset, description=description, partitions_def=repositories)
+
+
+CHECKS: dict[str, tuple[AssetCheckSpec, Callable[[IndexStore, str], AssetCheckResult]]] = {
+    check.__name__: (_spec(check.__name__, asset, description), check)
     for check, asset, description in (
         (
             files_accounted_for,
@@ -219,7 +228,7 @@ CHECKS: dict[str, tuple[AssetCheckSpec, Callable[[IndexStore], AssetCheckResult]
     specs=[spec for spec, _ in CHECKS.values()],
     can_subset=True,
     retry_policy=DATABASE_RETRY,
-    description="Integrity of the index, over every registered repository.",
+    description="Integrity of the index, for the partition's repository.",
 )
 def index_checks(
     context: AssetCheckExecutionContext, index_database: IndexDatabase
@@ -229,7 +238,7 @@ def index_checks(
         selected = {key.name for key in context.selected_asset_check_keys}
         for name, (_, check) in CHECKS.items():
             if name in selected:
-                yield check(store)
+                yield check(store, context.partition_key)
     finally:
         store.dispose()
 

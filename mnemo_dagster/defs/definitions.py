@@ -10,7 +10,7 @@ from mnemo_dagster.defs.checks import asset_checks
 from mnemo_dagster.defs.executors import select_executor
 from mnemo_dagster.defs.jobs import graph_job, index_batches_job, scan_job
 from mnemo_dagster.defs.resources import RESOURCES
-from mnemo_dagster.defs.sensors import directory_change_sensor, graph_refresh_sensor
+from mnemo_dagster.defs.sensors import directory_change_sensor, nightly_reindex_sensor
 
 executor = select_executor()
 """The multiprocess executor, or Celery: ``MNEMO_EXECUTOR`` (see ``defs/executors.py``)."""
@@ -19,7 +19,7 @@ defs = Definitions(
     assets=[code_chunks, graph_nodes, graph_metrics],
     asset_checks=asset_checks,
     jobs=[index_batches_job, graph_job, scan_job],
-    sensors=[directory_change_sensor, graph_refresh_sensor],
+    sensors=[directory_change_sensor, nightly_reindex_sensor],
     executor=executor,
     resources=RESOURCES,
 )

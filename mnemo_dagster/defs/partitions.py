@@ -1,4 +1,6 @@
-"""One dynamic partition per file batch; keys look like ``<repository>__0001``."""
+"""The partitions: one per file batch (``file_batches``, keys like ``<repository>__0001``) for
+``code_chunks``, and one per registered repository (``repositories``, keys the repository's name) for
+the graph assets."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Iterable
 from dagster import DagsterInstance, DynamicPartitionsDefinition
 
 file_batches = DynamicPartitionsDefinition(name="file_batches")
+repositories = DynamicPartitionsDefinition(name="repositories")
 
 
 def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Iterable[str] = ()) -> None:
@@ -19,3 +22,11 @@ def sync_partitions(instance: DagsterInstance, keys: Iterable[str], removed: Ite
     for key in removed:
         if key in existing:
             instance.delete_dynamic_partition(file_batches.name, key)
+
+
+def add_repositories(instance: DagsterInstance, names: Iterable[str]) -> None:
+    """Make the ``repositories`` partitions include ``names`` (a repository's graph partition exists
+    from its first scan on)."""
+    missing = sorted(set(names) - set(instance.get_dynamic_partitions(repositories.name)))
+    if missing:
+        instance.add_dynamic_partitions(repositories.name, missing)

@@ -26,7 +26,7 @@ from dagster import (
 from mnemo_dagster.config.defaults import SCAN_LOCK_WAIT_SECONDS
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
-from mnemo_dagster.defs.partitions import sync_partitions
+from mnemo_dagster.defs.partitions import add_repositories, sync_partitions
 from mnemo_dagster.defs.resources import RESOURCES, IndexDatabase, IndexSettings
 from mnemo_dagster.errors import ConfigError
 from mnemo_dagster.indexing.passes import locked_plan
@@ -47,6 +47,7 @@ def scan_and_sync(
     with locked_plan(store, settings, repository, Path(root), wait_seconds=SCAN_LOCK_WAIT_SECONDS) as plan:
         if plan is not None:
             sync_partitions(instance, plan.batches, plan.removed)
+            add_repositories(instance, [repository])
     return plan
 
 

@@ -1,5 +1,5 @@
-"""Keeping the index fresh: a directory-change sensor whose tick stays cheap, and the automation that
-refreshes the graph once.
+"""Keeping the index fresh: a directory-change sensor whose tick stays cheap, and that refreshes each
+repository's graph once its batches are done; and the automation of the nightly re-verification.
 
 A tick of ``directory_change_sensor`` never walks a tree the way a scan does. For each registered
 repository it
@@ -11,7 +11,12 @@ repository it
    (:mod:`~mnemo_dagster.indexing.change_signals`): the mtime of every directory, and of the tick's
    share of a sweep over the files. On a sign, or when the last scan is :data:`FULL_SCAN_SECONDS` old,
    it requests a ``scan_job`` run (:mod:`~mnemo_dagster.defs.scans`), ahead of queued batches. That run
-   walks the tree, records the changes and plans the batches; the next tick requests them.
+   walks the tree, records the changes and plans the batches; the next tick requests them;
+3. requests the ``graph_job`` run of the repository's ``repositories`` partition when its graph is
+   behind its files (:func:`~mnemo_dagster.indexing.graph_build.refresh_reason`: files indexed after it,
+   files deleted since, or carried metrics a day old), and no run of the repository is queued or running
+   and none of its pending batches is still to be launched (a failed batch counts as done: the graph
+   then covers what is indexed). Its run key names the state, so each state is refreshed once.
 
 A repository whose pass lock is held (``mnemo index`` is running a pass over it) is left alone, and one
 scan of a repository is queued or running at a time. What a tick costs grows with the directories of
@@ -54,16 +59,19 @@ from mnemo_dagster.config.defaults import FULL_SCAN_SECONDS, SENSOR_FILE_STATS, 
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY
-from mnemo_dagster.defs.jobs import index_batches_job, scan_job
+from mnemo_dagster.defs.jobs import graph_job, index_batches_job, scan_job
 from mnemo_dagster.defs.orphans import UNFINISHED, end_orphaned_runs
-from mnemo_dagster.defs.partitions import file_batches
+from mnemo_dagster.defs.partitions import file_batches, repositories
 from mnemo_dagster.defs.scans import ScanConfig
 from mnemo_dagster.indexing.change_signals import Change, Sweep, find_change, share_budget
+from mnemo_dagster.indexing.graph_build import refresh_reason
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import wire
 
 SCAN_PRIORITY = "1"
 """Scans jump the queue of batch runs: they are short, and the batches to run wait on them."""
+RUN_KEY = "dagster/run_key"
+"""Dagster's tag for the run key of a sensor's run."""
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, *UNFINISHED]
 """A run in one of these has not finished, or not even started."""
 
@@ -124,10 +132,38 @@ def scan_request(
     )
 
 
-def _scans_in_flight(instance: DagsterInstance) -> set[str]:
-    """Repositories with a ``scan_job`` run queued or running."""
-    records = instance.get_run_records(RunsFilter(job_name=scan_job.name, statuses=IN_FLIGHT))
-    return {record.dagster_run.tags.get(tags.REPOSITORY, "") for record in records}
+def _busy(instance: DagsterInstance) -> dict[str, set[str]]:
+    """Repository -> the jobs of its runs that are queued or running (one query)."""
+    busy: dict[str, set[str]] = {}
+    for record in instance.get_run_records(RunsFilter(statuses=IN_FLIGHT)):
+        run = record.dagster_run
+        name = run.tags.get(tags.REPOSITORY) or run_repository(run.tags.get(tags.PARTITION, ""), run.job_name)
+        busy.setdefault(name, set()).add(run.job_name)
+    return busy
+
+
+def run_repository(partition: str, job_name: str) -> str:
+    """The repository of a run without a repository tag (a backfill's): its batch's, or its partition's."""
+    return partition.rpartition("__")[0] if job_name == index_batches_job.name else partition
+
+
+def _launched(instance: DagsterInstance, requests: Iterable[RunRequest]) -> bool:
+    """Whether each of ``requests`` has its run already (finished or not), by run key."""
+    return all(
+        instance.get_run_records(RunsFilter(tags={RUN_KEY: request.run_key or ""}), limit=1)
+        for request in requests
+    )
+
+
+def graph_request(name: str, reason: str) -> RunRequest:
+    """The ``graph_job`` run of repository ``name``'s partition, for ``reason`` (its run key names it)."""
+    digest = hashlib.sha256(reason.encode()).hexdigest()[:16]
+    return RunRequest(
+        run_key=f"{name}:graph:{digest}",
+        job_name=graph_job.name,
+        partition_key=name,
+        tags={tags.REPOSITORY: name, tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR},
+    )
 
 
 def _sweeps(cursor: str | None) -> dict[str, Sweep]:
@@ -149,13 +185,15 @@ def evaluate_directory_changes(
     settings = Settings.from_env()
     now = now or datetime.now(UTC)
     existing = set(context.instance.get_dynamic_partitions(file_batches.name))
-    scanning = _scans_in_flight(context.instance)
+    graph_partitions = set(context.instance.get_dynamic_partitions(repositories.name))
+    busy = _busy(context.instance)
     registered = store.files.registrations()
     pending_by_batch = store.files.pending_by_batch()
     sweeps = _sweeps(context.cursor)
     budgets = share_budget(SENSOR_FILE_STATS, {r.name: sweeps.get(r.name, Sweep()).files for r in registered})
     runs: list[RunRequest] = []
     missing: set[str] = set()
+    refreshed: set[str] = set()
     looked = 0
     for repository in registered:
         name = repository.name
@@ -165,9 +203,10 @@ def evaluate_directory_changes(
                 continue
             looked += 1
             pending = pending_by_batch.get(name, {})
-            runs.extend(batch_request(name, key, files, settings) for key, files in pending.items())
+            batches = [batch_request(name, key, files, settings) for key, files in pending.items()]
+            runs.extend(batches)
             missing |= pending.keys() - existing
-            if name in scanning:
+            if scan_job.name in busy.get(name, ()):
                 continue
             change = None
             if repository.scanned_at is not None:
@@ -188,21 +227,30 @@ def evaluate_directory_changes(
                 reason = f"{change.path} changed" if change else "a scan is due"
                 context.log.info(f"{name}: {reason}; requested a scan")
                 runs.append(scan)
+            # The graph waits for what is under way: a change seen on disk, runs, batches to launch.
+            if change is None and not busy.get(name) and _launched(context.instance, batches):
+                why = refresh_reason(store, name, now)
+                if why is not None:
+                    context.log.info(f"{name}: graph behind ({why}); requested its refresh")
+                    runs.append(graph_request(name, why))
+                    refreshed.add(name)
     names = {r.name for r in registered}
     cursor = json.dumps({name: [s.next, s.files] for name, s in sorted(sweeps.items()) if name in names})
     requests = [AddDynamicPartitionsRequest(file_batches.name, sorted(missing))] if missing else []
+    if refreshed - graph_partitions:  # registered before the graph had partitions
+        requests.append(AddDynamicPartitionsRequest(repositories.name, sorted(refreshed - graph_partitions)))
     if not runs and not requests:
         return SensorResult(skip_reason=f"no changes in {looked} repositories", cursor=cursor)
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=cursor)
 
 
 @sensor(
-    jobs=[index_batches_job, scan_job],
+    jobs=[index_batches_job, scan_job, graph_job],
     minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
-        "Scan registered repositories that show a sign of change (in a run), then re-index the batches "
-        "whose files were added, changed or deleted."
+        "Scan registered repositories that show a sign of change (in a run), re-index the batches "
+        "whose files were added, changed or deleted, then refresh each repository's graph once."
     ),
 )
 def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
@@ -215,11 +263,11 @@ def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | 
         return evaluate_directory_changes(context, wiring.store)
 
 
-graph_refresh_sensor = AutomationConditionSensorDefinition(
-    "graph_refresh_sensor",
-    target=["graph_nodes", "graph_metrics", "code_chunks"],
+nightly_reindex_sensor = AutomationConditionSensorDefinition(
+    "nightly_reindex_sensor",
+    target=["code_chunks"],
     default_status=DefaultSensorStatus.RUNNING,
     emit_backfills=True,
     minimum_interval_seconds=30,
-    description="Refreshes the graph once after a pass of batches, and runs the nightly full re-index.",
+    description="Launches the nightly backfill that re-verifies every batch (MNEMO_REINDEX_CRON).",
 )

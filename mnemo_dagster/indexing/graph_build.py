@@ -110,14 +110,22 @@ def _full_metrics_are_old(stats: dict[str, Any], now: datetime) -> bool:
 
 
 def needs_refresh(store: IndexStore, repository: str, now: datetime | None = None) -> bool:
-    """Whether the graph of ``repository`` is behind its files
-    (:meth:`~mnemo_dagster.store.graph.GraphStore.is_stale`), or its metrics carry costly values
+    """Whether the graph of ``repository`` wants a refresh (:func:`refresh_reason`)."""
+    return refresh_reason(store, repository, now) is not None
+
+
+def refresh_reason(store: IndexStore, repository: str, now: datetime | None = None) -> str | None:
+    """Why the graph of ``repository`` wants a refresh, None when it does not: it is behind its files
+    (:meth:`~mnemo_dagster.store.graph.GraphStore.staleness`), or its metrics carry costly values
     computed more than :data:`FULL_METRICS_SECONDS` ago (the nightly pass then computes them in full,
-    even where no file changed)."""
-    if store.graph.is_stale(repository):
-        return True
+    even where no file changed). The words name the state: they change when it does."""
+    behind = store.graph.staleness(repository)
+    if behind is not None:
+        return behind
     stats = store.graph.summary(repository)
-    return stats.get("metrics") == "carried" and _full_metrics_are_old(stats, now or datetime.now(UTC))
+    if stats.get("metrics") == "carried" and _full_metrics_are_old(stats, now or datetime.now(UTC)):
+        return f"metrics carried since {stats.get('metrics_full_at')}"
+    return None
 
 
 def store_metrics(store: IndexStore, repository: str, *, full: bool | None = None) -> dict[str, Any]:

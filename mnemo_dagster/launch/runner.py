@@ -28,7 +28,7 @@ from dagster import (
 from mnemo_dagster.defs import tags
 from mnemo_dagster.defs.definitions import get_graph_job, get_index_batches_job
 from mnemo_dagster.defs.orphans import UNFINISHED, RunHeartbeat, cancel_runs, end_orphaned_runs
-from mnemo_dagster.defs.partitions import sync_partitions
+from mnemo_dagster.defs.partitions import add_repositories, sync_partitions
 from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster.indexing.passes import BatchRunner, GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
@@ -150,6 +150,7 @@ class DagsterRunner:
 
     def prepare(self, plan: PassPlan) -> None:
         sync_partitions(self.instance, plan.batches, plan.removed)
+        add_repositories(self.instance, [plan.repository])
 
     def run_batch(self, repository: str, key: str) -> BatchReport:
         if self._pool is not None:
@@ -175,16 +176,23 @@ class DagsterRunner:
         return [message for message in messages if message.startswith(STALLED)]
 
     def run_graph(self, repositories: Sequence[str]) -> GraphOutcome:
-        config = {"config": {"repositories": list(repositories)}}
-        result = execute_job(
-            reconstructable(get_graph_job),
-            self.instance,
-            run_config={**QUIET, "ops": {"graph_nodes": config, "graph_metrics": config}},
-            tags={**_run_tags(",".join(repositories), self.pass_id), **self.extra_tags},
+        """One ``graph_job`` run per repository, on its ``repositories`` partition."""
+        outcomes = []
+        for name in repositories:
+            result = execute_job(
+                reconstructable(get_graph_job),
+                self.instance,
+                run_config=QUIET,
+                tags={tags.PARTITION: name, **_run_tags(name, self.pass_id), **self.extra_tags},
+            )
+            self._stop_if_interrupted(result)
+            _, errors = _metadata_and_errors(result)
+            outcomes.append(GraphOutcome(result.success, errors=tuple(errors), run_id=result.run_id))
+        return GraphOutcome(
+            all(o.success for o in outcomes),
+            errors=tuple(e for o in outcomes for e in o.errors),
+            run_id=outcomes[-1].run_id if outcomes else None,
         )
-        self._stop_if_interrupted(result)
-        _, errors = _metadata_and_errors(result)
-        return GraphOutcome(result.success, errors=tuple(errors), run_id=result.run_id)
 
 
 @contextmanager

@@ -267,29 +267,35 @@ class GraphStore:
             return {row[0]: (row[1], row[2], row[3]) for row in conn.execute(query)}
 
     def is_stale(self, repository: str) -> bool:
-        """True when the graph is behind the files: never built, a file indexed after it was, or
-        fewer files hold chunks than it was built from (files deleted since)."""
+        """True when the graph is behind the files (:meth:`staleness`)."""
+        return self.staleness(repository) is not None
+
+    def staleness(self, repository: str) -> str | None:
+        """How the graph is behind the files, None when it is not: never built, a file indexed after it
+        was (the newest such time is named), or fewer files hold chunks than it was built from (files
+        deleted since; both counts are named). The words change with the state, so they also name it."""
         with self.db.begin() as conn:
             built, stats = conn.execute(
                 sa.select(repositories.c.graph_built_at, repositories.c.graph_stats).where(
                     repositories.c.name == repository
                 )
             ).one_or_none() or (None, None)
-            if built is None:
-                return True
             newest = conn.execute(
                 sa.select(sa.func.max(source_files.c.indexed_at)).where(
                     source_files.c.repository == repository
                 )
             ).scalar_one_or_none()
+            if built is None:
+                return f"never built (files indexed until {newest.isoformat() if newest else 'never'})"
             if newest is not None and newest > built:
-                return True
+                return f"files indexed until {newest.isoformat()}, after the graph ({built.isoformat()})"
             files = conn.execute(
                 sa.select(sa.func.count(sa.distinct(code_chunks.c.file_path))).where(
                     code_chunks.c.repository == repository
                 )
             ).scalar_one()
-        return files != ((stats or {}).get("resolution") or {}).get("files", files)
+        graphed = ((stats or {}).get("resolution") or {}).get("files", files)
+        return None if files == graphed else f"{files} files hold chunks, the graph has {graphed}"
 
     def summary(self, repository: str) -> dict[str, Any]:
         """The graph summary of ``repository`` (``repositories.graph_stats``)."""

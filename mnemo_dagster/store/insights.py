@@ -144,9 +144,16 @@ class SymbolRank(NamedTuple):
     in_degree: int
 
 
-def _names(conn: Connection) -> list[str]:
-    """Every registered repository, sorted: the rows of every per-repository answer."""
-    return list(conn.execute(sa.select(repositories.c.name).order_by(repositories.c.name)).scalars())
+def _names(conn: Connection, only: str | None = None) -> list[str]:
+    """Every registered repository (or ``only`` that one, if registered), sorted: the rows of every
+    per-repository answer."""
+    query = sa.select(repositories.c.name).where(_scope(repositories.c.name, only))
+    return list(conn.execute(query.order_by(repositories.c.name)).scalars())
+
+
+def _scope(repository: sa.ColumnElement[str], only: str | None) -> sa.ColumnElement[bool]:
+    """Rows of repository ``only``; of every repository when None."""
+    return sa.true() if only is None else repository == only
 
 
 def _examples(
@@ -174,19 +181,23 @@ def _examples(
     return {name: tuple(values) for name, values in found.items()}
 
 
-def file_tallies(store: IndexStore) -> list[FileTally]:
-    """Per repository: files by status, and those not accounted for (unsettled or unexplained)."""
-    unsettled = source_files.c.status.not_in(SETTLED_STATUSES)
-    unexplained = sa.and_(source_files.c.status.in_(NEEDS_REASON), source_files.c.error.is_(None))
+def file_tallies(store: IndexStore, only: str | None = None) -> list[FileTally]:
+    """Per repository (``only`` that one): files by status, and those not accounted for (unsettled or
+    unexplained)."""
+    scope = _scope(source_files.c.repository, only)
+    unsettled = sa.and_(scope, source_files.c.status.not_in(SETTLED_STATUSES))
+    unexplained = sa.and_(scope, source_files.c.status.in_(NEEDS_REASON), source_files.c.error.is_(None))
     with store.begin() as conn:
-        names = _names(conn)
+        names = _names(conn, only)
         counts = conn.execute(
             sa.select(
                 source_files.c.repository,
                 source_files.c.status,
                 sa.func.count(),
                 sa.func.count().filter(unexplained),
-            ).group_by(source_files.c.repository, source_files.c.status)
+            )
+            .where(scope)
+            .group_by(source_files.c.repository, source_files.c.status)
         ).all()
         unsettled_examples = _examples(conn, source_files.c.path, source_files.c.repository, unsettled)
         unexplained_examples = _examples(conn, source_files.c.path, source_files.c.repository, unexplained)
@@ -217,17 +228,19 @@ def index_dimension(store: IndexStore) -> int | None:
     return int(value) if value is not None else None
 
 
-def embedding_tallies(store: IndexStore, dimension: int) -> list[EmbeddingTally]:
-    """Per repository: chunks by embedding dimension, and those without a ``dimension``-d vector."""
+def embedding_tallies(store: IndexStore, dimension: int, only: str | None = None) -> list[EmbeddingTally]:
+    """Per repository (``only`` that one): chunks by embedding dimension, and those without a
+    ``dimension``-d vector."""
+    scope = _scope(code_chunks.c.repository, only)
     dims = sa.func.vector_dims(code_chunks.c.embedding)
-    wrong = sa.or_(code_chunks.c.embedding.is_(None), dims != dimension)
+    wrong = sa.and_(scope, sa.or_(code_chunks.c.embedding.is_(None), dims != dimension))
     label = code_chunks.c.file_path + ":" + sa.cast(code_chunks.c.start_line, sa.Text)
     with store.begin() as conn:
-        names = _names(conn)
+        names = _names(conn, only)
         counts = conn.execute(
-            sa.select(code_chunks.c.repository, dims, sa.func.count()).group_by(
-                code_chunks.c.repository, dims
-            )
+            sa.select(code_chunks.c.repository, dims, sa.func.count())
+            .where(scope)
+            .group_by(code_chunks.c.repository, dims)
         ).all()
         examples = _examples(conn, label, code_chunks.c.repository, wrong)
     by_dimension: dict[str, dict[int | None, int]] = defaultdict(dict)
@@ -245,8 +258,10 @@ def embedding_tallies(store: IndexStore, dimension: int) -> list[EmbeddingTally]
     ]
 
 
-def edge_tallies(store: IndexStore) -> list[EdgeTally]:
-    """Per repository: edges, and those whose source or target is not a node of that repository."""
+def edge_tallies(store: IndexStore, only: str | None = None) -> list[EdgeTally]:
+    """Per repository (``only`` that one): edges, and those whose source or target is not a node of
+    that repository."""
+    scope = _scope(graph_edges.c.repository, only)
     source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
     joined = graph_edges.outerjoin(
         source,
@@ -255,14 +270,15 @@ def edge_tallies(store: IndexStore) -> list[EdgeTally]:
         target,
         sa.and_(target.c.id == graph_edges.c.target_id, target.c.repository == graph_edges.c.repository),
     )
-    dangling = sa.or_(source.c.id.is_(None), target.c.id.is_(None))
+    dangling = sa.and_(scope, sa.or_(source.c.id.is_(None), target.c.id.is_(None)))
     with store.begin() as conn:
-        names = _names(conn)
+        names = _names(conn, only)
         counts = {
             name: (edges, bad)
             for name, edges, bad in conn.execute(
                 sa.select(graph_edges.c.repository, sa.func.count(), sa.func.count().filter(dangling))
                 .select_from(joined)
+                .where(scope)
                 .group_by(graph_edges.c.repository)
             )
         }
@@ -285,24 +301,24 @@ def edge_tallies(store: IndexStore) -> list[EdgeTally]:
     ]
 
 
-def pagerank_tallies(store: IndexStore) -> list[PagerankTally]:
-    """Per repository: how many nodes PageRank ranks (all but the external and builtin ones), how
-    many metrics rows, and the sum of their PageRank."""
+def pagerank_tallies(store: IndexStore, only: str | None = None) -> list[PagerankTally]:
+    """Per repository (``only`` that one): how many nodes PageRank ranks (all but the external and
+    builtin ones), how many metrics rows, and the sum of their PageRank."""
     with store.begin() as conn:
-        names = _names(conn)
+        names = _names(conn, only)
         nodes: dict[str, int] = dict(
             conn.execute(
                 sa.select(graph_nodes.c.repository, sa.func.count())
-                .where(graph_nodes.c.kind.not_in(OUTSIDE_KINDS))
+                .where(_scope(graph_nodes.c.repository, only), graph_nodes.c.kind.not_in(OUTSIDE_KINDS))
                 .group_by(graph_nodes.c.repository)
             ).all()
         )
         ranked = {
             name: (count, total)
             for name, count, total in conn.execute(
-                sa.select(
-                    graph_metrics.c.repository, sa.func.count(), sa.func.sum(graph_metrics.c.pagerank)
-                ).group_by(graph_metrics.c.repository)
+                sa.select(graph_metrics.c.repository, sa.func.count(), sa.func.sum(graph_metrics.c.pagerank))
+                .where(_scope(graph_metrics.c.repository, only))
+                .group_by(graph_metrics.c.repository)
             )
         }
     return [

@@ -13,16 +13,17 @@ from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
     AssetCheckSeverity,
-    AssetSelection,
     DagsterInstance,
+    Definitions,
     TableMetadataValue,
-    materialize,
+    define_asset_job,
 )
 
+from mnemo_dagster.defs.assets.code_chunks import code_chunks as code_chunks_asset
 from mnemo_dagster.defs.assets.graph import graph_metrics as graph_metrics_asset
 from mnemo_dagster.defs.assets.graph import graph_nodes as graph_nodes_asset
 from mnemo_dagster.defs.checks import asset_checks
-from mnemo_dagster.defs.resources import IndexDatabase
+from mnemo_dagster.defs.resources import RESOURCES, IndexDatabase
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.batch import index_batch
 from mnemo_dagster.indexing.graph_build import store_graph, store_metrics
@@ -80,18 +81,27 @@ def index(urls: DatabaseUrls, healthy: DatabaseUrls) -> Iterator[IndexStore]:
 
 def run_checks(
     instance: DagsterInstance, store: IndexStore, *only: AssetCheckKey
-) -> dict[str, AssetCheckEvaluation]:
-    """Execute the checks (``only`` these if given), not the graph assets, through ``instance``;
-    return their evaluations by check name."""
-    result = materialize(
-        [graph_nodes_asset, graph_metrics_asset, *asset_checks],
-        selection=AssetSelection.checks(*only) if only else AssetSelection.checks(*asset_checks),
-        resources={"index_database": IndexDatabase(url=store.url)},
-        instance=instance,
-    )
-    assert result.success
-    assert result.get_asset_materialization_events() == []  # the graph was not rebuilt
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+) -> dict[str, dict[str, AssetCheckEvaluation]]:
+    """Execute the checks (``only`` these if given), not the graph assets, through ``instance``, on the
+    partition of each repository; return their evaluations by repository, then check name."""
+    instance.add_dynamic_partitions("repositories", ["shop", "tiny"])
+    graph_job = Definitions(
+        assets=[code_chunks_asset, graph_nodes_asset, graph_metrics_asset],
+        asset_checks=asset_checks,
+        jobs=[define_asset_job("graph_job", selection=[graph_nodes_asset, graph_metrics_asset])],
+        resources={**RESOURCES, "index_database": IndexDatabase(url=store.url)},
+    ).resolve_job_def("graph_job")
+    every = {key for check in asset_checks for key in check.check_keys}
+    job = graph_job.get_subset(asset_selection=set(), asset_check_selection=set(only) or every)
+    found: dict[str, dict[str, AssetCheckEvaluation]] = {}
+    for repository in ("shop", "tiny"):
+        result = job.execute_in_process(instance=instance, partition_key=repository)
+        assert result.success
+        assert result.get_asset_materialization_events() == []  # the graph was not rebuilt
+        evaluations = result.get_asset_check_evaluations()
+        assert {e.partition for e in evaluations} == {repository}
+        found[repository] = {e.check_name: e for e in evaluations}
+    return found
 
 
 def value(evaluation: AssetCheckEvaluation, key: str) -> Any:
@@ -118,16 +128,17 @@ def per_repository(store: IndexStore, table_: sa.Table) -> dict[str, int]:
 
 
 def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index: IndexStore) -> None:
-    checks = run_checks(instance, index)
+    by_repository = run_checks(instance, index)
 
-    assert {name: e.passed for name, e in checks.items()} == {
-        "files_accounted_for": True,
-        "embeddings_match_dimension": True,
-        "edges_join_existing_nodes": True,
-        "pagerank_sums_to_one": True,
-    }
-    files = checks["files_accounted_for"]
-    assert (value(files, "repositories"), value(files, "pending"), value(files, "unexplained")) == (2, 0, 0)
+    for checks in by_repository.values():
+        assert {name: e.passed for name, e in checks.items()} == {
+            "files_accounted_for": True,
+            "embeddings_match_dimension": True,
+            "edges_join_existing_nodes": True,
+            "pagerank_sums_to_one": True,
+        }
+    files = by_repository["tiny"]["files_accounted_for"]
+    assert (value(files, "repositories"), value(files, "pending"), value(files, "unexplained")) == (1, 0, 0)
     assert table(files)["tiny"] == {
         "indexed": 2,
         "skipped": 0,
@@ -136,7 +147,7 @@ def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index:
         "other": 0,
         "unexplained": 0,
     }
-    assert table(files)["shop"]["indexed"] == count(
+    assert table(by_repository["shop"]["files_accounted_for"])["shop"]["indexed"] == count(
         index,
         sa.select(sa.func.count()).where(
             source_files.c.repository == "shop", source_files.c.status == "indexed"
@@ -144,20 +155,17 @@ def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index:
     )
     assert value(files, "pending_examples") == "none"
 
-    embeddings = checks["embeddings_match_dimension"]
-    chunks = sum(per_repository(index, code_chunks).values())
-    assert (value(embeddings, "dimension"), value(embeddings, "chunks"), value(embeddings, "wrong")) == (
-        384,
-        chunks,
-        0,
-    )
+    for name, chunks in per_repository(index, code_chunks).items():
+        embeddings = by_repository[name]["embeddings_match_dimension"]
+        assert (value(embeddings, "dimension"), value(embeddings, "chunks"), value(embeddings, "wrong")) == (
+            384,
+            chunks,
+            0,
+        )
+    for name, n in per_repository(index, graph_edges).items():
+        assert table(by_repository[name]["edges_join_existing_nodes"]) == {name: {"edges": n, "dangling": 0}}
 
-    edges = checks["edges_join_existing_nodes"]
-    assert table(edges) == {
-        name: {"edges": n, "dangling": 0} for name, n in per_repository(index, graph_edges).items()
-    }
-
-    pagerank = checks["pagerank_sums_to_one"]
+    pagerank = {name: checks["pagerank_sums_to_one"] for name, checks in by_repository.items()}
     with index.begin() as conn:  # external and builtin nodes get no PageRank
         nodes = dict(
             conn.execute(
@@ -166,12 +174,14 @@ def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index:
                 .group_by(graph_nodes.c.repository)
             ).all()
         )
-    assert {name: (row["nodes"], row["ranked"]) for name, row in table(pagerank).items()} == {
-        name: (n, n) for name, n in nodes.items()
-    }
-    assert all(abs(row["pagerank_sum"] - 1) < 1e-9 for row in table(pagerank).values())
-    assert pagerank.severity == AssetCheckSeverity.WARN
-    assert files.severity == embeddings.severity == edges.severity == AssetCheckSeverity.ERROR
+    for name, n in nodes.items():
+        [row] = table(pagerank[name]).values()
+        assert (row["nodes"], row["ranked"]) == (n, n) and abs(row["pagerank_sum"] - 1) < 1e-9
+    for checks in by_repository.values():
+        assert checks["pagerank_sums_to_one"].severity == AssetCheckSeverity.WARN
+        assert {checks[c].severity for c in checks if c != "pagerank_sums_to_one"} == {
+            AssetCheckSeverity.ERROR
+        }
 
 
 def test_a_pending_file_and_a_failure_without_reason_fail_the_file_check(
@@ -185,12 +195,12 @@ def test_a_pending_file_and_a_failure_without_reason_fail_the_file_check(
                 .values(status=status, error=None)
             )
 
-    files = run_checks(instance, index)["files_accounted_for"]
+    checks = run_checks(instance, index)
+    files = checks["shop"]["files_accounted_for"]
 
-    assert not files.passed
+    assert not files.passed and checks["tiny"]["files_accounted_for"].passed
     assert (value(files, "pending"), value(files, "unexplained")) == (1, 1)
     assert (table(files)["shop"]["pending"], table(files)["shop"]["unexplained"]) == (1, 1)
-    assert table(files)["tiny"]["pending"] == 0
     assert value(files, "pending_examples") == "shop: shop/retry.py"
     assert value(files, "unexplained_examples") == "shop: web/format.ts"
 
@@ -202,10 +212,10 @@ def test_embeddings_of_another_dimension_fail_the_embedding_check(
         conn.execute(mnemo_meta.update().where(mnemo_meta.c.key == "embedding_dim").values(value="768"))
     chunks = per_repository(index, code_chunks)
 
-    embeddings = run_checks(instance, index)["embeddings_match_dimension"]
+    embeddings = run_checks(instance, index)["tiny"]["embeddings_match_dimension"]
 
     assert not embeddings.passed
-    assert (value(embeddings, "dimension"), value(embeddings, "wrong")) == (768, sum(chunks.values()))
+    assert (value(embeddings, "dimension"), value(embeddings, "wrong")) == (768, chunks["tiny"])
     assert table(embeddings)["tiny"] == {
         "chunks": chunks["tiny"],
         "wrong": chunks["tiny"],
@@ -239,16 +249,14 @@ def test_edges_to_a_missing_node_or_another_repository_fail_the_edge_check(
             ],
         )
 
-    edges = run_checks(instance, index)["edges_join_existing_nodes"]
+    checks = run_checks(instance, index)
+    shop, tiny = (checks[name]["edges_join_existing_nodes"] for name in ("shop", "tiny"))
 
-    assert not edges.passed
-    assert value(edges, "dangling") == 2
-    assert {name: row["dangling"] for name, row in table(edges).items()} == {"shop": 1, "tiny": 1}
+    assert not shop.passed and not tiny.passed
+    assert value(shop, "dangling") == value(tiny, "dangling") == 1
     retry, app = ids["shop/retry.py"], ids["tiny/app.py"]
-    assert (
-        value(edges, "dangling_examples")
-        == f"shop: {retry} -calls-> {missing}; tiny: {app} -imports-> {retry}"
-    )
+    assert value(shop, "dangling_examples") == f"shop: {retry} -calls-> {missing}"
+    assert value(tiny, "dangling_examples") == f"tiny: {app} -imports-> {retry}"
 
 
 def test_a_pagerank_off_by_a_percent_fails_and_one_off_by_rounding_passes(
@@ -270,11 +278,17 @@ def test_a_pagerank_off_by_a_percent_fails_and_one_off_by_rounding_passes(
     bump("shop", 0.01)
     bump("tiny", 1e-9)
 
-    checks = run_checks(instance, index, AssetCheckKey(graph_metrics_asset.key, "pagerank_sums_to_one"))
+    by_repository = run_checks(
+        instance, index, AssetCheckKey(graph_metrics_asset.key, "pagerank_sums_to_one")
+    )
 
-    assert list(checks) == ["pagerank_sums_to_one"]  # the UI can run one check of the four alone
-    pagerank = checks["pagerank_sums_to_one"]
-    assert not pagerank.passed
+    # the UI can run one check of the four alone
+    assert {name: list(checks) for name, checks in by_repository.items()} == {
+        "shop": ["pagerank_sums_to_one"],
+        "tiny": ["pagerank_sums_to_one"],
+    }
+    pagerank = by_repository["shop"]["pagerank_sums_to_one"]
+    assert not pagerank.passed and by_repository["tiny"]["pagerank_sums_to_one"].passed
     assert value(pagerank, "repositories_off") == "shop"
     assert table(pagerank)["shop"]["pagerank_sum"] == pytest.approx(1.01, abs=1e-9)
     assert value(pagerank, "max_deviation") == pytest.approx(0.01, abs=1e-9)

@@ -21,6 +21,7 @@ def test_definitions_load_with_the_three_assets_and_the_jobs() -> None:
     assert keys == {"code_chunks", "graph_nodes", "graph_metrics"}
     assert get_index_batches_job().partitions_def is not None
     assert get_index_batches_job().partitions_def.name == "file_batches"  # type: ignore[attr-defined]
+    assert get_graph_job().partitions_def.name == "repositories"  # type: ignore[union-attr]
     assert {node.name for node in get_graph_job().nodes_in_topological_order} == {
         "graph_nodes",
         "graph_metrics",

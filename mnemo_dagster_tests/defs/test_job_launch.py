@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from mnemo_dagster.defs.partitions import sync_partitions
+from mnemo_dagster.defs.partitions import add_repositories, sync_partitions
 from mnemo_dagster.indexing.planning import plan_pass
 from mnemo_dagster.launch.step_server import DAGSTER_STORAGE_ENV
 from mnemo_dagster.store.database import IndexStore
@@ -66,6 +66,7 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
 ) -> None:
     plan = plan_pass(default_store, "launched", SAMPLE, max_file_bytes=1 << 20, max_files=4)
     sync_partitions(instance, plan.batches)
+    add_repositories(instance, ["launched"])
     keys = ",".join(plan.to_run)
     _dagster(
         launch_home,
@@ -104,7 +105,7 @@ def test_launch_a_batch_then_the_graph_from_the_dagster_cli(
         "-j",
         "graph_job",
         "--tags",
-        json.dumps({"test/launch": "graph"}),
+        json.dumps({"test/launch": "graph", "dagster/partition": "launched"}),  # the repository's graph
     )
     assert _wait(instance, {"test/launch": "graph"}, 1) == [DagsterRunStatus.SUCCESS]
     # 7 modules (README.md included) and 16 definitions: 5 + 5 + 1 in shop, 4 + 1 in web.

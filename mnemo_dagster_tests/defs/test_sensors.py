@@ -18,6 +18,7 @@ from dagster import (
     SkipReason,
     build_sensor_context,
 )
+from dagster._core.test_utils import create_run_for_test
 
 from mnemo_dagster.config.defaults import FULL_SCAN_SECONDS
 from mnemo_dagster.defs import sensors, tags
@@ -25,10 +26,13 @@ from mnemo_dagster.defs.definitions import defs
 from mnemo_dagster.defs.resources import IndexDatabase, IndexSettings
 from mnemo_dagster.defs.scans import scan_job
 from mnemo_dagster.defs.sensors import evaluate_directory_changes
+from mnemo_dagster.extract.file import parse_file
 from mnemo_dagster.indexing import change_signals, planning
+from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
 from mnemo_dagster.indexing.planning import PassPlan, plan_pass
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.server import DatabaseUrls
+from mnemo_dagster_tests.rows import parsed_rows
 
 SENSOR_TAGS = {tags.REPOSITORY: "watched", tags.LAUNCHED_BY: tags.DIRECTORY_SENSOR}
 
@@ -65,17 +69,19 @@ def _scan_asked(result: SensorResult) -> RunRequest:
 
 
 def _indexed(store: IndexStore, *keys: str) -> None:
-    """Leave the pending files of batches ``keys`` indexed, as their runs would (with no chunks: nothing
-    here reads them)."""
+    """Leave the pending files of batches ``keys`` indexed, as their runs would (their chunks with one
+    constant vector: nothing here reads them)."""
+    root = Path(store.files.root("watched") or "")
     for key in keys:
         for path, file in store.files.stored("watched", batch_key=key).items():
             if file.status == "pending":
+                parsed = parse_file(path, (root / path).read_bytes(), "python")
                 store.chunks.write_file(
                     "watched",
                     path,
                     language="python",
                     content_hash=file.content_hash or "",
-                    chunks=[],
+                    chunks=parsed_rows(parsed, path),
                     warning=None,
                 )
 
@@ -91,6 +97,8 @@ def _watched(root: Path, store: IndexStore, instance: DagsterInstance) -> PassPl
     plan = plan_pass(store, "watched", root, max_file_bytes=1 << 20, max_files=2)
     _indexed(store, *plan.to_run)
     instance.add_dynamic_partitions("file_batches", list(plan.batches))
+    rebuild_nodes(store, ["watched"])  # the graph is current: no tick asks for it
+    rebuild_metrics(store, ["watched"])
     return plan
 
 
@@ -199,3 +207,60 @@ def test_a_quiet_tick_walks_no_tree_and_stats_only_its_share_of_files(
         assert _tick(instance, fresh_store, cursor, now=later).run_requests == []
     finally:
         instance.delete_run(running.run_id)
+
+
+def _graph_asked(result: SensorResult) -> list[tuple[str | None, str | None]]:
+    return [(r.job_name, r.partition_key) for r in result.run_requests if r.job_name == "graph_job"]
+
+
+def test_a_repository_graph_is_refreshed_once_its_batches_are_done(
+    tmp_path: Path, instance: DagsterInstance, fresh_urls: DatabaseUrls, fresh_store: IndexStore
+) -> None:
+    _watched(tmp_path, fresh_store, instance)
+    (tmp_path / "m0.py").write_text("def f0():\n    return 'edited'\n")
+    changed = _tick(instance, fresh_store)
+    assert _graph_asked(changed) == []  # a change on disk: its scan and batch come first
+    _scan(instance, fresh_urls, _scan_asked(changed))
+    [batch] = _tick(instance, fresh_store).run_requests  # the batch is yet to be launched: no graph
+
+    # The daemon launches it: while it runs, no graph.
+    run = create_run_for_test(
+        instance,
+        job_name=batch.job_name,
+        status=DagsterRunStatus.STARTED,
+        tags={**batch.tags, "dagster/run_key": batch.run_key},
+    )
+    assert _graph_asked(_tick(instance, fresh_store)) == []
+    _indexed(fresh_store, "watched__0001")
+    instance.report_run_failed(run)  # finished (failed or not, the graph covers what is indexed)
+
+    done = _tick(instance, fresh_store)
+    assert _graph_asked(done) == [("graph_job", "watched")]
+    assert [r.run_key for r in _tick(instance, fresh_store).run_requests] == [
+        r.run_key for r in done.run_requests
+    ]
+    # The repository's graph partition existed from its scan on.
+    assert done.dynamic_partitions_requests == [] and "watched" in instance.get_dynamic_partitions(
+        "repositories"
+    )
+
+    # The daemon runs it: the graph of this partition, with its checks on the same partition.
+    graph = defs.resolve_job_def("graph_job").execute_in_process(
+        instance=instance,
+        partition_key="watched",
+        resources={"index_database": IndexDatabase(url=fresh_urls.index)},
+    )
+    assert graph.success
+    checks = graph.get_asset_check_evaluations()
+    assert {(c.check_name, c.partition, c.passed) for c in checks} == {
+        ("files_accounted_for", "watched", True),
+        ("embeddings_match_dimension", "watched", True),
+        ("edges_join_existing_nodes", "watched", True),
+        ("pagerank_sums_to_one", "watched", True),
+    }
+    assert _tick(instance, fresh_store).run_requests == []
+
+    # A scan that only deletes files starts no batch, but the graph follows.
+    (tmp_path / "m3.py").unlink()
+    _scan(instance, fresh_urls, _scan_asked(_tick(instance, fresh_store)))
+    assert _graph_asked(_tick(instance, fresh_store)) == [("graph_job", "watched")]

@@ -23,6 +23,7 @@ from mnemo_dagster.indexing.graph_build import (
     files_from_chunks,
     load_graph,
     needs_refresh,
+    refresh_reason,
     store_graph,
     store_metrics,
     wants_full_metrics,
@@ -229,41 +230,45 @@ def test_a_refresh_that_changes_nothing_writes_nothing(fresh_store: IndexStore) 
     assert build_stored_graph(fresh_store, REPOSITORY).nodes == load_graph(fresh_store, REPOSITORY)[0].nodes
 
 
-def test_only_the_repositories_behind_their_files_are_refreshed(fresh_store: IndexStore) -> None:
-    from mnemo_dagster.defs.assets.graph import GraphConfig
+def test_only_the_repositories_behind_their_files_want_a_refresh(fresh_store: IndexStore) -> None:
+    def behind() -> list[str]:
+        return [name for name in ("a", "b") if needs_refresh(fresh_store, name)]
 
     files = _real_files()
     for name in ("a", "b"):
         fresh_store.files.register(name, f"/src/{name}")
         _write(fresh_store, files, sorted(files), [], repository=name)
+        assert refresh_reason(fresh_store, name).startswith("never built")
         store_graph(fresh_store, name)
         store_metrics(fresh_store, name)
-    assert GraphConfig().selected(fresh_store) == []
-    assert GraphConfig(all_repositories=True).selected(fresh_store) == ["a", "b"]
-    assert GraphConfig(repositories=["a"]).selected(fresh_store) == ["a"]
+    assert behind() == []
 
     path = f"{PACKAGE}/answers.py"
     files[path] += "\n\ndef added():\n    return 1\n"
     _write(fresh_store, files, [path], [], repository="b")  # a pass over b
-    assert GraphConfig().selected(fresh_store) == ["b"]
+    assert behind() == ["b"]
+    reason = refresh_reason(fresh_store, "b")
+    assert reason is not None and reason.startswith("files indexed until")
     store_graph(fresh_store, "b")
-    assert GraphConfig().selected(fresh_store) == ["b"]  # its metrics are still to come
+    assert behind() == ["b"]  # its metrics are still to come
     assert store_metrics(fresh_store, "b")["metrics"] == "carried"
-    assert GraphConfig().selected(fresh_store) == []
+    assert behind() == []
 
     del files[path]
     _write(fresh_store, files, [], [path], repository="a")  # a deletion indexes nothing
-    assert GraphConfig().selected(fresh_store) == ["a"]
+    assert behind() == ["a"]
+    count = len(files)
+    assert refresh_reason(fresh_store, "a") == f"{count} files hold chunks, the graph has {count + 1}"
     # Carried metrics a day old bring b back, so the nightly pass computes them in full.
     tomorrow = datetime.now(UTC) + timedelta(seconds=FULL_METRICS_SECONDS + 60)
     assert needs_refresh(fresh_store, "b", tomorrow) and not needs_refresh(fresh_store, "b")
+    assert (refresh_reason(fresh_store, "b", tomorrow) or "").startswith("metrics carried since")
 
-    # graph_metrics' freshness table covers every repository, refreshed by its run or not.
-    from mnemo_dagster.defs.assets.graph import freshness_table
+    # graph_metrics' metadata on each repository's partition says how fresh it is.
+    from mnemo_dagster.defs.assets.graph import freshness
 
-    rows = {record.data["repository"]: record.data for record in freshness_table(fresh_store).records}
-    assert set(rows) == {"a", "b"}
-    assert (rows["a"]["metrics"], rows["a"]["changes_since_full"]) == ("full", 0)
-    assert rows["b"]["metrics"] == "carried" and rows["b"]["changes_since_full"] > 0
-    assert rows["a"]["indexed"] == len(files) and rows["b"]["indexed"] == len(files) + 1
-    assert rows["a"]["graph_built_at"] != "never" and rows["a"]["pending"] == 0
+    a, b = freshness(fresh_store, "a"), freshness(fresh_store, "b")
+    assert (a["metrics"], a["changes_since_full"]) == ("full", 0)
+    assert b["metrics"] == "carried" and int(b["changes_since_full"]) > 0
+    assert a["files_indexed"] == len(files) and b["files_indexed"] == len(files) + 1
+    assert a["graph_built_at"] != "never" and a["files_pending"] == 0

@@ -26,7 +26,7 @@ DATABASE_RETRY = RetryPolicy(max_retries=3, delay=2.0, backoff=Backoff.EXPONENTI
 """For steps that touch the database or the model: 2 s, 4 s, 8 s (each +-jitter)."""
 
 NIGHTLY_REINDEX_CRON = Settings.from_env().reindex_cron
-"""When the scheduled backfill re-verifies every batch (graph_refresh_sensor launches it). A condition
+"""When the scheduled backfill re-verifies every batch (nightly_reindex_sensor launches it). A condition
 is part of the definitions, so MNEMO_REINDEX_CRON is read when the code location loads."""
 
 

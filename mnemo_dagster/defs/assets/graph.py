@@ -1,22 +1,29 @@
-"""``graph_nodes`` and ``graph_metrics``: the symbol graph over everything ``code_chunks`` holds."""
+"""``graph_nodes`` and ``graph_metrics``: the symbol graph of each repository, one ``repositories``
+partition each.
+
+Each repository's graph depends on its own batches only, but Dagster has no partition mapping from a
+batch key (``name__0001``) to its repository, so ``graph_nodes`` declares all of ``code_chunks``
+upstream (``AllPartitionMapping``), and no automation condition: ``directory_change_sensor`` requests a
+repository's partition once its graph is behind its files and none of its batches is still to run
+(:mod:`mnemo_dagster.defs.sensors`), and ``mnemo index`` runs it at the end of its pass."""
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from dagster import (
+    AllPartitionMapping,
+    AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
-    AutomationCondition,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
-    TableColumn,
-    TableRecord,
-    TableSchema,
     asset,
 )
 
 from mnemo_dagster.defs.assets.code_chunks import DATABASE_RETRY, code_chunks
+from mnemo_dagster.defs.partitions import repositories
 from mnemo_dagster.defs.resources import IndexDatabase
 from mnemo_dagster.graph.diagrams import (
     MODULE_GRAPH_LEGEND,
@@ -26,18 +33,10 @@ from mnemo_dagster.graph.diagrams import (
     svg_image,
     top_symbols_table,
 )
-from mnemo_dagster.indexing.graph_build import needs_refresh, rebuild_metrics, rebuild_nodes
+from mnemo_dagster.indexing.graph_build import rebuild_metrics, rebuild_nodes
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.store.insights import module_links, top_modules, top_symbols
 from mnemo_dagster.store.reports import status_report
-
-GRAPH_REFRESH = (
-    AutomationCondition.any_deps_updated().since_last_handled()
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-)
-"""Once after a pass: some dependency partition changed, and none is still running (failed ones count
-as done, so the graph then covers what is indexed)."""
 
 DIAGRAM_MODULES = 25
 """Modules drawn in the module picture of each repository (the most PageRank first): more is unreadable."""
@@ -46,47 +45,41 @@ TOP_SYMBOLS = 15
 
 
 class GraphConfig(Config):
-    """Which repositories to refresh: those named in ``repositories``; else, with ``all_repositories``,
-    every registered one; else those whose graph is behind their files or whose carried metrics are a
-    day old (:func:`~mnemo_dagster.indexing.graph_build.needs_refresh`), so a pass over one repository
-    refreshes that one alone. ``full_metrics`` computes betweenness and communities anew even where they would
-    be carried over (see :func:`~mnemo_dagster.indexing.graph_build.store_metrics`)."""
+    """``full_metrics`` computes betweenness and communities anew even where they would be carried over
+    (see :func:`~mnemo_dagster.indexing.graph_build.store_metrics`)."""
 
-    repositories: list[str] = []  # noqa: RUF012  (pydantic copies defaults)
-    all_repositories: bool = False
     full_metrics: bool = False
 
-    def selected(self, store: IndexStore) -> list[str]:
-        if self.repositories:
-            return list(self.repositories)
-        names = store.files.repository_names()
-        return names if self.all_repositories else [name for name in names if needs_refresh(store, name)]
 
-
-Rebuild = Callable[[IndexStore, list[str], Callable[[str], None], GraphConfig], Mapping[str, Any]]
-"""What a graph asset does to the selected repositories (store, names, log, config); it returns the
+Rebuild = Callable[[IndexStore, str, Callable[[str], None], GraphConfig], Mapping[str, Any]]
+"""What a graph asset does to its partition's repository (store, name, log, config); it returns the
 metadata."""
 
 
-def graph_asset(
-    name: str, upstream: AssetsDefinition, description: str, rebuild: Rebuild
-) -> AssetsDefinition:
-    """A graph asset: after ``upstream`` (:data:`GRAPH_REFRESH`), ``rebuild`` on the selected repositories."""
+def graph_asset(name: str, upstream: AssetDep, description: str, rebuild: Rebuild) -> AssetsDefinition:
+    """A graph asset on the ``repositories`` partitions, after ``upstream``: ``rebuild`` on the
+    partition's repository."""
 
     @asset(
         name=name,
         deps=[upstream],
+        partitions_def=repositories,
         retry_policy=DATABASE_RETRY,
         kinds={"networkx", "postgres"},
-        automation_condition=GRAPH_REFRESH,
         description=description,
     )
     def graph_step(
         context: AssetExecutionContext, config: GraphConfig, index_database: IndexDatabase
     ) -> MaterializeResult:
+        repository = context.partition_key
         store = index_database.get_store()
         try:
-            metadata = rebuild(store, config.selected(store), context.log.info, config)
+            if store.files.root(repository) is None:
+                raise Failure(
+                    f"repository {repository!r} is not registered (`mnemo index PATH --name {repository}`)",
+                    allow_retries=False,
+                )
+            metadata = rebuild(store, repository, context.log.info, config)
         finally:
             store.dispose()
         return MaterializeResult(metadata=metadata)
@@ -95,73 +88,51 @@ def graph_asset(
 
 
 def nodes_step(
-    store: IndexStore, names: list[str], log: Callable[[str], None], config: GraphConfig
+    store: IndexStore, repository: str, log: Callable[[str], None], config: GraphConfig
 ) -> dict[str, int]:
-    """``graph_nodes``: each repository's graph brought up to date (only what changed is written)."""
-    return rebuild_nodes(store, names, log)
+    """``graph_nodes``: the repository's graph brought up to date (only what changed is written)."""
+    return rebuild_nodes(store, [repository], log)
 
 
 def metrics_and_pictures(
-    store: IndexStore, names: list[str], log: Callable[[str], None], config: GraphConfig
-) -> dict[str, int | MetadataValue]:
-    """``graph_metrics``: the metrics of each repository, then its pictures (:func:`graph_pictures`)."""
-    summaries = rebuild_metrics(store, names, log, full=True if config.full_metrics else None)
-    cycles = sum(summary["import_cycles"] for summary in summaries.values())
-    carried = sum(summary["metrics"] == "carried" for summary in summaries.values())
+    store: IndexStore, repository: str, log: Callable[[str], None], config: GraphConfig
+) -> dict[str, int | str | MetadataValue]:
+    """``graph_metrics``: the repository's metrics, its freshness (:func:`freshness`), then its pictures
+    (:func:`graph_pictures`)."""
+    summaries = rebuild_metrics(store, [repository], log, full=True if config.full_metrics else None)
+    summary = summaries[repository]
     return {
-        "repositories": len(names),
-        "import_cycles": cycles,
-        "repositories_with_carried_metrics": carried,
-        "freshness": freshness_table(store),
-        **graph_pictures(store, names),
+        "import_cycles": summary["import_cycles"],
+        **freshness(store, repository),
+        **graph_pictures(store, [repository]),
     }
 
 
-FRESHNESS_COLUMNS = (
-    ("repository", "string"),
-    ("indexed", "int"),
-    ("pending", "int"),
-    ("scanned_at", "string"),
-    ("graph_built_at", "string"),
-    ("metrics", "string"),
-    ("changes_since_full", "int"),
-)
-
-
-def freshness_table(store: IndexStore) -> MetadataValue:
-    """Every registered repository (refreshed by this run or not): files indexed, files pending (found
-    changed on disk by the last scan, waiting for their batch), when it was last scanned and its
-    graph built, and whether its costly metrics were computed in full or carried."""
-    records = []
-    for name in store.files.repository_names():
-        report = status_report(store, name)
-        graph = report["graph"]
-        records.append(
-            TableRecord(
-                {
-                    "repository": name,
-                    "indexed": report["files"]["indexed"],
-                    "pending": report["files"]["pending"],
-                    "scanned_at": report["scanned_at"] or "never",
-                    "graph_built_at": report["graph_built_at"] or "never",
-                    "metrics": graph.get("metrics", "none"),
-                    "changes_since_full": int(graph.get("changes_since_full", 0)),
-                }
-            )
-        )
-    schema = TableSchema(columns=[TableColumn(name, kind) for name, kind in FRESHNESS_COLUMNS])
-    return MetadataValue.table(records=records, schema=schema)
+def freshness(store: IndexStore, repository: str) -> dict[str, int | str]:
+    """How current the repository's index and graph are: files indexed, files pending (found changed on
+    disk by the last scan, waiting for their batch), when it was last scanned and its graph built,
+    whether its costly metrics were computed in full or carried, and the changes since they were."""
+    report = status_report(store, repository)
+    graph = report["graph"]
+    return {
+        "files_indexed": report["files"]["indexed"],
+        "files_pending": report["files"]["pending"],
+        "scanned_at": report["scanned_at"] or "never",
+        "graph_built_at": report["graph_built_at"] or "never",
+        "metrics": graph.get("metrics", "none"),
+        "changes_since_full": int(graph.get("changes_since_full", 0)),
+    }
 
 
 graph_nodes = graph_asset(
     "graph_nodes",
-    code_chunks,
+    AssetDep(code_chunks, partition_mapping=AllPartitionMapping()),
     "Symbols (modules, classes, functions, methods) and the edges between them.",
     nodes_step,
 )
 graph_metrics = graph_asset(
     "graph_metrics",
-    graph_nodes,
+    AssetDep(graph_nodes),
     "PageRank, degrees, betweenness, module coupling and import cycles per repository (betweenness and "
     "communities are carried over between full computations while the graph moves little).",
     metrics_and_pictures,
