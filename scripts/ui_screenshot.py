@@ -9,7 +9,9 @@ the pass left any without), starts ``dagster dev`` on 127.0.0.1 and a free port,
 
 - ``graph_metrics_overview.png``: the asset page of ``graph_metrics`` with its metadata;
 - ``graph_metrics_module_graph.png``: the module picture, opened from its ``[Show Markdown]`` link;
-- ``graph_nodes_checks.png``, ``graph_metrics_checks.png``: the checks of the two graph assets.
+- ``graph_nodes_checks.png``, ``graph_metrics_checks.png``: the checks of the two graph assets;
+- ``graph_metrics_partitions.png``: its ``repositories`` partitions, the sample's selected, with its
+  freshness metadata.
 
 Chromium runs headless and is driven over the DevTools protocol rather than with ``--screenshot``:
 the UI opens a community dialog over every page on a new instance, and shows markdown longer than
@@ -48,6 +50,8 @@ BIN = Path(sys.executable).parent
 """Where ``mnemo`` and ``dagster`` are: next to this interpreter (the project's virtualenv)."""
 MNEMO, DAGSTER = str(BIN / "mnemo"), str(BIN / "dagster")
 WIDTH, HEIGHT = 1600, 1200
+REPOSITORY = "sample"
+"""The name the sample repository is indexed under: its partition of the graph assets."""
 SERVER_TIMEOUT, PAGE_TIMEOUT = 300.0, 60.0
 """Seconds to wait for ``dagster dev`` to load the code location, and for a page to show its content."""
 
@@ -108,6 +112,7 @@ def ensure_check_results(env: dict[str, str]) -> None:
     if missing:
         print(f"no results yet for {sorted(k.name for k in missing)}: running graph_job", flush=True)
         command = [DAGSTER, "job", "execute", "-m", DEFINITIONS_MODULE, "-j", "graph_job"]
+        command += ["--tags", json.dumps({"dagster/partition": REPOSITORY})]  # the repository's graph
         subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
@@ -258,6 +263,8 @@ def take_screenshots(chromium: str, base: str, out: Path, profile: Path) -> list
         for name, (asset, check, text) in pages.items():
             page.open(f"{base}/assets/{asset}?view=checks&checkDetail={check}", check, text)
             shots.append(page.screenshot(out / name))
+        page.open(f"{base}/assets/graph_metrics?view=partitions&partition={REPOSITORY}", "files_indexed")
+        shots.append(page.screenshot(out / "graph_metrics_partitions.png"))
     return shots
 
 
@@ -284,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("MNEMO_DATABASE_URL", "DAGSTER_HOME")}
     env |= {"MNEMO_HOME": str(home), "HF_HUB_OFFLINE": env.get("HF_HUB_OFFLINE", "1")}
     try:
-        subprocess.run([MNEMO, "index", str(SAMPLE), "--name", "sample"], env=env, check=True)
+        subprocess.run([MNEMO, "index", str(SAMPLE), "--name", REPOSITORY], env=env, check=True)
         env |= mnemo_env(env)
         ensure_check_results(env)
         with (
