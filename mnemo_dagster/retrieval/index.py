@@ -22,9 +22,11 @@ for what it measured on ``benchmarks/semble_eval.py`` and ``benchmarks/search_ev
   over ``session`` the function);
 - consecutive parts of one split definition are one hit spanning them, and a definition's parts
   that are apart are one hit at its head;
-- hits that overlap in the same file (a method and its class) count as one place, the better-scored
-  one kept; and each file's places after its first score less (:attr:`Ranking.file_decay`, and
-  :attr:`Ranking.broad_file_decay` for a question or a name, which want files rather than lines).
+- hits that overlap in the same file (a method and its class) are one place, the better one kept;
+  each file's places after its first score less (:attr:`Ranking.file_decay`, and
+  :attr:`Ranking.broad_file_decay` for a question or a name, which want files rather than lines);
+- for a symbol, one hit per definition, a base named like it but for a sigil right after it, and the
+  file named for a bare name before its methods (:func:`.rerank.symbol_places`).
 """
 
 from __future__ import annotations
@@ -289,14 +291,15 @@ def choose(
     if ranking.rerank:
         found = rerank.places(candidates.values(), lambda chunk: scores[chunk.id])
         decay = ranking.broad_file_decay if kind in ("question", "symbol") else ranking.file_decay
-        kept = rerank.diverse(found, limit, ranking.per_file, decay)
+        pick = rerank.symbol_places if kind == "symbol" else rerank.text_places
+        kept = pick(found, query, levels, limit, ranking.per_file, decay)
     else:
         found = [
             rerank.Place(c, scores[c.id], c.start_line, c.end_line, c.content, (c.id,))
             for c in candidates.values()
         ]
         kept = rerank.diverse(found, limit, 0, 1.0)
-    return [(place, any(i in levels for i in place.ids)) for place in kept]
+    return [(place, place.holds(levels)) for place in kept]
 
 
 def _priors(

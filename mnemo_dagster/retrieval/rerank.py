@@ -1,6 +1,7 @@
 """What ranking knows beyond the fused score of a chunk: where it lives (its file's other strong
 chunks, a path the query names, a test or a declaration file), whether it defines the name asked
-for, which candidates are parts of one definition, and how many hits one file may take.
+for, which candidates are parts of one definition, how many hits one file may take, and in which
+order a symbol query wants the definitions of its name, their bases and its namesakes.
 
 Pure functions over the candidates of :func:`mnemo_dagster.retrieval.index.rank`: they read no
 database and change nothing in it.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, replace
 
 from mnemo_dagster.models import qualified_name
@@ -30,6 +31,12 @@ _DOCS_PATH = re.compile(r"(?:^|/)(?:docs?|docs_src|_?examples?|compat|_compat|le
 _DECLARATION_PATH = re.compile(r"\.d\.[cm]?ts$")
 _WHOLE_FILE = ("module", "lines")
 """Chunk kinds that are a file's top-level code or windows of it, not one definition."""
+HEAD_LINES = 8
+"""A definition's head (its name, parameters, bases) is read from at most this many lines."""
+_DEFINITION, _NAMED_FILE, _METHOD, _REST = range(4)
+"""The tiers of :func:`by_name`, best first."""
+_MOVED_WEIGHT = 0.01
+_SCORE_STEP = 0.01
 
 
 def is_secondary(path: str) -> bool:
@@ -145,6 +152,10 @@ class Place:
     def file(self) -> tuple[str, str]:
         return self.chunk.repository, self.chunk.file_path
 
+    def holds(self, ids: Container[int]) -> bool:
+        """Whether one of the place's chunks is among ``ids``."""
+        return any(i in ids for i in self.ids)
+
     def overlaps(self, other: Place) -> bool:
         return (
             self.file == other.file
@@ -213,3 +224,141 @@ def diverse(found: list[Place], limit: int, per_file: int, decay: float) -> list
             floor = sorted(k.score for k in kept)[-limit]
     kept.sort(key=lambda p: (-p.score, p.chunk.repository, p.chunk.file_path, p.start_line))
     return kept[:limit]
+
+
+def _head(content: str) -> str:
+    """The lines that introduce a definition: through the first that opens its body (``{`` or a
+    trailing ``:``), at most :data:`HEAD_LINES`; where it names its base classes or interfaces."""
+    lines = content.split("\n")[:HEAD_LINES]
+    for n, line in enumerate(lines):
+        if "{" in line or line.rstrip().endswith(":"):
+            return "\n".join(lines[: n + 1])
+    return "\n".join(lines)
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
+def _named_for(path: str, name: str) -> bool:
+    """Whether the file is named for ``name``: its stem, without ``_``, is the name or its plural,
+    whatever the case (``sessions.py`` for session)."""
+    stem = path.rsplit("/", 1)[-1].split(".")[0].strip("_").lower()
+    return stem in (name.lower(), name.lower() + "s", name.lower() + "es")
+
+
+SYMBOL_SPARE = 5
+"""Places beyond the limit that :func:`by_name` may lift into it."""
+
+
+def symbol_places(
+    found: list[Place], name: str, exact: Container[int], limit: int, per_file: int, decay: float
+) -> list[Place]:
+    """The places a symbol query shows: one per definition (:func:`one_per_definition`), diversified
+    (:func:`diverse`) to :data:`SYMBOL_SPARE` more than ``limit``, reordered :func:`by_name`, then cut
+    to ``limit``. ``exact`` holds the ids of the chunks that match the name exactly."""
+    found = one_per_definition(found, name, exact)
+    return by_name(diverse(found, limit + SYMBOL_SPARE, per_file, decay), name, exact)[:limit]
+
+
+def text_places(
+    found: list[Place], query: str, exact: Container[int], limit: int, per_file: int, decay: float
+) -> list[Place]:
+    """The places any other query shows: :func:`diverse` (``query`` and ``exact`` unused)."""
+    return diverse(found, limit, per_file, decay)
+
+
+def one_per_definition(found: list[Place], name: str, exact: Container[int]) -> list[Place]:
+    """``found`` with one place per name an exact match (a place holding a chunk of ``exact``)
+    defines in a file, the best-scored: a name one file declares several times (TypeScript's
+    ``interface ZodType`` merged with ``export const ZodType = ...``, which defines the name asked
+    for) is one definition. Names compare case included: ``Session`` and ``session`` are two."""
+    last = _last(name)
+    best: dict[tuple[str, str, str], Place] = {}
+    for place in found:
+        if place.holds(exact):
+            key = (*place.file, place.chunk.name or last)
+            if key not in best or place.score > best[key].score:
+                best[key] = place
+    chosen = {id(place) for place in best.values()}
+    return [place for place in found if id(place) in chosen or not place.holds(exact)]
+
+
+def by_name(kept: list[Place], name: str, exact: Container[int]) -> list[Place]:
+    """``kept`` (best first) reordered for a symbol query, by what asking for a name wants:
+
+    1. its definitions (the exact matches), the first of them first; right after that first one, a
+       base they are built on, named like them but for a sigil (``$ZodType``, which zod's
+       ``interface ZodType ... extends core.$ZodType`` extends);
+    2. for a bare name, the file named for it (``sessions.py`` for session), when no definition of
+       the name is in that file;
+    3. for a bare name, the methods of that name (``RequestContext.session``): a member is asked for
+       through its class (``RequestContext.session``), a bare name means what the module level holds;
+    4. the rest.
+
+    Scores are kept where the order allows, and set between their neighbours' where it does not
+    (:func:`_rescored`)."""
+    last = _last(name)
+    bare = last == name
+    tiers: list[tuple[int, int]] = []
+    defining = [place for place in kept if place.holds(exact) and not (bare and place.chunk.kind == "method")]
+    heads = [_head(place.content) for place in defining if not is_secondary(place.file[1])]
+    named = {place.file for place in kept if place.holds(exact)}
+    for place in kept:
+        chunk = place.chunk
+        if place.holds(exact):
+            tier = (_METHOD, 0) if bare and chunk.kind == "method" else (_DEFINITION, 0)
+        elif (
+            chunk.name
+            and chunk.name != last
+            and chunk.name.strip("$_") == last
+            and not is_secondary(chunk.file_path)
+            and any(_mentions(head, chunk.name) for head in heads)
+        ):
+            tier = (_DEFINITION, 1)
+        elif bare and place.file not in named and _named_for(chunk.file_path, last):
+            named.add(place.file)
+            tier = (_NAMED_FILE, 0)
+        else:
+            tier = (_REST, 0)
+        tiers.append(tier)
+    first = next((n for n, tier in enumerate(tiers) if tier == (_DEFINITION, 0)), None)
+    if first is not None:
+        tiers = [
+            (t, 0 if n == first else (1 if sub else 2)) if t == _DEFINITION else (t, sub)
+            for n, (t, sub) in enumerate(tiers)
+        ]
+    order = sorted(range(len(kept)), key=lambda n: (tiers[n], n))
+    moved = [tiers[n] not in ((_DEFINITION, 0), (_DEFINITION, 2), (_REST, 0)) for n in order]
+    return _rescored([kept[n] for n in order], moved)
+
+
+def _rescored(ordered: list[Place], moved: list[bool]) -> list[Place]:
+    """``ordered`` with scores that fall: the longest run of places whose scores already fall keeps
+    them, preferring places not ``moved``; each other place takes a score evenly between its kept
+    neighbours'."""
+    scores = [place.score for place in ordered]
+    weights = [_MOVED_WEIGHT if m else 1.0 for m in moved]
+    n = len(scores)
+    best, back = list(weights), [-1] * n
+    for k in range(n):
+        for j in range(k):
+            if scores[j] >= scores[k] and best[j] + weights[k] > best[k]:
+                best[k], back[k] = best[j] + weights[k], j
+    keep: set[int] = set()
+    k = max(range(n), key=lambda k: best[k], default=-1)
+    while k >= 0:
+        keep.add(k)
+        k = back[k]
+    k = 0
+    while k < n:
+        if k in keep:
+            k += 1
+            continue
+        end = next((m for m in range(k, n) if m in keep), n)
+        high = scores[k - 1] if k else max(scores[k : end + 1]) + _SCORE_STEP
+        low = scores[end] if end < n else min([*scores[k:end], high]) - _SCORE_STEP
+        for m in range(k, end):
+            scores[m] = high - (high - low) * (m - k + 1) / (end - k + 1)
+        k = end
+    return [replace(place, score=score) for place, score in zip(ordered, scores, strict=True)]
