@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -54,6 +55,7 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from dagster._core.execution.backfill import BulkActionStatus  # get_backfills' filter, not exported
 
 from mnemo_dagster.config.defaults import FULL_SCAN_SECONDS, SENSOR_FILE_STATS, STALL_FLOOR_BYTES_PER_SECOND
 from mnemo_dagster.config.settings import Settings
@@ -67,6 +69,9 @@ from mnemo_dagster.indexing.change_signals import Change, Sweep, find_change, sh
 from mnemo_dagster.indexing.graph_build import refresh_reason
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import wire
+
+if TYPE_CHECKING:
+    from dagster._core.execution.backfill import PartitionBackfill
 
 SCAN_PRIORITY = "1"
 """Scans jump the queue of batch runs: they are short, and the batches to run wait on them."""
@@ -133,13 +138,33 @@ def scan_request(
 
 
 def _busy(instance: DagsterInstance) -> dict[str, set[str]]:
-    """Repository -> the jobs of its runs that are queued or running (one query)."""
+    """Repository -> the jobs of its runs that are queued or running, and of the backfills still under
+    way over its partitions (the nightly one launches its runs a few at a time)."""
     busy: dict[str, set[str]] = {}
     for record in instance.get_run_records(RunsFilter(statuses=IN_FLIGHT)):
         run = record.dagster_run
         name = run.tags.get(tags.REPOSITORY) or run_repository(run.tags.get(tags.PARTITION, ""), run.job_name)
         busy.setdefault(name, set()).add(run.job_name)
+    for backfill in instance.get_backfills(status=BulkActionStatus.REQUESTED):
+        for job_name, key in _backfill_partitions(backfill):
+            busy.setdefault(run_repository(key, job_name), set()).add(job_name)
     return busy
+
+
+def _backfill_partitions(backfill: PartitionBackfill) -> Iterator[tuple[str, str]]:
+    """(job, partition key) of each partition a backfill targets; an asset's partitions count as its
+    job's (``code_chunks``: ``index_batches_job``)."""
+    if backfill.is_asset_backfill and backfill.asset_backfill_data is not None:
+        for asset_partition in backfill.asset_backfill_data.target_subset.iterate_asset_partitions():
+            job_name = (
+                index_batches_job.name
+                if asset_partition.asset_key.path == ["code_chunks"]
+                else graph_job.name
+            )
+            yield job_name, asset_partition.partition_key or ""
+    else:
+        for key in backfill.partition_names or ():
+            yield backfill.job_name or "", key
 
 
 def run_repository(partition: str, job_name: str) -> str:

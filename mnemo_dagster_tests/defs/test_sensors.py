@@ -4,12 +4,14 @@ ask for run as the real ``scan_job``, in this process."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from dagster import (
+    AssetKey,
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
@@ -18,6 +20,7 @@ from dagster import (
     SkipReason,
     build_sensor_context,
 )
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.test_utils import create_run_for_test
 
 from mnemo_dagster.config.defaults import FULL_SCAN_SECONDS
@@ -233,6 +236,24 @@ def test_a_repository_graph_is_refreshed_once_its_batches_are_done(
     assert _graph_asked(_tick(instance, fresh_store)) == []
     _indexed(fresh_store, "watched__0001")
     instance.report_run_failed(run)  # finished (failed or not, the graph covers what is indexed)
+
+    # A backfill over its batches (the nightly one) launches its runs a few at a time: no graph meanwhile.
+    nightly = PartitionBackfill.from_asset_partitions(
+        backfill_id="nightly",
+        asset_graph=defs.resolve_asset_graph(),
+        partition_names=["watched__0001", "watched__0002"],
+        asset_selection=[AssetKey("code_chunks")],
+        backfill_timestamp=time.time(),
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=None,
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(nightly)
+    assert _graph_asked(_tick(instance, fresh_store)) == []
+    instance.update_backfill(nightly.with_status(BulkActionStatus.COMPLETED_SUCCESS))
 
     done = _tick(instance, fresh_store)
     assert _graph_asked(done) == [("graph_job", "watched")]
