@@ -92,4 +92,6 @@ PARSE_AHEAD_GROUPS = 1
 DEFAULT_SEARCH_IDLE_SECONDS = 300.0
 """Idle time after which the resident search service exits."""
 EXECUTORS = ("multiprocess", "celery")
+QUERY_ENCODERS = ("auto", "onnx", "torch")
+"""``MNEMO_QUERY_ENCODER``: what search embeds queries with (``auto``: ONNX Runtime where it can)."""
 """The engines that can run the steps (``MNEMO_EXECUTOR``); the first is the default."""

@@ -21,6 +21,8 @@
 ``MNEMO_SEARCH_SERVICE``   ``0`` makes ``mnemo search`` answer in its own process (default ``1``: the
                           resident service)
 ``MNEMO_SEARCH_IDLE_SECONDS`` the resident search service exits after this long unused (default 300)
+``MNEMO_QUERY_ENCODER``    ``auto`` (default: search embeds queries on ONNX Runtime where its export
+                          matches the model), ``onnx`` (an error where it cannot) or ``torch``
 
 :class:`Settings` is the one model of them all: nothing else reads a ``MNEMO_*`` variable.
 """
@@ -46,6 +48,7 @@ from mnemo_dagster.config.defaults import (
     GPU_BATCH_BYTES,
     GPU_PARSE_CORES,
     GPU_PARSE_PROCESSES,
+    QUERY_ENCODERS,
     WORKER_CORES,
     WORKER_MEMORY_BYTES,
 )
@@ -196,6 +199,8 @@ class Settings:
     """Whether ``mnemo search`` asks the resident service (``MNEMO_SEARCH_SERVICE``)."""
     search_idle_seconds: float = DEFAULT_SEARCH_IDLE_SECONDS
     """The resident search service exits after this long unused (``MNEMO_SEARCH_IDLE_SECONDS``)."""
+    query_encoder: str = QUERY_ENCODERS[0]
+    """What search embeds queries with (``MNEMO_QUERY_ENCODER``: ``auto``, ``onnx`` or ``torch``)."""
 
     @property
     def torch_threads(self) -> int:
@@ -234,4 +239,5 @@ class Settings:
             ),
             search_service=_flag_env("MNEMO_SEARCH_SERVICE", default=True),
             search_idle_seconds=_seconds_env("MNEMO_SEARCH_IDLE_SECONDS", DEFAULT_SEARCH_IDLE_SECONDS),
+            query_encoder=choice_env("MNEMO_QUERY_ENCODER", QUERY_ENCODERS[0], QUERY_ENCODERS),
         )

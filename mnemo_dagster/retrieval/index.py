@@ -34,11 +34,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.errors import QueryError, unknown_repository
 from mnemo_dagster.retrieval import rerank
+from mnemo_dagster.retrieval.hits import SearchHit, hit_of
 from mnemo_dagster.retrieval.query import (
     QueryKind,
     bounded,
@@ -48,7 +49,6 @@ from mnemo_dagster.retrieval.query import (
     keywords,
     name_like,
     query_kind,
-    signature,
 )
 from mnemo_dagster.retrieval.stale import mark_stale
 from mnemo_dagster.store.database import IndexStore, check_model
@@ -70,8 +70,13 @@ from mnemo_dagster.store.search import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
     from mnemo_dagster.config.settings import Settings
     from mnemo_dagster.embedding import Embedder
+    from mnemo_dagster.retrieval.onnx_query import Encode
     from mnemo_dagster.wiring import Wiring
 
 QUERY_THREADS = 1
@@ -89,39 +94,6 @@ qualified name beats a symbol path, which beats a bare name, which beats a file 
 SAME_CASE_BONUS = 0.2
 """Added to an exact match of a symbol query that defines the name in the query's own case: the
 class ``Session`` beats the function ``session`` for ``Session``."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One search result; lines are 1-based and inclusive. A hit is one place: a chunk, or the
-    consecutive parts of one split definition merged (their lines and content, the best part's
-    similarity and lexical rank)."""
-
-    repository: str
-    qualified_name: str
-    file_path: str
-    start_line: int
-    end_line: int
-    kind: str
-    language: str
-    score: float
-    content: str
-    name: str | None = None
-    """The symbol's own name (None for module-level code)."""
-    signature: str = ""
-    """The line that introduces the chunk (``def ...``, ``class ...``), or its first line."""
-    match: str = "ranked"
-    """``exact`` when the query named this chunk (its name, qualified name or path), else ``ranked``."""
-    similarity: float = 0.0
-    """Cosine similarity of the query and the chunk."""
-    lexical: float = 0.0
-    """Full-text rank of the chunk for the query's words (0 when none matches)."""
-    stale: bool = False
-    """The file changed on disk (or went away) after the version these lines come from was indexed;
-    ``mnemo index`` brings it up to date. False where the file cannot be seen from here."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,26 +149,6 @@ def _fused(candidates: dict[int, ChunkHit], ranking: Ranking) -> dict[int, float
         return scores
     top = max((hit.lexical for hit in candidates.values()), default=0.0) or 1.0
     return {i: hit.similarity + ranking.lexical_weight * hit.lexical / top for i, hit in candidates.items()}
-
-
-def _hit(place: rerank.Place, exact: bool) -> SearchHit:
-    chunk = place.chunk
-    return SearchHit(
-        repository=chunk.repository,
-        qualified_name=chunk.qualified_name,
-        file_path=chunk.file_path,
-        start_line=place.start_line,
-        end_line=place.end_line,
-        kind=chunk.kind,
-        language=chunk.language,
-        score=round(float(place.score), 4),
-        content=place.content,
-        name=chunk.name,
-        signature=signature(place.content),
-        match="exact" if exact else "ranked",
-        similarity=round(float(chunk.similarity), 4),
-        lexical=round(float(chunk.lexical), 4),
-    )
 
 
 def _lexical(conn: Any, query: str, ranking: Ranking, stats: WordStats | None) -> Lexical | None:
@@ -267,7 +219,7 @@ def rank(
             candidates = {i: rerank.own_definition(chunk, name) for i, chunk in candidates.items()}
         for chunk in (*nearest, *lexical):
             candidates.setdefault(chunk.id, chunk)
-        hits = [_hit(place, exact) for place, exact in choose(candidates, levels, query, limit, ranking)]
+        hits = [hit_of(place, exact) for place, exact in choose(candidates, levels, query, limit, ranking)]
         if stale:
             files = [(hit.repository, hit.file_path) for hit in hits]
             hits = mark_stale(hits, store.files.indexed_states(files, conn))
@@ -348,6 +300,7 @@ class Index:
     _stats: tuple[float, WordStats] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _encoder: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _encode: Encode | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from mnemo_dagster.config.settings import Settings
@@ -364,10 +317,19 @@ class Index:
     def warm(self) -> Index:
         """Load the model and open a connection now (the first search would otherwise pay for it)."""
         assert self.embedder is not None and self.store is not None, "the Index is closed"
-        with self._lock:  # a search may start meanwhile: it waits for the model rather than load it too
-            self.embedder.encode(["warm up"])
+        self.encode(["warm up"])
         self.store.files.repository_names()
         return self
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors of ``texts``, by ONNX Runtime where it can (:mod:`.onnx_query`)."""
+        from mnemo_dagster.retrieval.onnx_query import query_encoder
+
+        with self._lock:  # searches that start meanwhile wait for the model rather than load it too
+            if self._encode is None:
+                s = self.settings
+                self._encode = query_encoder(self.embedder, s.home, s.query_encoder, QUERY_THREADS)
+        return self._encode(texts)
 
     def repositories(self) -> list[str]:
         """Names of the indexed repositories."""
@@ -418,7 +380,7 @@ class Index:
             if self._encoder is None:
                 self._encoder = ThreadPoolExecutor(1, thread_name_prefix="mnemo-query")
             # The query is embedded on the encoder's thread while the SQL that needs no vector runs.
-            vector = self._encoder.submit(lambda: self.embedder.encode([text])[0])
+            vector = self._encoder.submit(lambda: self.encode([text])[0])
             if self._stats is None or time.monotonic() - self._stats[0] > STATS_SECONDS:
                 with self.store.begin() as conn:
                     self._stats = (time.monotonic(), word_stats(conn))

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from mnemo_dagster.store.files import IndexedState
 
 Hit = TypeVar("Hit", bound=Any)
-"""A :class:`~mnemo_dagster.retrieval.index.SearchHit` (a frozen dataclass with ``repository``,
+"""A :class:`~mnemo_dagster.retrieval.hits.SearchHit` (a frozen dataclass with ``repository``,
 ``file_path`` and ``stale``)."""
 
 
