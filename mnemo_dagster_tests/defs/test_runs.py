@@ -118,11 +118,14 @@ def test_a_step_whose_database_is_unavailable_is_retried_and_then_succeeds(
 
     def bring_the_database_up() -> None:
         wait_for_event(instance, {"test/token": token}, DagsterEventType.STEP_UP_FOR_RETRY)
-        admin(urls, f'CREATE DATABASE "{name}"')
-        store = IndexStore(url)
+        # Built under another name, then renamed: a retry never sees it registered but not planned.
+        staging = f"{name}_staging"
+        admin(urls, f'CREATE DATABASE "{staging}"')
+        store = IndexStore(database_urls(urls, staging).index)
         store.ensure_schema(embedder.model_name, embedder.dimension)
         plan_pass(store, "late", tmp_path, max_file_bytes=1 << 20)
         store.dispose()
+        admin(urls, f'ALTER DATABASE "{staging}" RENAME TO "{name}"')
 
     sync_partitions(instance, ["late__0001"])
     helper = threading.Thread(target=bring_the_database_up)
