@@ -9,6 +9,7 @@ away; 130 interrupted (Ctrl-C or SIGTERM).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import shlex
@@ -37,8 +38,29 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+LAZY_COMMANDS = {
+    "graph": "mnemo_dagster.cli.graph_cmd:graph",
+    "impact": "mnemo_dagster.cli.impact_cmd:impact",
+    "map": "mnemo_dagster.cli.map_cmd:map_command",
+    "mcp": "mnemo_dagster.mcp.server:mcp",
+    "search": "mnemo_dagster.cli.search_cmd:search",
+}
+"""Commands imported only when run (or listed): the graph and MCP modules take about 0.25 s to
+import, which ``mnemo search`` from a shell must not pay."""
+
+
 class MnemoGroup(click.Group):
-    """Turns mnemo's own errors into one line on stderr and a documented exit code."""
+    """Turns mnemo's own errors into one line on stderr and a documented exit code; imports the
+    :data:`LAZY_COMMANDS` when they are asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -288,16 +310,3 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
     return 0
-
-
-from mnemo_dagster.cli.graph_cmd import graph  # noqa: E402  (subcommands register on the group above)
-from mnemo_dagster.cli.impact_cmd import impact  # noqa: E402
-from mnemo_dagster.cli.map_cmd import map_command  # noqa: E402
-from mnemo_dagster.cli.search_cmd import search  # noqa: E402
-from mnemo_dagster.mcp.server import mcp  # noqa: E402
-
-cli.add_command(graph)
-cli.add_command(impact)
-cli.add_command(map_command)
-cli.add_command(mcp)
-cli.add_command(search)

@@ -318,3 +318,18 @@ def test_hits_from_files_changed_since_indexing_are_marked_stale(
             assert stale() == {"rates.py": False}
         finally:
             wiring.close()
+
+
+def test_the_search_command_loads_neither_the_graph_nor_the_database_drivers() -> None:
+    # What `mnemo search` imports before it asks the service: each module here costs a shell's search
+    # tens of milliseconds (the graph and MCP modules together about 0.25 s).
+    heavy = ("mnemo_dagster.graph", "mnemo_dagster.mcp", "pydantic", "sqlalchemy", "torch", "dagster")
+    script = (
+        "import sys\nfrom mnemo_dagster.cli import cli\ncli.get_command(None, 'search')\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+    assert sorted(cli.list_commands(None)) == sorted(  # type: ignore[arg-type]
+        ["batches", "db", "env", "graph", "impact", "index", "map", "mcp", "search", "status"]
+    )
