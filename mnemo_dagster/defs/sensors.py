@@ -15,7 +15,8 @@ repository it
 3. requests the ``graph_job`` run of the repository's ``repositories`` partition when its graph is
    behind its files (:func:`~mnemo_dagster.indexing.graph_build.refresh_reason`: files indexed after it,
    files deleted since, or carried metrics a day old), and no run of the repository is queued or running
-   and none of its pending batches is still to be launched (a failed batch counts as done: the graph
+   (nor a backfill over its batches), no change seen on disk awaits its scan, and none of its pending
+   batches is still to be launched (a failed batch counts as done: the graph
    then covers what is indexed). Its run key names the state, so each state is refreshed once.
 
 A repository whose pass lock is held (``mnemo index`` is running a pass over it) is left alone, and one

@@ -1,1 +1,2 @@
-"""The assets: ``code_chunks`` (one partition per file batch), ``graph_nodes`` and ``graph_metrics``."""
+"""The assets: ``code_chunks`` (one partition per file batch), ``graph_nodes`` and ``graph_metrics`` (one
+partition per repository)."""
