@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +173,7 @@ def rank(
     stats: WordStats | None = None,
     *,
     stale: bool = False,
+    pool: Executor | None = None,
 ) -> list[SearchHit]:
     """The ``limit`` best places for ``query``, best first.
 
@@ -178,19 +181,22 @@ def rank(
     do not need it (the query's words, the exact and the lexical arm) run while it is computed, and
     their candidates' similarity is read once it is there. ``stats`` (of the lexemes, see
     :func:`word_stats`) are read from the database when not given. With ``stale``, hits whose file
-    changed on disk since it was indexed are marked (:func:`mark_stale`), in the same transaction."""
+    changed on disk since it was indexed are marked (:func:`mark_stale`), in the same transaction.
+    With a ``pool`` (the one computing a future ``vector``), the nearest arm runs there once the
+    vector is ready, on a connection of its own, while this one runs the others."""
     n = max(ranking.candidates, limit * 3)
     name = name_like(query) if ranking.exact else None
     kind = query_kind(query)
     # The symbols a candidate defines tell which chunk defines a code name of a text query.
-    symbols = (
-        ranking.rerank
-        and ranking.name_weight > 0
-        and kind in ("text", "question")
-        and bool(code_names(query))
-    )
-    with store.begin() as conn:
+    symbols = ranking.rerank and ranking.name_weight > 0 and kind in ("text", "question")
+    symbols = symbols and bool(code_names(query))
+    known: Future[Lexical | None] = Future()
+    nearby = None  # the nearest arm, beside the others (PostgreSQL gives each connection a process)
+    if pool is not None and isinstance(vector, Future):
+        nearby = pool.submit(_nearest, store, vector, known, filters, n, symbols)
+    with _settled(known, nearby), store.begin() as conn:
         words = _lexical(conn, query, ranking, stats)
+        known.set_result(words)
         # A bare name's exact arm also finds where it is assigned at the top level, when one of its
         # lexemes is rare enough (``words.match``) to bound the chunks whose text it reads.
         assigned = None
@@ -201,8 +207,12 @@ def rank(
         lexical: list[ChunkHit] = []
         if words is not None and words.match and kind not in ("path", "symbol"):
             lexical = lexical_chunks(conn, None, words, filters, n, symbols)
-        embedding = vector.result(timeout=ENCODE_SECONDS) if isinstance(vector, Future) else vector
-        nearest = nearest_chunks(conn, embedding, words, filters, n, symbols)
+        if nearby is not None:
+            vector.result(timeout=ENCODE_SECONDS)  # a model that never answers: the bounded wait's error
+            embedding, nearest = nearby.result(timeout=ENCODE_SECONDS)
+        else:
+            embedding = vector.result(timeout=ENCODE_SECONDS) if isinstance(vector, Future) else vector
+            nearest = nearest_chunks(conn, embedding, words, filters, n, symbols)
         found = {chunk.id: chunk for chunk in nearest}
         scored = iter(
             with_similarity(
@@ -224,6 +234,34 @@ def rank(
             files = [(hit.repository, hit.file_path) for hit in hits]
             hits = mark_stale(hits, store.files.indexed_states(files, conn))
     return hits
+
+
+@contextmanager
+def _settled(words: Future[Lexical | None], nearby: Future[Any] | None) -> Iterator[None]:
+    """On the way out, settles ``words`` (None if they never came: the nearest arm waits for them)
+    and cancels the nearest arm if it has not started."""
+    try:
+        yield
+    finally:
+        if not words.done():
+            words.set_result(None)
+        if nearby is not None:
+            nearby.cancel()
+
+
+def _nearest(
+    store: IndexStore,
+    vector: Future[Any],
+    words: Future[Lexical | None],
+    filters: Filters,
+    n: int,
+    symbols: bool,
+) -> tuple[Any, list[ChunkHit]]:
+    """The query's vector and the nearest arm's candidates, on a connection of its own."""
+    embedding = vector.result(timeout=ENCODE_SECONDS)
+    known = words.result(timeout=ENCODE_SECONDS)
+    with store.begin() as conn:
+        return embedding, nearest_chunks(conn, embedding, known, filters, n, symbols)
 
 
 def choose(
@@ -380,14 +418,14 @@ class Index:
             if self._encoder is None:
                 self._encoder = ThreadPoolExecutor(1, thread_name_prefix="mnemo-query")
             # The query is embedded on the encoder's thread while the SQL that needs no vector runs.
-            vector = self._encoder.submit(lambda: self.encode([text])[0])
+            vector, pool = self._encoder.submit(lambda: self.encode([text])[0]), self._encoder
             if self._stats is None or time.monotonic() - self._stats[0] > STATS_SECONDS:
                 with self.store.begin() as conn:
                     self._stats = (time.monotonic(), word_stats(conn))
             stats = self._stats[1]
         filters = Filters(repository, language, kind, glob_regex(path) if path else None)
         try:
-            hits = rank(self.store, vector, text, filters, limit, self.ranking, stats, stale=True)
+            hits = rank(self.store, vector, text, filters, limit, self.ranking, stats, stale=True, pool=pool)
         except TimeoutError:
             raise QueryError(f"the query model gave no embedding in {ENCODE_SECONDS:g} s") from None
         finally:

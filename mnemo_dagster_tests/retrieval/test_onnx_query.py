@@ -16,15 +16,17 @@ from mnemo_dagster.embedding import SentenceTransformerEmbedder, model_location
 from mnemo_dagster.errors import ConfigError
 from mnemo_dagster.indexing.batch import index_batch
 from mnemo_dagster.indexing.planning import plan_pass
-from mnemo_dagster.retrieval.index import Index
+from mnemo_dagster.retrieval.index import Index, Ranking, rank
 from mnemo_dagster.retrieval.onnx_query import OnnxQueryEncoder, export_key, onnx_encoder, query_encoder
 from mnemo_dagster.store.database import IndexStore
+from mnemo_dagster.store.search import Filters
 
 QUERIES = [
     "retry with exponential backoff",
     "Checkout.place_order",
     "a much longer query that asks where the shop formats the price of a cart in cents for display",
 ]
+NO_FILTERS = Filters(None, None, None, None)
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
 
 
@@ -86,3 +88,12 @@ def test_search_answers_alike_with_either_encoder(
         encoder = index._encode
         assert isinstance(getattr(encoder, "__self__", None), OnnxQueryEncoder) == (choice == "onnx")
     assert answers["onnx"] == answers["torch"] and all(answers["onnx"])
+    # An Index runs the nearest arm on its own connection beside the others; ranked in one, the same.
+    alone = [
+        [
+            (h.qualified_name, h.start_line, round(h.score, 3))
+            for h in rank(fresh_store, v, q, NO_FILTERS, 5, Ranking())
+        ]
+        for q, v in zip(QUERIES, float32.encode(QUERIES), strict=True)
+    ]
+    assert alone == answers["torch"]
