@@ -12,13 +12,14 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    JobDefinition,
     JobExecutionResult,
     RunsFilter,
     execute_job,
@@ -155,19 +156,23 @@ class DagsterRunner:
     def run_batch(self, repository: str, key: str) -> BatchReport:
         if self._pool is not None:
             return self._pool.run_batch(repository, key)
-        result = execute_job(
-            reconstructable(get_index_batches_job),
-            self.instance,
-            run_config=QUIET,
-            tags={tags.PARTITION: key, **_run_tags(repository, self.pass_id), **self.extra_tags},
-        )
-        self._stop_if_interrupted(result)
+        result = self._execute(get_index_batches_job, key, repository)
         metadata, errors = _metadata_and_errors(result)
         if not result.success:  # a step ended by its watchdog failed as a crash: say why first
             errors = self.stalls(result.run_id) + errors
         return BatchReport.from_metadata(
             key, result.success, metadata.get("code_chunks", {}), errors=errors, run_id=result.run_id
         )
+
+    def _execute(
+        self, job: Callable[[], JobDefinition], partition: str, repository: str
+    ) -> JobExecutionResult:
+        """Run ``job`` on ``partition`` in this process, tagged with ``repository`` and the pass; the
+        pass stops here if it was interrupted meanwhile."""
+        run_tags = {tags.PARTITION: partition, **_run_tags(repository, self.pass_id), **self.extra_tags}
+        result = execute_job(reconstructable(job), self.instance, run_config=QUIET, tags=run_tags)
+        self._stop_if_interrupted(result)
+        return result
 
     def stalls(self, run_id: str) -> list[str]:
         """What the run's step watchdogs wrote into its event log (another process: not in the result)."""
@@ -179,13 +184,7 @@ class DagsterRunner:
         """One ``graph_job`` run per repository, on its ``repositories`` partition."""
         outcomes = []
         for name in repositories:
-            result = execute_job(
-                reconstructable(get_graph_job),
-                self.instance,
-                run_config=QUIET,
-                tags={tags.PARTITION: name, **_run_tags(name, self.pass_id), **self.extra_tags},
-            )
-            self._stop_if_interrupted(result)
+            result = self._execute(get_graph_job, name, name)
             _, errors = _metadata_and_errors(result)
             outcomes.append(GraphOutcome(result.success, errors=tuple(errors), run_id=result.run_id))
         return GraphOutcome(
