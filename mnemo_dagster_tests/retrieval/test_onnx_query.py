@@ -97,3 +97,12 @@ def test_search_answers_alike_with_either_encoder(
         for q, v in zip(QUERIES, float32.encode(QUERIES), strict=True)
     ]
     assert alone == answers["torch"]
+
+
+def test_a_model_on_the_gpu_keeps_pytorch(tmp_path: Path) -> None:
+    # Nothing is loaded: where the model runs is known from the setting alone.
+    gpu = SentenceTransformerEmbedder(dtype="float32", device="cuda")
+    assert query_encoder(gpu, tmp_path, "auto", 1) == gpu.encode
+    with pytest.raises(ConfigError, match="on the CPU"):
+        query_encoder(gpu, tmp_path, "onnx", 1)
+    assert not list(tmp_path.iterdir())  # no export for it
