@@ -24,8 +24,11 @@ reaches the ``__init__`` of its first base from another package.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
+from mnemo_dagster.graph.memo import Memo
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION, c3_merge
 from mnemo_dagster.graph.resolution import Resolver
 from mnemo_dagster.models import qualified_name
@@ -37,6 +40,30 @@ EXTERNAL = "<external>::"
 """Prefix of the names of what another package defines."""
 BUILTIN = "<builtin>::"
 """Prefix of the names of Python's builtins."""
+SUBCLASSES = "<subclasses>"
+"""The token a lookup reads where it uses :attr:`PythonLinker.subclass_table` (:mod:`.memo`)."""
+CLASSES = "<external classes>"
+"""The token a lookup reads where it uses :attr:`PythonLinker.classes`."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileLinks:
+    """The call edges of one Python file, and what their resolution read."""
+
+    total: int
+    """Call sites (and calls no syntax writes that resolved)."""
+    resolved: int
+    """Call sites that reach a definition of the repository."""
+    external: int
+    """Call sites that reach only external names."""
+    edges: list[tuple[str, str, int]]
+    """(source, target, line) per reached definition or external name."""
+    reads: frozenset[Hashable]
+    """Files (paths) and tables (:data:`SUBCLASSES`, :data:`CLASSES`) the resolution read."""
+
+
+def _callable(kind: str | None) -> bool:
+    return kind not in (None, "module")
 
 
 def is_external(name: str) -> bool:
@@ -100,34 +127,46 @@ class PythonLinker:
     def __init__(self, resolver: Resolver, summaries: dict[str, dict[str, Any]]) -> None:
         self.resolver = resolver
         self.summaries = {p: s for p, s in summaries.items() if s.get("v") == SUMMARY_VERSION}
-        self._values: dict[tuple[str, str], frozenset[Value]] = {}
-        self._mro: dict[str, list[str]] = {}
-        self._names: dict[tuple[str, str], set[Value]] = {}
-        self._exports: dict[str, dict[str, str]] = {}
-        self._subclasses: dict[str, list[str]] | None = None
-        self._classes: frozenset[str] | None = None
+        self.memo = resolver.memo
+        # Both tables read every summary: built first, so that no lookup is in progress then (an
+        # answer must not depend on where it was first asked; :mod:`.memo`).
+        self.classes = self._external_classes()
+        """The dotted names of other packages' classes that classes of the repository subclass."""
+        self.subclass_table = self._subclasses()
+        """Class -> every class of the repository that has it in its MRO."""
 
     def edges(self) -> tuple[int, int, int, list[tuple[str, str, int]]]:
         """(call sites, call sites that reach a definition of the repository, call sites that reach
         only external names, (source, target, line) per reached definition or external name)."""
-        kinds = self.resolver.node_kind
         total = resolved = external = 0
         found: list[tuple[str, str, int]] = []
-        for path, summary in sorted(self.summaries.items()):
-            total += summary["sites"]
-            index = self.resolver.files[path]
-            for scope, line, reached, *implicit in summary["calls"]:
-                targets = self.targets(path, reached, implicit=bool(implicit))
-                own = any(not is_external(t) for t in targets)
-                resolved += own
-                external += bool(targets) and not own
-                total += bool(implicit and targets)  # a call no call syntax writes counts where it resolves
-                source = index.enclosing(scope)
-                found += [
-                    (source, t, line)
-                    for t in sorted(targets)
-                    if kinds.get(t) not in (None, "module") or is_external(t)
-                ]
+        for path in sorted(self.summaries):
+            links = self.file_links(path)
+            total += links.total
+            resolved += links.resolved
+            external += links.external
+            found += links.edges
+        return total, resolved, external, found
+
+    def file_links(self, path: str) -> FileLinks:
+        """The call edges of one file, with what resolving them read (:meth:`.memo.Memo.query`)."""
+        links, reads = self.memo.query(lambda: self._file_links(path))
+        return FileLinks(links[0], links[1], links[2], links[3], reads)
+
+    def _file_links(self, path: str) -> tuple[int, int, int, list[tuple[str, str, int]]]:
+        summary = self.summaries[path]
+        self.memo.read(path)
+        total, resolved, external = summary["sites"], 0, 0
+        found: list[tuple[str, str, int]] = []
+        index = self.resolver.files[path]
+        for scope, line, reached, *implicit in summary["calls"]:
+            targets = self.targets(path, reached, implicit=bool(implicit))
+            own = any(not is_external(t) for t in targets)
+            resolved += own
+            external += bool(targets) and not own
+            total += bool(implicit and targets)  # a call no call syntax writes counts where it resolves
+            source = index.enclosing(scope)
+            found += [(source, t, line) for t in sorted(targets) if is_external(t) or _callable(self.kind(t))]
         return total, resolved, external, found
 
     def targets(self, path: str, reached: list[Any], *, implicit: bool = False) -> set[str]:
@@ -141,15 +180,20 @@ class PythonLinker:
             values = self.value(path, encoded)
             if implicit and _iteration(encoded):
                 made = self.value(path, encoded[:-2]) if encoded[-2] == "()" else frozenset()
-                if not any(self.resolver.node_kind.get(v) == "class" for v in made if isinstance(v, str)):
+                if not any(self.kind(v) == "class" for v in made if isinstance(v, str)):
                     continue
             for value in values:
                 if not isinstance(value, str):
                     continue
                 out.add(value)
-                if self.resolver.node_kind.get(value) == "class":
+                if self.kind(value) == "class":
                     out.update(self.member(self.mro(value), "__init__") or self._external_init(value))
         return out
+
+    def kind(self, name: str) -> str | None:
+        """The kind of a definition (None for an external name); its file is read."""
+        self.memo.read(name.partition("::")[0])
+        return self.resolver.node_kind.get(name)
 
     def _external_init(self, cls: str) -> set[str]:
         """The ``__init__`` of the first base from another package along ``cls``'s MRO."""
@@ -172,16 +216,18 @@ class PythonLinker:
         return sorted(found) if len(found) == 1 else []
 
     def external_classes(self) -> frozenset[str]:
-        """The dotted names of other packages' classes that classes of the repository subclass."""
-        if self._classes is None:
-            found = set()
-            for summary in self.summaries.values():
-                for encoded in (e for values in summary["bases"].values() for e in values):
-                    if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
-                        spec, name = encoded[1], encoded[2]
-                        found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
-            self._classes = frozenset(found)
-        return self._classes
+        """:attr:`classes`, read (a change of the table changes the answers of what read it)."""
+        self.memo.read(CLASSES)
+        return self.classes
+
+    def _external_classes(self) -> frozenset[str]:
+        found = set()
+        for summary in self.summaries.values():
+            for encoded in (e for values in summary["bases"].values() for e in values):
+                if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
+                    spec, name = encoded[1], encoded[2]
+                    found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
+        return frozenset(found)
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -189,19 +235,16 @@ class PythonLinker:
         """What an encoded value of ``path``'s summary stands for, in the repository."""
         if isinstance(encoded, str):
             return frozenset({qualified_name(path, encoded)})
-        key = (path, repr(encoded))
-        cached = self._values.get(key)
-        if cached is not None:
-            return cached
-        self._values[key] = frozenset()  # a value that depends on itself resolves to nothing
+        # A value that depends on itself resolves to nothing.
+        key = ("value", path, repr(encoded))
+        return self.memo.lookup(key, lambda: self._value(path, encoded), frozenset())
+
+    def _value(self, path: str, encoded: Any) -> frozenset[Value]:
         if encoded[0] == "i":
-            found = frozenset({("i", qualified_name(path, encoded[1]))})
-        elif encoded[0] == "v":
-            found = frozenset(self.dispatch(qualified_name(path, encoded[1]), *encoded[2:4]))
-        else:
-            found = frozenset(self._external(path, encoded[1], encoded[2], encoded[3:]))
-        self._values[key] = found
-        return found
+            return frozenset({("i", qualified_name(path, encoded[1]))})
+        if encoded[0] == "v":
+            return frozenset(self.dispatch(qualified_name(path, encoded[1]), *encoded[2:4]))
+        return frozenset(self._external(path, encoded[1], encoded[2], encoded[3:]))
 
     def _external(self, path: str, spec: str, name: str | None, steps: list[str]) -> set[Value]:
         modules = self.resolver.modules
@@ -224,14 +267,11 @@ class PythonLinker:
 
     def module_name(self, module: str, name: str) -> set[Value]:
         """A top-level name of a module: its summary, else the resolver (re-exports, ``*``)."""
-        key = (module, name)
-        cached = self._names.get(key)
-        if cached is None:
-            self._names[key] = set()  # ``*`` import cycles stop here
-            self._names[key] = cached = self._module_name(module, name)
-        return cached
+        # ``*`` import cycles stop here.
+        return self.memo.lookup(("module name", module, name), lambda: self._module_name(module, name), set())
 
     def _module_name(self, module: str, name: str) -> set[Value]:
+        self.memo.read(module)
         summary = self.summaries.get(module)
         if summary is None:
             found = self.resolver.name_in_module(module, name) if module in self.resolver.files else None
@@ -248,10 +288,12 @@ class PythonLinker:
     def exports(self, module: str) -> dict[str, str]:
         """Name -> the module whose summary binds it, for the names ``module`` has at top level,
         its own first, then those of the modules it imports with ``*`` (computed once per module)."""
-        cached = self._exports.get(module)
-        if cached is not None:
-            return cached
-        self._exports[module] = table = {}  # ``*`` import cycles stop here
+        # ``*`` import cycles stop here.
+        return self.memo.lookup(("exports", module), lambda: self._exports(module), {})
+
+    def _exports(self, module: str) -> dict[str, str]:
+        self.memo.read(module)
+        table: dict[str, str] = {}
         summary = self.summaries.get(module)
         if summary is None:
             return table
@@ -267,13 +309,12 @@ class PythonLinker:
 
     def step(self, value: Value, step: str) -> set[Value]:
         """One step from a value: ``"()"`` calls it, anything else is an attribute."""
-        kinds = self.resolver.node_kind
         if isinstance(value, str) and is_external(value):
             # Another package's name reached through the repository (``from .compat import cookielib``).
             found = external_step(value, step, self.external_classes())
             return {found} if found is not None else set()
         if isinstance(value, str):
-            kind = kinds.get(value)
+            kind = self.kind(value)
             if step == "()":
                 if kind == "class":
                     return {("i", value)}
@@ -292,12 +333,14 @@ class PythonLinker:
 
     def _returns(self, function: str) -> set[Value]:
         path, _, dotted = function.partition("::")
+        self.memo.read(path)
         summary = self.summaries.get(path)
         encoded = summary["rets"].get(dotted, ()) if summary is not None else ()
         return {v for e in encoded for v in self.value(path, e)}
 
     def _field(self, cls: str, attr: str) -> set[Value]:
         path, _, dotted = cls.partition("::")
+        self.memo.read(path)
         summary = self.summaries.get(path)
         encoded = summary["fields"].get(dotted, {}).get(attr, ()) if summary is not None else ()
         return {v for e in encoded for v in self.value(path, e)}
@@ -311,22 +354,27 @@ class PythonLinker:
         if not found:
             found = {f"{base}.{attr}" for base in self._external_base(cls)}
         runs = self.member(self.mro(cls), caller) if caller else set()
-        for sub in self.subclasses().get(cls, ()):
+        self.memo.read(SUBCLASSES)
+        for sub in self.subclass_table.get(cls, ()):
             if caller and self.member(self.mro(sub), caller) != runs:
                 continue  # ``sub`` overrides the caller: the call is never made on it
             found |= self.member(self.mro(sub), attr)
         return found
 
-    def subclasses(self) -> dict[str, list[str]]:
-        """Class -> every class of the repository that has it in its MRO (built once)."""
-        if self._subclasses is None:
-            self._subclasses = {}
+    def _subclasses(self) -> dict[str, list[str]]:
+        """Built with lookups of its own, which see no subclasses (a base that names what a method
+        call returns), so that no answer cached later saw the table half built."""
+        shared, self.memo, self.subclass_table = self.memo, Memo(), {}
+        table: dict[str, list[str]] = {}
+        try:
             for path, summary in sorted(self.summaries.items()):
                 for dotted in summary["bases"]:
                     cls = qualified_name(path, dotted)
                     for base in self.mro(cls)[1:]:
-                        self._subclasses.setdefault(base, []).append(cls)
-        return self._subclasses
+                        table.setdefault(base, []).append(cls)
+        finally:
+            self.memo = shared
+        return table
 
     def member(self, classes: list[str], attr: str) -> set[Value]:
         """``attr`` defined in the body of the first class along ``classes`` that has it."""
@@ -338,20 +386,17 @@ class PythonLinker:
 
     def mro(self, cls: str) -> list[str]:
         """The C3 linearization of a class of the repository, from the bases in its summary."""
-        cached = self._mro.get(cls)
-        if cached is not None:
-            return cached
-        self._mro[cls] = [cls]  # inheritance cycles stop here
+        # Inheritance cycles stop here.
+        return self.memo.lookup(("mro", cls), lambda: self._mro(cls), [cls])
+
+    def _mro(self, cls: str) -> list[str]:
+        """:meth:`mro`, computed (the kinds of a class's members belong to its file, read here)."""
         path, _, dotted = cls.partition("::")
+        self.memo.read(path)
         summary = self.summaries.get(path)
         bases: list[str] = []
         for encoded in summary["bases"].get(dotted, ()) if summary is not None else ():
             for value in sorted(self.value(path, encoded), key=str):
-                if (
-                    isinstance(value, str)
-                    and self.resolver.node_kind.get(value) == "class"
-                    and value not in bases
-                ):
+                if isinstance(value, str) and self.kind(value) == "class" and value not in bases:
                     bases.append(value)
-        self._mro[cls] = order = c3_merge([cls], [self.mro(b) for b in bases] + [bases])
-        return order
+        return c3_merge([cls], [self.mro(b) for b in bases] + [bases])

@@ -4,7 +4,7 @@ A ``calls`` reference resolves from its enclosing symbol (or module, for module-
 definition, trying in this order:
 
 1. the enclosing scopes of the same file (``self.validate()`` in ``A.save`` -> ``A.validate``);
-2. a name imported into the file (following re-exports a few levels), then a top-level definition
+2. a name imported into the file (following re-exports), then a top-level definition
    of a module imported as a namespace or with ``*`` (unique among those);
 3. a definition of that name elsewhere in the same file (unique);
 4. a definition of that name anywhere in the repository, in the same language family (JavaScript
@@ -23,11 +23,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mnemo_dagster.graph.memo import Memo
 from mnemo_dagster.graph.modules import ModuleIndex, language_family
 from mnemo_dagster.graph.records import CLASS_LIKE_KINDS, FileSymbols
 from mnemo_dagster.models import Reference, Symbol, qualified_name
 
-_MAX_REEXPORT_DEPTH = 5
 _NAME_FAMILIES = {
     "javascript": "javascript",
     "jsx": "javascript",
@@ -99,7 +99,8 @@ class Resolver:
             for ref in files[path].references
             if ref.kind == "imports"
         )
-        self._binding_cache: dict[str, str | None] = {}
+        self.memo = Memo()
+        """Re-exports followed (:meth:`name_in_module`), and the linker's lookups."""
 
     def _index_file(self, record: FileSymbols) -> None:
         path = record.path
@@ -148,28 +149,25 @@ class Resolver:
             importer.bindings.setdefault(ref.alias or name, ("name", f"{target}\0{name}"))
         return target, spec
 
-    def name_in_module(self, module: str, name: str, depth: int = 0) -> str | None:
-        """Qualified name of the top-level definition ``name`` in ``module``, following re-exports."""
-        key = f"{module}\0{name}"
-        if key in self._binding_cache:
-            return self._binding_cache[key]
-        self._binding_cache[key] = None  # guards against re-export cycles
+    def name_in_module(self, module: str, name: str) -> str | None:
+        """Qualified name of the top-level definition ``name`` in ``module``, following re-exports
+        (a cycle of them finds nothing; :class:`~.memo.Memo`)."""
+        return self.memo.lookup(("name", module, name), lambda: self._name_in_module(module, name), None)
+
+    def _name_in_module(self, module: str, name: str) -> str | None:
+        self.memo.read(module)
         index = self.files[module]
-        found: str | None = None
         if name in index.symbols:
-            found = qualified_name(module, name)
-        elif depth < _MAX_REEXPORT_DEPTH:
-            binding = index.bindings.get(name)
-            if binding is not None and binding[0] == "name":
-                target, _, inner = binding[1].partition("\0")
-                found = self.name_in_module(target, inner, depth + 1)
-            else:
-                for namespace in index.namespaces:
-                    found = self.name_in_module(namespace, name, depth + 1)
-                    if found:
-                        break
-        self._binding_cache[key] = found
-        return found
+            return qualified_name(module, name)
+        binding = index.bindings.get(name)
+        if binding is not None and binding[0] == "name":
+            target, _, inner = binding[1].partition("\0")
+            return self.name_in_module(target, inner)
+        for namespace in index.namespaces:
+            found = self.name_in_module(namespace, name)
+            if found:
+                return found
+        return None
 
     # -- names -----------------------------------------------------------------------------------
 
