@@ -55,7 +55,7 @@ def main() -> None:
     os.environ["MNEMO_HOME"] = str(args.home)
 
     from mnemo_dagster.indexing.batch import index_batch
-    from mnemo_dagster.indexing.graph_build import build_stored_graph, store_graph, store_metrics
+    from mnemo_dagster.indexing.graph_build import store_graph, store_metrics
     from mnemo_dagster.wiring import wire
 
     with wire() as wiring:
@@ -97,13 +97,15 @@ def main() -> None:
             finally:
                 target.write_bytes(original)
                 index_batch(store, wiring.embedder, key)
-            fresh = build_stored_graph(store, name)
-            store_graph(store, name)  # back to the original file's graph
+            same = _same_as_rebuild(store, name)
+            back = store_graph(store, name)  # back to the original file's graph
             written = {k: v for k, v in wrote.items() if k.startswith(("nodes_", "edges_"))}
             print(
                 f"run {run + 1}: full {full[-1]:.2f} s ({built['nodes']} nodes, {built['edges']} edges); "
-                f"refresh {refresh[-1]:.2f} s, metrics {metrics['metrics']}, wrote {written}; "
-                f"graph after restoring = rebuild: {len(fresh.nodes) == built['nodes']}"
+                f"refresh {refresh[-1]:.2f} s ({wrote['files_resolved']} files resolved again), metrics "
+                f"{metrics['metrics']}, wrote {written}; the refreshed graph = a rebuild: {same}; "
+                f"restored: {back['files_resolved']} files resolved again, = a rebuild: "
+                f"{_same_as_rebuild(store, name)}"
             )
         share = statistics.median(refresh) / statistics.median(full)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -111,6 +113,17 @@ def main() -> None:
             f"median: full {statistics.median(full):.2f} s, refresh {statistics.median(refresh):.2f} s "
             f"({share:.0%} of full); peak RSS {peak:.0f} MB"
         )
+
+
+def _same_as_rebuild(store: Any, name: str) -> bool:
+    """Whether the stored nodes and edges of ``name`` are those of a graph built from scratch."""
+    from mnemo_dagster.indexing.graph_build import build_stored_graph
+
+    nodes, edges, _ = store.graph.rows(name)
+    fresh = build_stored_graph(store, name)
+    return {tuple(row[1:]) for row in nodes} == {
+        (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language) for n in fresh.nodes
+    } and {tuple(row) for row in edges} == {(e.source, e.target, e.kind, e.weight) for e in fresh.edges}
 
 
 def index_without_model(store: Any, name: str, root: Path, only: list[str] | None = None) -> int:

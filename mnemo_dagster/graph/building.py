@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from mnemo_dagster.graph.facts import has_python_summary, with_lambdas
 from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import JsCalls
-from mnemo_dagster.graph.pylink import BUILTIN, PythonLinker, is_external
+from mnemo_dagster.graph.modules import language_family
+from mnemo_dagster.graph.pylink import BUILTIN, PythonLinker, external_classes, is_external
 from mnemo_dagster.graph.records import (
     CLASS_LIKE_KINDS,
+    COUNTS,
     CodeGraph,
+    FileFacts,
     FileSymbols,
     GraphEdge,
     GraphNode,
@@ -34,8 +37,6 @@ from mnemo_dagster.graph.records import (
 )
 from mnemo_dagster.graph.resolution import Resolver
 from mnemo_dagster.models import qualified_name
-
-_REFERENCE_KINDS = ("calls", "imports", "inherits")
 
 
 def build_graph(
@@ -52,41 +53,66 @@ def build_graph(
     paths of ``tsconfig.json``/``jsconfig.json`` files to their text (for ``paths`` and ``baseUrl``).
     """
     by_path = {f.path: with_lambdas(f) for f in files}
-    builder = _GraphBuilder(by_path, max_global_candidates)
-    builder.resolver.modules.js_paths = parse_js_configs(js_configs or {})
+    resolver = Resolver(by_path)
+    resolver.modules.js_paths = parse_js_configs(js_configs or {})
+    builder = GraphBuilder(by_path, resolver, max_global_candidates)
+    paths = sorted(by_path)
     # Pass 1: nodes, containment and imports (which also bind imported names).
-    for path in sorted(by_path):
+    for path in paths:
         builder.add_definitions(path)
         builder.add_imports(path)
     # Pass 2: base classes, then calls, now that every file's imported names and bases are known.
-    for path in sorted(by_path):
+    for path in paths:
         builder.add_uses(path, "inherits")
-    builder.js_calls = JsCalls(builder.resolver, builder.bases())
-    for path in sorted(by_path):
+    builder.js_calls = JsCalls(resolver, builder.bases())
+    for path in paths:
         builder.add_uses(path, "calls")
-    builder.add_python_flow()
-    return builder.graph()
+    summaries = {p: r.flow["python"] for p, r in by_path.items() if has_python_summary(r.flow)}
+    linker = PythonLinker(resolver, summaries)
+    builder.add_python_flow(linker, sorted(linker.summaries))
+    graph = builder.graph()
+    packages = {p: resolver.modules.package_heads(import_specs(by_path[p])) for p in paths}
+    graph.files = {p: builder.facts(p, *linker.mros.get(p, ({}, frozenset())), packages[p]) for p in paths}
+    graph.own_package = resolver.modules.own_package
+    return graph
 
 
-class _GraphBuilder:
-    """Nodes, edges and resolution counters, accumulated over the passes of :func:`build_graph`."""
+def outside_node(target: str) -> GraphNode:
+    """The node of an external or builtin name (``<external>::subprocess.run``)."""
+    dotted = target.partition("::")[2]
+    kind = "builtin" if target.startswith(BUILTIN) else "external"
+    return GraphNode(target, dotted.rsplit(".", 1)[-1], kind, "", 0, 0, "python")
 
-    def __init__(self, by_path: dict[str, FileSymbols], max_global_candidates: int) -> None:
+
+def import_specs(record: FileSymbols) -> list[str]:
+    """What :meth:`~.modules.ModuleIndex.find_own_package` counts of one file."""
+    if language_family(record.language) != "python":
+        return []
+    return [ref.module or ref.name for ref in record.references if ref.kind == "imports"]
+
+
+class GraphBuilder:
+    """Nodes, edges and resolution counters, accumulated over the passes of :func:`build_graph`, per
+    file (the incremental refresh runs the passes over the files a change reaches)."""
+
+    def __init__(
+        self, by_path: Mapping[str, FileSymbols], resolver: Resolver, max_global_candidates: int
+    ) -> None:
         self.by_path = by_path
         self.max_global = max_global_candidates
-        self.resolver = Resolver(by_path)
+        self.resolver = resolver
         self.nodes: list[GraphNode] = []
         self.contains: list[GraphEdge] = []
         self.weights: dict[tuple[str, str, str], list[int]] = {}
         """(source, target, kind) -> [weight, first line] of a dependency edge."""
         self.external: dict[str, set[str]] = defaultdict(set)
-        self.totals = dict.fromkeys(_REFERENCE_KINDS, 0)
-        self.resolved = dict.fromkeys(_REFERENCE_KINDS, 0)
-        self.ambiguous = 0
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+        """Path -> its share of the :class:`~.records.ResolutionStats` counters."""
+        self.reads: dict[str, set[Hashable]] = defaultdict(set)
+        """Path -> what resolving its references read (:mod:`.memo`)."""
         self.js_calls: JsCalls | None = None
         self.outside: dict[str, GraphNode] = {}
         """External and builtin name -> its node (:data:`~.records.OUTSIDE_KINDS`)."""
-        self.external_calls = 0
 
     def add_edge(self, source: str, target: str, kind: str, line: int) -> None:
         """Count one reference from ``source`` to ``target``, keeping the first line it occurs on."""
@@ -124,23 +150,22 @@ class _GraphBuilder:
 
     def add_imports(self, path: str) -> None:
         """The ``imports`` edges of a file; binds the names it imports for the second pass."""
-        record, index = self.by_path[path], self.resolver.files[path]
-        references = sorted(record.references, key=lambda r: (r.line, r.module or "", r.name, r.alias or ""))
-        for ref in references:
-            if ref.kind != "imports":
-                continue
-            self.totals["imports"] += 1
-            target, spec = self.resolver.import_binding(ref, index)
+        counts = self.counts[path]
+        for ref, target, spec in self.resolver.bind(self.resolver.files[path]):
+            counts["imports_total"] += 1
             if target is None:
                 self.external[path].add(spec)
                 continue
-            self.resolved["imports"] += 1
+            counts["imports_resolved"] += 1
             self.add_edge(path, target, "imports", ref.line)
-        index.namespaces = sorted(set(index.namespaces))
 
     def add_uses(self, path: str, kind: str) -> None:
         """The ``calls`` or ``inherits`` edges of a file (calls of a file with flow facts by its facts)."""
+        self.reads[path] |= self.resolver.memo.query(lambda: self._add_uses(path, kind))[1]
+
+    def _add_uses(self, path: str, kind: str) -> None:
         record, index = self.by_path[path], self.resolver.files[path]
+        counts = self.counts[path]
         flow = record.flow or {}
         if kind == "calls" and has_python_summary(flow):
             return  # resolved by add_python_flow
@@ -150,7 +175,7 @@ class _GraphBuilder:
         for ref in record.references:
             if ref.kind != kind:
                 continue
-            self.totals[ref.kind] += 1
+            counts[f"{ref.kind}_total"] += 1
             source = index.enclosing(ref.source)
             if ref.kind == "inherits" and self.resolver.node_kind[source] not in CLASS_LIKE_KINDS:
                 source = index.class_at(ref.line) or source
@@ -163,9 +188,9 @@ class _GraphBuilder:
                 )
             if not targets:
                 if was_ambiguous and ref.kind == "calls":
-                    self.ambiguous += 1
+                    counts["calls_ambiguous"] += 1
                 continue
-            self.resolved[ref.kind] += 1
+            counts[f"{ref.kind}_resolved"] += 1
             for target in targets:
                 self.add_edge(source, target, ref.kind, ref.line)
 
@@ -177,23 +202,42 @@ class _GraphBuilder:
                 found[source].append(target)
         return dict(found)
 
-    def add_python_flow(self) -> None:
-        """The ``calls`` edges of the Python files with flow summaries, linked together (:mod:`.pylink`)."""
-        summaries = {
-            p: r.flow["python"] for p, r in sorted(self.by_path.items()) if has_python_summary(r.flow)
-        }
-        if not summaries:
-            return
-        total, resolved, external, edges = PythonLinker(self.resolver, summaries).edges()
-        self.totals["calls"] += total
-        self.resolved["calls"] += resolved
-        self.external_calls += external
-        for source, target, line in edges:
-            if is_external(target) and target not in self.outside:
-                dotted = target.partition("::")[2]
-                kind = "builtin" if target.startswith(BUILTIN) else "external"
-                self.outside[target] = GraphNode(target, dotted.rsplit(".", 1)[-1], kind, "", 0, 0, "python")
-            self.add_edge(source, target, "calls", line)
+    def add_python_flow(self, linker: PythonLinker, paths: Iterable[str]) -> None:
+        """The ``calls`` edges of the Python files ``paths`` (which have flow summaries), linked
+        together (:mod:`.pylink`)."""
+        for path in paths:
+            links = linker.file_links(path)
+            counts = self.counts[path]
+            counts["calls_total"] += links.total
+            counts["calls_resolved"] += links.resolved
+            counts["calls_external"] += links.external
+            self.reads[path] |= links.reads
+            for source, target, line in links.edges:
+                if is_external(target) and target not in self.outside:
+                    dotted = target.partition("::")[2]
+                    kind = "builtin" if target.startswith(BUILTIN) else "external"
+                    self.outside[target] = GraphNode(
+                        target, dotted.rsplit(".", 1)[-1], kind, "", 0, 0, "python"
+                    )
+                self.add_edge(source, target, "calls", line)
+
+    def facts(
+        self, path: str, mros: dict[str, list[str]], mro_reads: Iterable[Hashable], packages: dict[str, int]
+    ) -> FileFacts:
+        """What the next refresh keeps of ``path`` (:class:`~.records.FileFacts`): ``mros`` and what
+        finding them read (:meth:`~.pylink.PythonLinker.class_mros`), ``packages``
+        (:meth:`~.modules.ModuleIndex.package_heads`)."""
+        record = self.by_path[path]
+        flow = record.flow or {}
+        summary = flow.get("python") if has_python_summary(flow) else None
+        return FileFacts(
+            language=record.language,
+            counts=dict(self.counts[path]),
+            reads=frozenset(str(token) for token in self.reads[path].union(mro_reads) if token != path),
+            mros=mros,
+            classes=external_classes([summary]) if summary else frozenset(),
+            packages=packages,
+        )
 
     def graph(self) -> CodeGraph:
         """The sorted graph and its resolution counters."""
@@ -204,15 +248,7 @@ class _GraphBuilder:
         edges.sort(key=lambda e: (e.source, e.target, e.kind))
         nodes = sorted([*self.nodes, *self.outside.values()], key=lambda n: n.qualified_name)
         stats = ResolutionStats(
-            files=len(self.by_path),
-            calls_total=self.totals["calls"],
-            calls_resolved=self.resolved["calls"],
-            imports_total=self.totals["imports"],
-            imports_resolved=self.resolved["imports"],
-            inherits_total=self.totals["inherits"],
-            inherits_resolved=self.resolved["inherits"],
-            calls_ambiguous=self.ambiguous,
-            calls_external=self.external_calls,
+            files=len(self.by_path), **{name: sum(c[name] for c in self.counts.values()) for name in COUNTS}
         )
         external = {p: tuple(sorted(s)) for p, s in sorted(self.external.items())}
         return CodeGraph(nodes, edges, stats, external)

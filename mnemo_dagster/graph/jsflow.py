@@ -86,6 +86,10 @@ def _default_name(node: Node) -> str | None:
     return None
 
 
+BASES = "<bases>"
+"""The token a lookup reads where it uses the base classes of the ``inherits`` edges (:mod:`.memo`)."""
+
+
 class JsCalls:
     """Resolves the calls of JavaScript/TypeScript files that have facts, by receiver."""
 
@@ -93,6 +97,11 @@ class JsCalls:
         """``bases``: class -> resolved base classes (from the ``inherits`` edges)."""
         self.resolver = resolver
         self.bases = bases
+
+    def base_classes(self, cls: str) -> list[str]:
+        """The resolved bases of ``cls`` (the table is read: :data:`BASES`)."""
+        self.resolver.memo.read(BASES)
+        return self.bases.get(cls, [])
 
     def resolve(self, ref: Reference, file: FileIndex, shapes: list[list[Any]]) -> list[str]:
         """Targets of one call reference, given the receiver shapes recorded on its line."""
@@ -107,7 +116,7 @@ class JsCalls:
                 found = self.method_chain(cls, ref.name)[:1] if cls else []
             elif kind == "super":
                 cls = self.enclosing_class(ref, file)
-                found = [m for b in self.bases.get(cls or "", []) for m in self.method_chain(b, ref.name)[:1]]
+                found = [m for b in self.base_classes(cls or "") for m in self.method_chain(b, ref.name)[:1]]
             elif kind == "id":
                 found = self.on_identifier(ref, file, receiver)
             else:
@@ -117,10 +126,9 @@ class JsCalls:
 
     def plain(self, ref: Reference, file: FileIndex) -> list[str]:
         """A bare name: enclosing scopes and the file's functions/classes, then imports."""
-        kinds = self.resolver.node_kind
 
         def accept(qualified: str | None) -> bool:
-            return qualified is not None and kinds.get(qualified) not in (None, "method", "module")
+            return qualified is not None and self.resolver.kind(qualified) not in (None, "method", "module")
 
         scope = ref.source
         while True:
@@ -140,6 +148,7 @@ class JsCalls:
     def exported(self, module: str, name: str) -> str | None:
         """What a module exports as ``name`` (``default`` through the facts), following re-exports."""
         if name == "default":
+            self.resolver.memo.read(module)
             record = self.resolver.records.get(module)
             facts = (record.flow or {}).get("js") if record is not None else None
             name = (facts or {}).get("default") or ""
@@ -153,7 +162,7 @@ class JsCalls:
             found = self.resolver.name_in_module(binding[1], ref.name)
             return [found] if found is not None else []
         holder = Reference("calls", receiver, ref.source, ref.line)
-        classes = [c for c in self.plain(holder, file) if self.resolver.node_kind.get(c) == "class"]
+        classes = [c for c in self.plain(holder, file) if self.resolver.kind(c) == "class"]
         return [m for c in classes for m in self.method_chain(c, ref.name)[:1]]
 
     def enclosing_class(self, ref: Reference, file: FileIndex) -> str | None:
@@ -176,7 +185,7 @@ class JsCalls:
                 continue
             seen.add(current)
             method = f"{current}.{name}"
-            if self.resolver.node_kind.get(method) == "method":
+            if self.resolver.kind(method) == "method":
                 found.append(method)
-            queue += self.bases.get(current, [])
+            queue += self.base_classes(current)
         return found

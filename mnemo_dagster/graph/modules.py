@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from mnemo_dagster.graph.jsconfig import JsPaths
 from mnemo_dagster.graph.native_modules import RESOLVERS
@@ -59,6 +59,12 @@ def _strip_extension(path: str, extensions: Sequence[str]) -> str | None:
     return None
 
 
+def own_package(counts: Mapping[str, int]) -> str | None:
+    """The name most often counted (twice at least) by :meth:`ModuleIndex.package_heads`."""
+    best = max(sorted(counts), key=lambda head: counts[head], default=None)
+    return best if best is not None and counts[best] >= 2 else None
+
+
 def _common_prefix_len(a: str, b: str) -> int:
     """Number of leading directory components two paths share."""
     count = 0
@@ -92,16 +98,19 @@ class ModuleIndex:
         the tree does not hold: the first part of absolute imports (``networkx`` of
         ``networkx.utils.decorators``) that names no module of the tree, while the rest does, most
         often (twice at least), is that name, and imports of it resolve inside the tree."""
-        if "__init__.py" not in self.family_of:
-            return
+        self.own_package = own_package(self.package_heads(specs))
+
+    def package_heads(self, specs: Iterable[str]) -> dict[str, int]:
+        """How often each candidate name of the tree's own package heads ``specs``
+        (:meth:`find_own_package`; counted per file, they add up)."""
         counts: dict[str, int] = defaultdict(int)
+        if "__init__.py" not in self.family_of:
+            return counts
         for spec in specs:
             head, dot, rest = spec.partition(".")
             if dot and not spec.startswith(".") and head not in self.py_modules and rest in self.py_modules:
                 counts[head] += 1
-        best = max(sorted(counts), key=lambda head: counts[head], default=None)
-        if best is not None and counts[best] >= 2:
-            self.own_package = best
+        return dict(counts)
 
     def add(self, path: str, family: str) -> None:
         """Index one file; files are added in path order, which makes every lookup deterministic."""

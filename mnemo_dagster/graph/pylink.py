@@ -24,7 +24,7 @@ reaches the ``__init__`` of its first base from another package.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,31 @@ class FileLinks:
 
 def _callable(kind: str | None) -> bool:
     return kind not in (None, "module")
+
+
+def _classes(path: str, summary: dict[str, Any]) -> list[str]:
+    return [qualified_name(path, dotted) for dotted in summary["bases"]]
+
+
+def external_classes(summaries: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """The dotted names of other packages' classes that the bases in ``summaries`` name."""
+    found = set()
+    for summary in summaries:
+        for encoded in (e for values in summary["bases"].values() for e in values):
+            if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
+                spec, name = encoded[1], encoded[2]
+                found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
+    return frozenset(found)
+
+
+def subclasses(mros: Mapping[str, Mapping[str, list[str]]]) -> dict[str, list[str]]:
+    """Class -> every class that has it in its MRO, from each file's :meth:`PythonLinker.class_mros`."""
+    table: dict[str, list[str]] = {}
+    for path in sorted(mros):
+        for cls, order in mros[path].items():
+            for base in order[1:]:
+                table.setdefault(base, []).append(cls)
+    return table
 
 
 def is_external(name: str) -> bool:
@@ -122,18 +147,39 @@ def _iteration(encoded: Any) -> bool:
 
 
 class PythonLinker:
-    """Resolves the summaries of the Python files that have one; yields their call edges."""
+    """Resolves the summaries of the Python files that have one; yields their call edges.
 
-    def __init__(self, resolver: Resolver, summaries: dict[str, dict[str, Any]]) -> None:
+    Over a whole repository (``summaries`` a dict), it builds its two tables from every summary.
+    The incremental refresh passes ``summaries`` that load files as they are asked for, with the
+    tables (``classes``, and ``subclass_table`` from every file's :meth:`class_mros`)."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        summaries: Mapping[str, dict[str, Any]],
+        *,
+        classes: frozenset[str] | None = None,
+        subclass_table: dict[str, list[str]] | None = None,
+    ) -> None:
         self.resolver = resolver
-        self.summaries = {p: s for p, s in summaries.items() if s.get("v") == SUMMARY_VERSION}
+        if isinstance(summaries, dict):
+            summaries = {p: s for p, s in summaries.items() if s.get("v") == SUMMARY_VERSION}
+        self.summaries = summaries
         self.memo = resolver.memo
+        self._mro_memo = Memo()
         # Both tables read every summary: built first, so that no lookup is in progress then (an
         # answer must not depend on where it was first asked; :mod:`.memo`).
-        self.classes = self._external_classes()
+        self.classes = classes if classes is not None else external_classes(summaries.values())
         """The dotted names of other packages' classes that classes of the repository subclass."""
-        self.subclass_table = self._subclasses()
+        self.subclass_table: dict[str, list[str]] = {}
         """Class -> every class of the repository that has it in its MRO."""
+        self.mros: dict[str, tuple[dict[str, list[str]], frozenset[Hashable]]] = {}
+        """Path -> the MRO of each class its summary defines, and what finding them read
+        (:meth:`class_mros`)."""
+        if subclass_table is None:
+            self.mros = {path: self.class_mros(path) for path in sorted(summaries)}
+            subclass_table = subclasses({path: found[0] for path, found in self.mros.items()})
+        self.subclass_table = subclass_table
 
     def edges(self) -> tuple[int, int, int, list[tuple[str, str, int]]]:
         """(call sites, call sites that reach a definition of the repository, call sites that reach
@@ -192,8 +238,7 @@ class PythonLinker:
 
     def kind(self, name: str) -> str | None:
         """The kind of a definition (None for an external name); its file is read."""
-        self.memo.read(name.partition("::")[0])
-        return self.resolver.node_kind.get(name)
+        return None if is_external(name) else self.resolver.kind(name)
 
     def _external_init(self, cls: str) -> set[str]:
         """The ``__init__`` of the first base from another package along ``cls``'s MRO."""
@@ -219,15 +264,6 @@ class PythonLinker:
         """:attr:`classes`, read (a change of the table changes the answers of what read it)."""
         self.memo.read(CLASSES)
         return self.classes
-
-    def _external_classes(self) -> frozenset[str]:
-        found = set()
-        for summary in self.summaries.values():
-            for encoded in (e for values in summary["bases"].values() for e in values):
-                if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
-                    spec, name = encoded[1], encoded[2]
-                    found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
-        return frozenset(found)
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -361,20 +397,18 @@ class PythonLinker:
             found |= self.member(self.mro(sub), attr)
         return found
 
-    def _subclasses(self) -> dict[str, list[str]]:
-        """Built with lookups of its own, which see no subclasses (a base that names what a method
-        call returns), so that no answer cached later saw the table half built."""
-        shared, self.memo, self.subclass_table = self.memo, Memo(), {}
-        table: dict[str, list[str]] = {}
+    def class_mros(self, path: str) -> tuple[dict[str, list[str]], frozenset[Hashable]]:
+        """The MRO of each class ``path``'s summary defines, and what finding them read.
+
+        Found with lookups of their own, which see no subclasses (a base may name what a method
+        call returns): the subclass table is built from them, and no answer cached for the edges may
+        have seen it half built."""
+        shared, table, self.memo, self.subclass_table = self.memo, self.subclass_table, self._mro_memo, {}
         try:
-            for path, summary in sorted(self.summaries.items()):
-                for dotted in summary["bases"]:
-                    cls = qualified_name(path, dotted)
-                    for base in self.mro(cls)[1:]:
-                        table.setdefault(base, []).append(cls)
+            summary = self.summaries[path]
+            return self.memo.query(lambda: {cls: self.mro(cls) for cls in _classes(path, summary)})
         finally:
-            self.memo = shared
-        return table
+            self.memo, self.subclass_table = shared, table
 
     def member(self, classes: list[str], attr: str) -> set[Value]:
         """``attr`` defined in the body of the first class along ``classes`` that has it."""

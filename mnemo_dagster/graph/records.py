@@ -97,6 +97,38 @@ class ResolutionStats:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+COUNTS = (
+    "calls_total",
+    "calls_resolved",
+    "imports_total",
+    "imports_resolved",
+    "inherits_total",
+    "inherits_resolved",
+    "calls_ambiguous",
+    "calls_external",
+)
+"""The counters of :class:`ResolutionStats` that add up over files."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What a build learned of one file that the next refresh needs, to know what a change reaches
+    and to redo only that (:mod:`.incremental`)."""
+
+    language: str
+    counts: dict[str, int]
+    """The file's share of each of :data:`COUNTS`."""
+    reads: frozenset[str]
+    """What resolving its references read besides the file itself (:mod:`.memo`): other files'
+    paths, and tokens of tables (``<subclasses>``, ``<names>:python:get``)."""
+    mros: dict[str, list[str]]
+    """The MRO of each class its Python flow summary defines (the subclass table is built from them)."""
+    classes: frozenset[str]
+    """Other packages' classes its classes' bases name."""
+    packages: dict[str, int]
+    """Its count towards the tree's own package name (:meth:`~.modules.ModuleIndex.package_heads`)."""
+
+
 @dataclass(slots=True)
 class CodeGraph:
     """The graph of one repository: sorted nodes and edges plus how well references resolved."""
@@ -107,6 +139,10 @@ class CodeGraph:
     """Sorted by (source, target, kind)."""
     stats: ResolutionStats
     external_imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    files: dict[str, FileFacts] = field(default_factory=dict)
+    """Path -> what the next refresh keeps of it (set by :func:`~.building.build_graph`)."""
+    own_package: str | None = None
+    """The name of the package the tree is, where imports name it (:mod:`.modules`)."""
     """Module path -> sorted module specifiers it imports that are not in the repository."""
 
     def node(self, qualified_name: str) -> GraphNode | None:

@@ -20,13 +20,13 @@ same way, but only onto class-like definitions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mnemo_dagster.graph.memo import Memo
 from mnemo_dagster.graph.modules import ModuleIndex, language_family
 from mnemo_dagster.graph.records import CLASS_LIKE_KINDS, FileSymbols
-from mnemo_dagster.models import Reference, Symbol, qualified_name
+from mnemo_dagster.models import QUALIFIED_NAME_SEPARATOR, Reference, Symbol, qualified_name
 
 _NAME_FAMILIES = {
     "javascript": "javascript",
@@ -78,10 +78,31 @@ class FileIndex:
         return qualified_name(self.path, best.path) if best else None
 
 
+def file_index(record: FileSymbols) -> FileIndex:
+    """What resolution knows of one file, before its imports are bound (:meth:`Resolver.bind`)."""
+    symbols: dict[str, Symbol] = {}
+    for symbol in sorted(record.symbols, key=lambda s: (s.start_line, s.end_line, s.path)):
+        symbols.setdefault(symbol.path, symbol)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for dotted in sorted(symbols):
+        by_name[symbols[dotted].name].append(dotted)
+    return FileIndex(record.path, record.language, language_family(record.language), symbols, dict(by_name))
+
+
+def name_family(language: str) -> str:
+    """The family within which step 4 matches bare names (:data:`_NAME_FAMILIES`)."""
+    return _NAME_FAMILIES.get(language, language_family(language))
+
+
+def global_token(family: str, name: str, *, class_like: bool) -> str:
+    """What a lookup of step 4 reads (:mod:`.memo`): the definitions of ``name`` in ``family``."""
+    return f"<{'classes' if class_like else 'names'}>:{family}:{name}"
+
+
 class Resolver:
     """Indexes every file once and resolves module specifiers and names against the repository."""
 
-    def __init__(self, files: dict[str, FileSymbols]) -> None:
+    def __init__(self, files: Mapping[str, FileSymbols]) -> None:
         self.files: dict[str, FileIndex] = {}
         self.records = files
         self.modules = ModuleIndex()
@@ -102,25 +123,67 @@ class Resolver:
         self.memo = Memo()
         """Re-exports followed (:meth:`name_in_module`), and the linker's lookups."""
 
+    @classmethod
+    def partial(
+        cls,
+        records: Mapping[str, FileSymbols],
+        languages: Mapping[str, str],
+        definitions: Iterable[tuple[str, str, str, str]],
+        own_package: str | None,
+    ) -> Resolver:
+        """A resolver that reads files only as it needs them (``records`` loads them): ``languages``
+        maps every path of the repository to its language, ``definitions`` gives every definition
+        as (qualified name, name, kind, language), and ``own_package`` is what
+        :meth:`~.modules.ModuleIndex.find_own_package` found over all files. It resolves what a full
+        one resolves, file by file (the incremental refresh; :mod:`.incremental`)."""
+        self = cls.__new__(cls)
+        self.records = records
+        self.files = _LazyFiles(self, languages)
+        self.modules = ModuleIndex()
+        self.global_by_name, self.global_classes = defaultdict(list), defaultdict(list)
+        self.node_kind = {}
+        for path in sorted(languages):
+            self.node_kind[path] = "module"
+            self.modules.add(path, language_family(languages[path]))
+        self.modules.own_package = own_package
+        for qualified, name, kind, language in sorted(definitions, key=_place):
+            self.node_kind[qualified] = kind
+            self.global_by_name[(name_family(language), name)].append(qualified)
+            if kind in CLASS_LIKE_KINDS:
+                self.global_classes[(name_family(language), name)].append(qualified)
+        self.memo = Memo()
+        return self
+
     def _index_file(self, record: FileSymbols) -> None:
         path = record.path
-        symbols: dict[str, Symbol] = {}
-        for symbol in sorted(record.symbols, key=lambda s: (s.start_line, s.end_line, s.path)):
-            symbols.setdefault(symbol.path, symbol)
-        by_name: dict[str, list[str]] = defaultdict(list)
-        family = language_family(record.language)
-        names = _NAME_FAMILIES.get(record.language, family)
-        for dotted in sorted(symbols):
-            symbol = symbols[dotted]
-            by_name[symbol.name].append(dotted)
+        index = file_index(record)
+        names = name_family(record.language)
+        for dotted, symbol in sorted(index.symbols.items()):
             qualified = qualified_name(path, dotted)
             self.node_kind[qualified] = symbol.kind
             self.global_by_name[(names, symbol.name)].append(qualified)
             if symbol.kind in CLASS_LIKE_KINDS:
                 self.global_classes[(names, symbol.name)].append(qualified)
-        self.files[path] = FileIndex(path, record.language, family, symbols, dict(by_name))
+        self.files[path] = index
         self.node_kind[path] = "module"
-        self.modules.add(path, family)
+        self.modules.add(path, index.family)
+
+    def kind(self, qualified: str) -> str | None:
+        """The kind of a node of the repository (None for no such node); its file is read."""
+        self.memo.read(qualified.partition(QUALIFIED_NAME_SEPARATOR)[0])
+        return self.node_kind.get(qualified)
+
+    def bind(self, index: FileIndex) -> list[tuple[Reference, str | None, str]]:
+        """Bind the names a file imports (:meth:`import_binding`, in line order); returns (import,
+        target module or None, specifier used) per import record."""
+        record = self.records[index.path]
+        imports = sorted(
+            (r for r in record.references if r.kind == "imports"),
+            key=lambda r: (r.line, r.module or "", r.name, r.alias or ""),
+        )
+        bound = [(ref, *self.import_binding(ref, index)) for ref in imports]
+        index.namespaces = sorted(set(index.namespaces))
+        return bound
 
     # -- imports ---------------------------------------------------------------------------------
 
@@ -195,7 +258,7 @@ class Resolver:
         def accept(qualified: str | None) -> bool:
             if qualified is None or (qualified == source and not allow_self):
                 return False
-            return not class_like or self.node_kind.get(qualified) in CLASS_LIKE_KINDS
+            return not class_like or self.kind(qualified) in CLASS_LIKE_KINDS
 
         return accept
 
@@ -225,6 +288,7 @@ class Resolver:
     ) -> tuple[list[str], bool]:
         """Step 4: definitions anywhere in the repository (same family), when there are few enough."""
         index = self.global_classes if class_like else self.global_by_name
+        self.memo.read(global_token(family, name, class_like=class_like))
         everywhere = index.get((family, name), ())
         if len(everywhere) > max_global + 1:  # too many even if one of them is the source itself
             return [], True
@@ -232,6 +296,29 @@ class Resolver:
         if 0 < len(candidates) <= max_global:
             return candidates, False
         return [], len(candidates) > max_global
+
+
+def _place(definition: tuple[str, str, str, str]) -> tuple[str, str]:
+    """(path, dotted path) of a definition: the order a full resolver indexes definitions in."""
+    path, _, dotted = definition[0].partition(QUALIFIED_NAME_SEPARATOR)
+    return path, dotted
+
+
+class _LazyFiles(dict[str, FileIndex]):
+    """Path -> :class:`FileIndex`, made (and its imports bound) when first asked for."""
+
+    def __init__(self, resolver: Resolver, languages: Mapping[str, str]) -> None:
+        super().__init__()
+        self.resolver = resolver
+        self.languages = languages
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.languages
+
+    def __missing__(self, path: str) -> FileIndex:
+        self[path] = index = file_index(self.resolver.records[path])
+        self.resolver.bind(index)
+        return index
 
 
 def _in_scopes(ref: Reference, file: FileIndex, accept: _Accept) -> list[str]:

@@ -18,6 +18,7 @@ from mnemo_dagster.graph import (
     compute_metrics,
 )
 from mnemo_dagster.graph.facts import FLOW_KEY, has_python_summary
+from mnemo_dagster.graph.incremental import refresh_graph
 from mnemo_dagster.graph.jsconfig import CONFIG_NAME
 from mnemo_dagster.models import Reference, Symbol
 from mnemo_dagster.store.database import IndexStore
@@ -50,23 +51,76 @@ def build_stored_graph(store: IndexStore, repository: str) -> CodeGraph:
     return build_graph(files_from_chunks(store.graph.chunk_symbols(repository)), js_configs=configs)
 
 
-def store_graph(store: IndexStore, repository: str) -> dict[str, Any]:
+def store_graph(store: IndexStore, repository: str, *, full: bool = False) -> dict[str, Any]:
     """Bring ``graph_nodes`` and ``graph_edges`` of ``repository`` up to date; return counts, with what
     changed.
 
-    The whole graph is resolved again in memory (a call's target can depend on any file: an import,
-    a base class, what flows into a variable), which is what makes the stored graph equal to a full
-    rebuild; only the nodes and edges that differ from the stored ones are written
-    (:meth:`~mnemo_dagster.store.graph.GraphStore.update`)."""
+    By default the graph is refreshed by what changed since it was built (:func:`refresh_stored_graph`:
+    the files whose chunks changed, and those whose resolution read them), which gives the graph a
+    full rebuild gives. A full build (``full``, or where no refresh can be made) resolves the whole
+    graph again in memory and writes the nodes and edges that differ from the stored ones
+    (:meth:`~mnemo_dagster.store.graph.GraphStore.update`), with every file's facts for the next
+    refresh."""
+    versions = store.graph_files.versions(repository)
+    if not full:
+        refreshed = refresh_stored_graph(store, repository, versions)
+        if refreshed is not None:
+            return refreshed
     graph = build_stored_graph(store, repository)
     nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
-    stats: dict[str, Any] = {"resolution": graph.stats.as_dict()}
-    change = store.graph.update(repository, nodes, edges, stats)
+    stats: dict[str, Any] = {"resolution": graph.stats.as_dict(), "own_package": graph.own_package}
+    # A file indexed again while the graph was read has no version here: the next refresh is full.
+    files = {path: (versions[path], facts) for path, facts in graph.files.items() if path in versions}
+    change = store.graph.update(repository, nodes, edges, stats, files)
     by_kind: dict[str, int] = {}
     for e in graph.edges:
         by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
-    return {"nodes": len(nodes), "edges": len(edges), **by_kind, **graph.stats.as_dict(), **change.counts()}
+    return {
+        "nodes": len(nodes),
+        "edges": len(edges),
+        **by_kind,
+        **graph.stats.as_dict(),
+        **change.counts(),
+        "files_resolved": len(graph.files),
+    }
+
+
+def refresh_stored_graph(
+    store: IndexStore, repository: str, versions: dict[str, str]
+) -> dict[str, Any] | None:
+    """Refresh the stored graph of ``repository`` (its files at ``versions``) by the files whose chunks
+    changed (:func:`~mnemo_dagster.graph.incremental.refresh_graph`); None where a full build is due:
+    no facts stored, a file added or removed, a ``tsconfig.json`` changed, or what the refresh itself
+    refuses."""
+    found = store.graph_files.previous(repository)
+    if found is None:
+        return None
+    built, previous = found
+    if built.keys() != versions.keys():
+        return None
+    changed_paths = sorted(path for path, version in versions.items() if built[path] != version)
+    if any(CONFIG_NAME.search(path) for path in changed_paths):
+        return None
+
+    def load(paths: list[str]) -> dict[str, FileSymbols]:
+        return {f.path: f for f in files_from_chunks(store.graph.chunk_symbols(repository, paths))}
+
+    changed = load(changed_paths)
+    if changed.keys() != set(changed_paths):
+        return None  # a file lost its chunks meanwhile
+    configs = {p: t for p, t in store.graph.config_texts(repository).items() if CONFIG_NAME.search(p)}
+    refresh = refresh_graph(previous, changed, load, js_configs=configs)
+    if refresh is None:
+        return None
+    stats = {"resolution": refresh.stats.as_dict(), "own_package": previous.own_package}
+    change = store.graph_files.apply(repository, refresh, versions, stats)
+    return {
+        **store.graph.totals(repository),
+        **refresh.stats.as_dict(),
+        **change,
+        "files_resolved": len(refresh.affected),
+    }
 
 
 def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str, int]]:

@@ -23,12 +23,14 @@ from mnemo_dagster.store.chunks import ChunkStore
 from mnemo_dagster.store.engine import Database
 from mnemo_dagster.store.files import FileStore
 from mnemo_dagster.store.graph import GraphStore
+from mnemo_dagster.store.graph_files import GraphFileStore
 from mnemo_dagster.store.schema import (
     CODE_WORDS_FUNCTION,
     LEXICAL_INDEXES,
     MIGRATION_3,
     SCHEMA_VERSION,
     dimensioned_metadata,
+    graph_files,
     graph_nodes,
     mnemo_meta,
 )
@@ -56,7 +58,16 @@ def _add_lexical_search_and_git_sources(conn: Connection) -> None:
     _create_lexical_indexes(conn)
 
 
-MIGRATIONS = {1: _index_graph_nodes_by_name, 2: _add_lexical_search_and_git_sources}
+def _add_graph_files(conn: Connection) -> None:
+    """Version 3 -> 4: ``graph_files`` (empty: each graph is built in full once more)."""
+    graph_files.create(conn, checkfirst=True)
+
+
+MIGRATIONS = {
+    1: _index_graph_nodes_by_name,
+    2: _add_lexical_search_and_git_sources,
+    3: _add_graph_files,
+}
 """Schema version -> the step that brings an index of that version to the next one."""
 
 
@@ -85,6 +96,10 @@ class IndexStore(Database):
     @cached_property
     def graph(self) -> GraphStore:
         return GraphStore(self)
+
+    @cached_property
+    def graph_files(self) -> GraphFileStore:
+        return GraphFileStore(self)
 
     # -- schema -------------------------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from mnemo_dagster.graph.facts import source_text
+from mnemo_dagster.graph.records import FileFacts
 from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows
+from mnemo_dagster.store.graph_files import write_facts
 from mnemo_dagster.store.schema import (
     NODE_OUTLINE,
     code_chunks,
@@ -137,13 +139,18 @@ class GraphStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def chunk_symbols(self, repository: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(file_path, language, chunk metadata) for every chunk of ``repository``, by file."""
+    def chunk_symbols(
+        self, repository: str, paths: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(file_path, language, chunk metadata) for every chunk of ``repository`` (of the files
+        ``paths`` only, if given), by file."""
         query = (
             sa.select(code_chunks.c.file_path, code_chunks.c.language, code_chunks.c.metadata)
             .where(code_chunks.c.repository == repository)
             .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
         )
+        if paths is not None:
+            query = query.where(code_chunks.c.file_path.in_(sorted(paths)))
         with self.db.engine.connect() as conn:
             yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
 
@@ -176,13 +183,15 @@ class GraphStore:
         nodes: Sequence[Mapping[str, Any]],
         edges: Sequence[tuple[str, str, str, int]],
         stats: dict[str, Any],
+        files: Mapping[str, tuple[str, FileFacts]] | None = None,
     ) -> GraphChange:
         """Make the repository's nodes and edges ``nodes`` (by column name) and ``edges`` (source and
         target qualified names, kind, weight), writing only the difference with what is stored: a node
         that stays keeps its id (and its metrics row), a node that goes takes its edges and metrics
         with it. ``stats`` replaces the graph summary, with ``changes_since_full`` (the nodes and edges
         added or removed since the metrics were last computed in full) and ``metrics_full_at`` (when
-        that was) carried forward."""
+        that was) carried forward. ``files`` (path -> version, facts) replaces ``graph_files``: without
+        them, the next refresh builds the graph in full (:mod:`.graph_files`)."""
         wanted = {node["qualified_name"]: tuple(node.get(name) for name in _NODE_FIELDS) for node in nodes}
         with self.db.begin() as conn:
             before = conn.execute(
@@ -228,6 +237,7 @@ class GraphStore:
                     ).all()
                 )
             edge_change = _update_edges(conn, repository, {(ids[s], ids[t], k): w for s, t, k, w in edges})
+            write_facts(conn, repository, files)
             change = GraphChange(ids, len(added), len(gone), len(moved), *edge_change)
             before = before or {}
             moved = before.get("changes_since_full", 0) + change.structural()
@@ -304,6 +314,17 @@ class GraphStore:
                 sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
             ).scalar_one_or_none()
         return stats or {}
+
+    def totals(self, repository: str) -> dict[str, int]:
+        """How many nodes and edges the graph has, and edges of each kind."""
+        e = graph_edges.c
+        with self.db.begin() as conn:
+            kinds = dict(
+                conn.execute(
+                    sa.select(e.kind, sa.func.count()).where(e.repository == repository).group_by(e.kind)
+                ).all()
+            )
+        return {"nodes": self.node_count(repository), "edges": sum(kinds.values()), **kinds}
 
     def node_count(self, repository: str) -> int:
         with self.db.begin() as conn:

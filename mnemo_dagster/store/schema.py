@@ -39,9 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the tables below. 1: the first release (no version stored); 2: ``graph_nodes`` by name;
-3: the lexical index of ``code_chunks`` and the git source columns of ``repositories``."""
+3: the lexical index of ``code_chunks`` and the git source columns of ``repositories``; 4:
+``graph_files``."""
 
 TEXT_SEARCH_CONFIG = "english"
 """Text-search configuration of the queries against ``code_chunks.lexemes`` (the same as
@@ -229,6 +230,20 @@ graph_metrics = Table(
     Column("instability", Float, doc="modules only: efferent / (afferent + efferent)"),
     Index("graph_metrics_repository", "repository"),
 )
+
+
+graph_files = Table(
+    "graph_files",
+    metadata,
+    Column("repository", Text, ForeignKey("repositories.name", ondelete="CASCADE"), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("version", Text, nullable=False, doc="the version of the file's chunks the graph holds"),
+    Column("facts", JSONB, nullable=False, doc="what the next refresh needs of the file"),
+    PrimaryKeyConstraint("repository", "file_path"),
+)
+"""Per file of a repository's graph, what its edges were resolved from and what resolving them read
+(:class:`~mnemo_dagster.graph.records.FileFacts`): a refresh resolves again only what a change
+reaches (:mod:`mnemo_dagster.graph.incremental`). Written in the transaction that writes the graph."""
 
 
 def dimensioned_metadata(dimension: int) -> MetaData:

@@ -34,7 +34,7 @@ def _indexes(store: IndexStore, table: str) -> set[str]:
 
 
 def test_a_new_index_records_the_current_version_and_its_declared_indexes(fresh_store: IndexStore) -> None:
-    assert _version(fresh_store) == str(SCHEMA_VERSION) == "3"
+    assert _version(fresh_store) == str(SCHEMA_VERSION) == "4"
     assert VECTOR_INDEX.name in _indexes(fresh_store, "code_chunks")
     assert _indexes(fresh_store, "code_chunks") >= LEXICAL_INDEX_NAMES
     assert "graph_nodes_name" in _indexes(fresh_store, "graph_nodes")
@@ -46,9 +46,12 @@ def test_a_version_1_index_is_migrated(
     with fresh_store.begin() as conn:  # what the first release left: no version, no name index
         conn.execute(mnemo_meta.delete().where(mnemo_meta.c.key == "schema_version"))
         conn.execute(sa.text("DROP INDEX graph_nodes_name"))
+        conn.execute(sa.text("DROP TABLE graph_files"))
     fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
-    assert _version(fresh_store) == "3"
+    assert _version(fresh_store) == "4"
     assert "graph_nodes_name" in _indexes(fresh_store, "graph_nodes")
+    with fresh_store.begin() as conn:  # version 4: the per-file facts of the incremental graph
+        assert "graph_files" in sa.inspect(conn).get_table_names()
 
 
 def test_a_version_2_index_gains_the_lexical_index_for_its_rows_and_the_git_source_columns(
@@ -75,12 +78,13 @@ def test_a_version_2_index_gains_the_lexical_index_for_its_rows_and_the_git_sour
         conn.execute(sa.text("DROP FUNCTION mnemo_code_words"))
         for column in ("source_url", "source_ref", "source_commit"):
             conn.execute(sa.text(f"ALTER TABLE repositories DROP COLUMN {column}"))
+        conn.execute(sa.text("DROP TABLE graph_files"))
         conn.execute(mnemo_meta.update().where(mnemo_meta.c.key == "schema_version").values(value="2"))
     assert not LEXICAL_INDEX_NAMES & _indexes(fresh_store, "code_chunks")
 
     fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
 
-    assert _version(fresh_store) == "3"
+    assert _version(fresh_store) == "4"
     assert _indexes(fresh_store, "code_chunks") >= LEXICAL_INDEX_NAMES
     with fresh_store.begin() as conn:
         lexemes = conn.execute(sa.text("SELECT lexemes::text FROM code_chunks")).scalar_one()
@@ -99,7 +103,7 @@ def test_a_newer_index_is_refused_with_what_to_do(
     with pytest.raises(StoreError) as refused:
         fresh_store.ensure_schema(embedder.model_name, embedder.dimension)
     assert str(refused.value) == (
-        "this index has schema version 99, written by a newer mnemo-dagster (this one knows version 3). "
+        "this index has schema version 99, written by a newer mnemo-dagster (this one knows version 4). "
         "Upgrade mnemo-dagster, or use another MNEMO_HOME / MNEMO_DATABASE_URL."
     )
 

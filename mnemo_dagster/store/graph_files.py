@@ -1,0 +1,277 @@
+"""The ``graph_files`` table, and writing a graph refresh that follows a change.
+
+A full build writes every file's facts with the graph (:meth:`~.graph.GraphStore.update`); a
+refresh (:mod:`mnemo_dagster.graph.incremental`) reads them, with the versions of the files'
+chunks, and writes back what it resolved again: the nodes of the changed files, the edges of the
+affected files, their facts, in one transaction (:meth:`GraphFileStore.apply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from mnemo_dagster.graph.incremental import RESOLVED_AGAIN, Previous, Refresh
+from mnemo_dagster.graph.records import OUTSIDE_KINDS, FileFacts, GraphNode
+from mnemo_dagster.store.copying import copy_rows
+from mnemo_dagster.store.schema import (
+    code_chunks,
+    copy_columns,
+    graph_edges,
+    graph_files,
+    graph_nodes,
+    repositories,
+    slices,
+    source_files,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from mnemo_dagster.store.engine import Database
+
+FILE_COLUMNS = copy_columns(graph_files)
+NODE_FIELDS = ("name", "kind", "file_path", "start_line", "end_line", "language")
+EDGE_COLUMNS = copy_columns(graph_edges)
+NODE_COLUMNS = copy_columns(graph_nodes)
+
+
+def encode_facts(facts: FileFacts) -> dict[str, Any]:
+    return {
+        "language": facts.language,
+        "counts": facts.counts,
+        "reads": sorted(facts.reads),
+        "mros": facts.mros,
+        "classes": sorted(facts.classes),
+        "packages": facts.packages,
+    }
+
+
+def decode_facts(row: Mapping[str, Any]) -> FileFacts:
+    return FileFacts(
+        language=row["language"],
+        counts=row["counts"],
+        reads=frozenset(row["reads"]),
+        mros=row["mros"],
+        classes=frozenset(row["classes"]),
+        packages=row["packages"],
+    )
+
+
+def write_facts(conn: Connection, repository: str, files: Mapping[str, tuple[str, FileFacts]] | None) -> None:
+    """Replace the repository's ``graph_files`` rows with ``files`` (path -> (version, facts)); None
+    leaves none, so that the next refresh builds the graph in full."""
+    conn.execute(graph_files.delete().where(graph_files.c.repository == repository))
+    rows = (
+        (repository, path, version, encode_facts(facts)) for path, (version, facts) in (files or {}).items()
+    )
+    copy_rows(conn, graph_files, FILE_COLUMNS, rows)
+
+
+class GraphFileStore:
+    """Per-file facts of each repository's graph, and the writes of a refresh."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def versions(self, repository: str) -> dict[str, str]:
+        """Path -> version of the chunks stored, for every file that holds chunks (the files the graph
+        is built from): the hash and time it was indexed, so that writing a file again, even
+        unchanged, makes a new version."""
+        s = source_files.c
+        holds = sa.exists().where(code_chunks.c.repository == repository, code_chunks.c.file_path == s.path)
+        query = sa.select(s.path, s.indexed_hash, s.indexed_at).where(s.repository == repository, holds)
+        with self.db.begin() as conn:
+            return {
+                path: f"{digest}@{at.isoformat() if at else ''}" for path, digest, at in conn.execute(query)
+            }
+
+    def previous(self, repository: str) -> tuple[dict[str, str], Previous] | None:
+        """The versions the stored graph was built from, and what a refresh needs of it; None when
+        the graph has no facts (never built, or built before they were kept)."""
+        f, n = graph_files.c, graph_nodes.c
+        source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                sa.select(f.file_path, f.version, f.facts).where(f.repository == repository)
+            ).all()
+            if not rows:
+                return None
+            stats = conn.execute(
+                sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+            ).scalar_one_or_none()
+            definitions = conn.execute(
+                sa.select(n.qualified_name, n.name, n.kind, n.language).where(
+                    n.repository == repository, n.kind.not_in(["module", *OUTSIDE_KINDS])
+                )
+            ).all()
+            inherits = conn.execute(
+                sa.select(source.c.qualified_name, target.c.qualified_name)
+                .join(source, source.c.id == graph_edges.c.source_id)
+                .join(target, target.c.id == graph_edges.c.target_id)
+                .where(graph_edges.c.repository == repository, graph_edges.c.kind == "inherits")
+            ).all()
+        previous = Previous(
+            facts={path: decode_facts(facts) for path, _, facts in rows},
+            definitions=[(q, name, kind, language or "") for q, name, kind, language in definitions],
+            inherits=[(s, t) for s, t in inherits],
+            own_package=(stats or {}).get("own_package"),
+        )
+        return {path: version for path, version, _ in rows}, previous
+
+    def apply(
+        self, repository: str, refresh: Refresh, versions: Mapping[str, str], stats: dict[str, Any]
+    ) -> dict[str, int]:
+        """Write ``refresh`` (files at ``versions``): the changed files' nodes, the affected files'
+        edges of the kinds they got anew, the outside names no edge reaches any more removed, and
+        the affected files' facts; ``stats`` becomes the graph summary, with ``changes_since_full``
+        and ``metrics_full_at`` carried as :meth:`~.graph.GraphStore.update` carries them. Returns
+        what was written, as :class:`~.graph.GraphChange` counts it."""
+        with self.db.begin() as conn:
+            nodes = _write_nodes(conn, repository, refresh.changed, refresh.nodes)
+            edges = _write_edges(conn, repository, refresh)
+            conn.execute(
+                graph_files.delete().where(
+                    graph_files.c.repository == repository,
+                    graph_files.c.file_path.in_(sorted(refresh.affected)),
+                )
+            )
+            copy_rows(
+                conn,
+                graph_files,
+                FILE_COLUMNS,
+                (
+                    (repository, p, versions[p], encode_facts(refresh.facts[p]))
+                    for p in sorted(refresh.affected)
+                ),
+            )
+            counts = {**nodes, **edges}
+            before = (
+                conn.execute(
+                    sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
+                ).scalar_one_or_none()
+                or {}
+            )
+            structural = sum(
+                counts[k] for k in ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
+            )
+            summary = {**stats, "changes_since_full": before.get("changes_since_full", 0) + structural}
+            if "metrics_full_at" in before:
+                summary["metrics_full_at"] = before["metrics_full_at"]
+            conn.execute(
+                repositories.update().where(repositories.c.name == repository).values(graph_stats=summary)
+            )
+        return counts
+
+
+def _write_nodes(
+    conn: Connection, repository: str, changed: Iterable[str], nodes: Iterable[GraphNode]
+) -> dict[str, int]:
+    """Make the nodes of the ``changed`` files those of ``nodes`` (and add its outside names)."""
+    n = graph_nodes.c
+    wanted = {
+        node.qualified_name: tuple(getattr(node, field) for field in NODE_FIELDS)
+        for node in nodes
+        if node.kind not in OUTSIDE_KINDS
+    }
+    outside = {node.qualified_name: node for node in nodes if node.kind in OUTSIDE_KINDS}
+    stored = {
+        row[0]: (row[1], tuple(row[2:]))
+        for row in conn.execute(
+            sa.select(n.qualified_name, n.id, *(n[field] for field in NODE_FIELDS)).where(
+                n.repository == repository, n.file_path.in_(sorted(changed))
+            )
+        )
+    }
+    gone = [stored[name][0] for name in stored.keys() - wanted.keys()]
+    for part in slices(gone):  # their edges and metrics go with them (ON DELETE CASCADE)
+        conn.execute(graph_nodes.delete().where(n.id.in_(part)))
+    moved = [
+        {"node_id": stored[name][0], **dict(zip(NODE_FIELDS, fields, strict=True))}
+        for name, fields in wanted.items()
+        if name in stored and stored[name][1] != fields
+    ]
+    if moved:
+        conn.execute(
+            graph_nodes.update()
+            .where(n.id == sa.bindparam("node_id"))
+            .values({name: sa.bindparam(name) for name in NODE_FIELDS}),
+            moved,
+        )
+    present = _ids(conn, repository, sorted(outside))
+    added = [name for name in wanted if name not in stored]
+    rows = [(repository, name, *wanted[name]) for name in added]
+    rows += [
+        (repository, name, *(getattr(node, field) for field in NODE_FIELDS))
+        for name, node in sorted(outside.items())
+        if name not in present
+    ]
+    copy_rows(conn, graph_nodes, NODE_COLUMNS, rows)
+    return {"nodes_added": len(rows), "nodes_removed": len(gone), "nodes_changed": len(moved)}
+
+
+def _write_edges(conn: Connection, repository: str, refresh: Refresh) -> dict[str, int]:
+    """Make the edges of the affected files those of the refresh (of the kinds each got anew)."""
+    e, source = graph_edges.c, graph_nodes.alias("source")
+    names = {
+        name for edges in refresh.edges.values() for edge in edges for name in (edge.source, edge.target)
+    }
+    ids = _ids(conn, repository, sorted(names))
+    wanted = {
+        (ids[x.source], ids[x.target], x.kind): x.weight for edges in refresh.edges.values() for x in edges
+    }
+    stored = {}
+    query = (
+        sa.select(e.source_id, e.target_id, e.kind, e.weight, source.c.file_path)
+        .join(source, source.c.id == e.source_id)
+        .where(e.repository == repository, source.c.file_path.in_(sorted(refresh.affected)))
+    )
+    for source_id, target_id, kind, weight, path in conn.execute(query):
+        if path in refresh.changed or kind in RESOLVED_AGAIN:
+            stored[(source_id, target_id, kind)] = weight
+    gone = [key for key in stored if key not in wanted]
+    for part in slices(gone):
+        conn.execute(
+            graph_edges.delete().where(
+                sa.tuple_(e.source_id, e.target_id, e.kind).in_([tuple(key) for key in part])
+            )
+        )
+    reweighted = [
+        {"s": s, "t": t, "k": k, "w": w}
+        for (s, t, k), w in wanted.items()
+        if (s, t, k) in stored and stored[(s, t, k)] != w
+    ]
+    if reweighted:
+        conn.execute(
+            graph_edges.update()
+            .where(
+                e.source_id == sa.bindparam("s"),
+                e.target_id == sa.bindparam("t"),
+                e.kind == sa.bindparam("k"),
+            )
+            .values(weight=sa.bindparam("w")),
+            reweighted,
+        )
+    added = [(repository, s, t, k, w) for (s, t, k), w in wanted.items() if (s, t, k) not in stored]
+    copy_rows(conn, graph_edges, EDGE_COLUMNS, added)
+    # Outside names (``<external>::x``) are nodes only while an edge reaches them.
+    orphans = sorted({t for _, t, _ in gone})
+    n = graph_nodes.c
+    for part in slices(orphans):
+        reached = sa.exists().where(e.target_id == n.id)
+        conn.execute(graph_nodes.delete().where(n.id.in_(part), n.kind.in_(sorted(OUTSIDE_KINDS)), ~reached))
+    return {"edges_added": len(added), "edges_removed": len(gone), "edges_changed": len(reweighted)}
+
+
+def _ids(conn: Connection, repository: str, names: list[str]) -> dict[str, int]:
+    """Qualified name -> node id, for those of ``names`` the graph has."""
+    n = graph_nodes.c
+    found: dict[str, int] = {}
+    for part in slices(names, 5000):
+        query = sa.select(n.qualified_name, n.id).where(
+            n.repository == repository, n.qualified_name.in_(part)
+        )
+        found.update(conn.execute(query).all())
+    return found
