@@ -94,10 +94,10 @@ def main() -> None:
                 wrote = store_graph(store, name)
                 metrics = store_metrics(store, name)
                 refresh.append(time.perf_counter() - started)
+                same = _same_as_rebuild(store, name)
             finally:
                 target.write_bytes(original)
                 index_batch(store, wiring.embedder, key)
-            same = _same_as_rebuild(store, name)
             back = store_graph(store, name)  # back to the original file's graph
             written = {k: v for k, v in wrote.items() if k.startswith(("nodes_", "edges_"))}
             print(

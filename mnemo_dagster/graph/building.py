@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from mnemo_dagster.graph.facts import has_python_summary, with_lambdas
+from mnemo_dagster.graph.facts import has_python_summary, outline, with_lambdas
 from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import JsCalls
 from mnemo_dagster.graph.modules import language_family
@@ -237,6 +237,7 @@ class GraphBuilder:
             mros=mros,
             classes=external_classes([summary]) if summary else frozenset(),
             packages=packages,
+            outline=outline(record),
         )
 
     def graph(self) -> CodeGraph:

@@ -26,7 +26,7 @@ from mnemo_dagster.graph.pyfacts import python_facts
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
 from mnemo_dagster.graph.pysummary import summarize
 from mnemo_dagster.graph.records import FileSymbols
-from mnemo_dagster.models import Chunk, Symbol
+from mnemo_dagster.models import Chunk, Reference, Symbol
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -63,6 +63,38 @@ def with_lambdas(record: FileSymbols) -> FileSymbols:
         for scope, lines in sorted(lambdas.items(), key=lambda item: item[1])
     )
     return replace(record, symbols=record.symbols + found)
+
+
+def outline(record: FileSymbols) -> dict[str, Any]:
+    """What resolving the references of other files needs of ``record`` (:func:`from_outline`): its
+    definitions, its imports, and its flow facts without its own calls; a tenth of its chunks'
+    metadata, so an incremental refresh reads the files a change reaches cheaply."""
+    flow = record.flow or {}
+    python = flow.get("python")
+    kept: dict[str, Any] = {}
+    if isinstance(python, dict):
+        kept["python"] = {key: value for key, value in python.items() if key != "calls"}
+    if isinstance(flow.get("js"), dict) and "default" in flow["js"]:
+        kept["js"] = {"default": flow["js"]["default"]}
+    return {
+        "language": record.language,
+        "symbols": [[s.name, s.path, s.kind, s.start_line, s.end_line] for s in record.symbols],
+        "imports": [
+            [r.name, r.source, r.line, r.module, r.alias] for r in record.references if r.kind == "imports"
+        ],
+        "flow": kept or None,
+    }
+
+
+def from_outline(path: str, data: dict[str, Any]) -> FileSymbols:
+    """The record of a file as its :func:`outline` keeps it (no calls, no base-class references)."""
+    return FileSymbols(
+        path,
+        data["language"],
+        tuple(Symbol(*fields) for fields in data["symbols"]),
+        tuple(Reference("imports", *fields) for fields in data["imports"]),
+        data["flow"],
+    )
 
 
 def has_python_summary(flow: dict[str, Any] | None) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mnemo_dagster.graph.building import GraphBuilder, import_specs
@@ -31,7 +31,14 @@ from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import BASES, JsCalls
 from mnemo_dagster.graph.modules import own_package
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
-from mnemo_dagster.graph.pylink import CLASSES, SUBCLASSES, PythonLinker, external_classes, subclasses
+from mnemo_dagster.graph.pylink import (
+    CLASSES,
+    SUBCLASSES,
+    PythonLinker,
+    external_classes,
+    members_token,
+    subclasses,
+)
 from mnemo_dagster.graph.records import COUNTS, FileFacts, FileSymbols, GraphEdge, GraphNode, ResolutionStats
 from mnemo_dagster.graph.resolution import Resolver, file_index, global_token, name_family
 from mnemo_dagster.models import qualified_name
@@ -75,26 +82,46 @@ class Refresh:
 
 
 class _Records(Mapping[str, FileSymbols]):
-    """Path -> record, loaded (with its lambdas) the first time it is asked for."""
+    """Path -> record: the whole record of a file whose references are resolved again (``load``, from
+    its chunks), else its outline (``outlines``: what resolving other files needs of it), each
+    loaded the first time it is asked for."""
 
-    def __init__(self, paths: Iterable[str], load: Callable[[list[str]], Mapping[str, FileSymbols]]) -> None:
+    def __init__(
+        self,
+        paths: Iterable[str],
+        load: Callable[[list[str]], Mapping[str, FileSymbols]],
+        outlines: Callable[[list[str]], Mapping[str, FileSymbols]],
+    ) -> None:
         self.paths = frozenset(paths)
         self.load = load
-        self.loaded: dict[str, FileSymbols] = {}
+        self.outlines = outlines
+        self.whole: dict[str, FileSymbols] = {}
+        self.outlined: dict[str, FileSymbols] = {}
 
-    def fetch(self, paths: Iterable[str]) -> None:
-        """Load ``paths`` (those not loaded yet) at once."""
-        wanted = sorted(p for p in set(paths) if p in self.paths and p not in self.loaded)
+    def require(self, paths: Iterable[str]) -> None:
+        """Load the whole records of ``paths``."""
+        wanted = sorted(p for p in set(paths) if p in self.paths and p not in self.whole)
         if wanted:
             found = self.load(wanted)
-            self.loaded.update({p: with_lambdas(found[p]) for p in wanted})
+            self.whole.update({p: with_lambdas(found[p]) for p in wanted})
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Load the outlines of ``paths`` (of those not loaded yet) at once."""
+        wanted = sorted(
+            p for p in set(paths) if p in self.paths and p not in self.whole and p not in self.outlined
+        )
+        if wanted:
+            found = self.outlines(wanted)
+            self.outlined.update({p: with_lambdas(found[p]) for p in wanted})
 
     def __getitem__(self, path: str) -> FileSymbols:
-        if path not in self.loaded:
+        record = self.whole.get(path) or self.outlined.get(path)
+        if record is None:
             if path not in self.paths:
                 raise KeyError(path)
-            self.fetch([path])
-        return self.loaded[path]
+            self.prefetch([path])
+            record = self.outlined[path]
+        return record
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.paths))
@@ -137,17 +164,19 @@ def refresh_graph(
     previous: Previous,
     changed: Mapping[str, FileSymbols],
     load: Callable[[list[str]], Mapping[str, FileSymbols]],
+    outlines: Callable[[list[str]], Mapping[str, FileSymbols]],
     *,
     js_configs: Mapping[str, str] | None = None,
     max_global_candidates: int = 1,
 ) -> Refresh | None:
     """The graph after ``changed`` (path -> new record; every other file as before), resolved over
-    what the change reaches; ``load`` gives the records of other files. None: a full build is due."""
+    what the change reaches; ``load`` gives the records of other files, ``outlines`` their outlines
+    (:func:`~.facts.outline`). None: a full build is due."""
     languages = {path: facts.language for path, facts in previous.facts.items()}
     if any(languages.get(path) != record.language for path, record in changed.items()):
         return None
-    records = _Records(languages, load)
-    records.loaded.update({path: with_lambdas(record) for path, record in changed.items()})
+    records = _Records(languages, load, outlines)
+    records.whole.update({path: with_lambdas(record) for path, record in changed.items()})
     definitions = [d for d in previous.definitions if d[0].partition("::")[0] not in changed]
     added = [definition for path in sorted(changed) for definition in _definitions(records[path])]
     resolver = Resolver.partial(records, languages, definitions + added, previous.own_package)
@@ -162,7 +191,7 @@ def refresh_graph(
 
     moved = set(changed) | _names_moved(previous.definitions, added, set(changed))
     kept_facts = [f for p, f in previous.facts.items() if p not in changed]
-    python = {p for p, r in records.loaded.items() if _summary(r)} | {
+    python = {p for p, r in records.whole.items() if _summary(r)} | {
         p for p, f in previous.facts.items() if p not in changed and f.language == "python"
     }
     summaries = _Summaries(records, python)
@@ -174,13 +203,11 @@ def refresh_graph(
         moved.add(CLASSES)
     linker = PythonLinker(resolver, summaries, classes=classes, subclass_table={})
     old_table = subclasses({p: f.mros for p, f in previous.facts.items()})
-    old_bases = _bases(previous.inherits)
     mros: dict[str, tuple[dict[str, list[str]], frozenset[Any]]] = {}
     while True:
         affected = set(changed) | {p for p, f in previous.facts.items() if not f.reads.isdisjoint(moved)}
-        records.fetch(
-            affected | {r for p in affected if p in previous.facts for r in previous.facts[p].reads}
-        )
+        records.require(affected)
+        records.prefetch(affected.union(*(previous.facts[p].reads for p in affected if p in previous.facts)))
         for path in sorted(affected - mros.keys()):
             mros[path] = linker.class_mros(path) if path in summaries else ({}, frozenset())
         table = subclasses({p: mros[p][0] if p in mros else f.mros for p, f in previous.facts.items()})
@@ -190,14 +217,16 @@ def refresh_graph(
         builder = GraphBuilder(records, resolver, max_global_candidates)
         for path in sorted(affected):
             builder.add_uses(path, "inherits")
-        kept = [(s, t) for s, t in previous.inherits if s.partition("::")[0] not in affected]
-        bases = _bases(kept + [(s, t) for s, t, k in builder.weights if k == "inherits"])
-        if bases != old_bases and BASES not in moved:
+        inherits = {(s, t) for s, t, k in builder.weights if k == "inherits"}
+        if inherits != {(s, t) for s, t in previous.inherits if _path(s) in affected} and BASES not in moved:
             moved.add(BASES)
             continue
         break
     linker.subclass_table = table
-    builder.js_calls = JsCalls(resolver, bases)
+    # The bases of the ``inherits`` edges serve the calls of JavaScript files only.
+    if any("js" in (records[path].flow or {}) for path in affected):
+        kept = [(s, t) for s, t in previous.inherits if _path(s) not in affected]
+        builder.js_calls = JsCalls(resolver, _bases(kept + sorted(inherits)))
     for path in sorted(affected):
         builder.add_uses(path, "calls")
     builder.add_python_flow(linker, [p for p in sorted(affected) if p in summaries])
@@ -226,7 +255,7 @@ def _refresh(
         if path not in changed:  # its imports were not resolved again
             kept = previous.facts[path].counts
             counts = {**new.counts, **{k: v for k, v in kept.items() if k.startswith("imports_")}}
-            new = FileFacts(new.language, counts, new.reads, new.mros, new.classes, new.packages)
+            new = replace(new, counts=counts)
         facts[path] = new
     stats = ResolutionStats(
         files=len(facts), **{name: sum(f.counts.get(name, 0) for f in facts.values()) for name in COUNTS}
@@ -240,6 +269,10 @@ def _refresh(
         stats=stats,
         tables_moved=frozenset(moved - set(changed)),
     )
+
+
+def _path(qualified: str) -> str:
+    return qualified.partition("::")[0]
 
 
 def _summary(record: FileSymbols) -> bool:
@@ -267,11 +300,24 @@ def _names_moved(before: Iterable[Definition], after: Iterable[Definition], path
             if qualified.partition("::")[0] in paths
         }
 
+    def members(definitions: Iterable[Definition]) -> set[tuple[str, str]]:
+        """(class, name) of what the classes of ``paths`` define (:meth:`~.pylink.PythonLinker.definers`)."""
+        mine = [d for d in definitions if d[0].partition("::")[0] in paths]
+        classes = {qualified for qualified, _, kind, _ in mine if kind == "class"}
+        found = set()
+        for qualified, *_ in mine:
+            parent, _, name = qualified.rpartition(".")
+            if parent in classes:
+                found.add((parent, name))
+        return found
+
+    before, after = list(before), list(after)
     moved: set[str] = set()
     for family, name, _, class_like in entries(before) ^ entries(after):
         moved.add(global_token(family, name, class_like=False))
         if class_like:
             moved.add(global_token(family, name, class_like=True))
+    moved |= {members_token(name) for _, name in members(before) ^ members(after)}
     return moved
 
 

@@ -62,6 +62,11 @@ class FileLinks:
     """Files (paths) and tables (:data:`SUBCLASSES`, :data:`CLASSES`) the resolution read."""
 
 
+def members_token(name: str) -> str:
+    """What a lookup of the classes that define ``name`` reads (:meth:`PythonLinker.definers`)."""
+    return f"<members>:{name}"
+
+
 def _callable(kind: str | None) -> bool:
     return kind not in (None, "module")
 
@@ -171,8 +176,8 @@ class PythonLinker:
         # answer must not depend on where it was first asked; :mod:`.memo`).
         self.classes = classes if classes is not None else external_classes(summaries.values())
         """The dotted names of other packages' classes that classes of the repository subclass."""
-        self.subclass_table: dict[str, list[str]] = {}
-        """Class -> every class of the repository that has it in its MRO."""
+        self.subclass_table = {}
+        self._definers: dict[str, set[str]] | None = None
         self.mros: dict[str, tuple[dict[str, list[str]], frozenset[Hashable]]] = {}
         """Path -> the MRO of each class its summary defines, and what finding them read
         (:meth:`class_mros`)."""
@@ -386,16 +391,57 @@ class PythonLinker:
         no class of the repository along ``cls``'s MRO defines it, that of its first base from another
         package. With ``caller`` (the method of ``cls`` whose ``self`` it is), only the subclasses on
         which that method runs: those that inherit it, not those that override it."""
-        found = self.member(self.mro(cls), attr)
+        order = self.mro(cls)
+        found = self.member(order, attr)
         if not found:
             found = {f"{base}.{attr}" for base in self._external_base(cls)}
-        runs = self.member(self.mro(cls), caller) if caller else set()
+        runs = self.member(order, caller) if caller else set()
         self.memo.read(SUBCLASSES)
-        for sub in self.subclass_table.get(cls, ()):
+        subs = self._subclass_set(cls)
+        if not subs:
+            return found
+        # A subclass whose MRO holds no definition of ``attr`` or ``caller`` but those along
+        # ``order`` finds what ``cls`` finds (C3 keeps the order of ``order``): only the others,
+        # below a class that defines one of them, are looked at.
+        relevant = self.definers(attr) | (self.definers(caller) if caller else set())
+        candidates: set[str] = set()
+        for definer in relevant.difference(order):
+            if definer in subs:
+                candidates.add(definer)
+            candidates |= subs & self._subclass_set(definer)
+        for sub in sorted(candidates):
             if caller and self.member(self.mro(sub), caller) != runs:
                 continue  # ``sub`` overrides the caller: the call is never made on it
             found |= self.member(self.mro(sub), attr)
         return found
+
+    def definers(self, attr: str) -> set[str]:
+        """The classes of the repository whose body defines ``attr`` (read: :func:`members_token`)."""
+        self.memo.read(members_token(attr))
+        if self._definers is None:
+            self._definers = {}
+            kinds = self.resolver.node_kind
+            for qualified, kind in kinds.items():
+                parent, dot, name = qualified.rpartition(".")
+                if dot and kind != "module" and kinds.get(parent) == "class":
+                    self._definers.setdefault(name, set()).add(parent)
+        return self._definers.get(attr, set())
+
+    def _subclass_set(self, cls: str) -> frozenset[str]:
+        found = self._subclass_sets.get(cls)
+        if found is None:
+            self._subclass_sets[cls] = found = frozenset(self.subclass_table.get(cls, ()))
+        return found
+
+    @property
+    def subclass_table(self) -> dict[str, list[str]]:
+        """Class -> every class of the repository that has it in its MRO."""
+        return self._subclass_table
+
+    @subclass_table.setter
+    def subclass_table(self, table: dict[str, list[str]]) -> None:
+        self._subclass_table = table
+        self._subclass_sets: dict[str, frozenset[str]] = {}
 
     def class_mros(self, path: str) -> tuple[dict[str, list[str]], frozenset[Hashable]]:
         """The MRO of each class ``path``'s summary defines, and what finding them read.

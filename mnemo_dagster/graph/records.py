@@ -127,6 +127,9 @@ class FileFacts:
     """Other packages' classes its classes' bases name."""
     packages: dict[str, int]
     """Its count towards the tree's own package name (:meth:`~.modules.ModuleIndex.package_heads`)."""
+    outline: dict[str, Any]
+    """What resolving other files needs of it (:func:`~.incremental.outline`): its definitions,
+    imports and flow summary, without its own calls."""
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from itertools import groupby
 from typing import Any
 
@@ -83,6 +84,7 @@ def store_graph(store: IndexStore, repository: str, *, full: bool = False) -> di
         **graph.stats.as_dict(),
         **change.counts(),
         "files_resolved": len(graph.files),
+        "graph_refresh": "full",
     }
 
 
@@ -110,7 +112,8 @@ def refresh_stored_graph(
     if changed.keys() != set(changed_paths):
         return None  # a file lost its chunks meanwhile
     configs = {p: t for p, t in store.graph.config_texts(repository).items() if CONFIG_NAME.search(p)}
-    refresh = refresh_graph(previous, changed, load, js_configs=configs)
+    outlines = partial(store.graph_files.outlines, repository)
+    refresh = refresh_graph(previous, changed, load, outlines, js_configs=configs)
     if refresh is None:
         return None
     stats = {"resolution": refresh.stats.as_dict(), "own_package": previous.own_package}
@@ -120,6 +123,7 @@ def refresh_stored_graph(
         **refresh.stats.as_dict(),
         **change,
         "files_resolved": len(refresh.affected),
+        "graph_refresh": "incremental",
     }
 
 
@@ -132,7 +136,7 @@ def load_graph(store: IndexStore, repository: str) -> tuple[CodeGraph, dict[str,
             GraphNode(qn, name, kind, path, start, end, lang or "")
             for _, qn, name, kind, path, start, end, lang in node_rows
         ],
-        edges=sorted(GraphEdge(s, t, k, w) for s, t, k, w in edge_rows),
+        edges=[GraphEdge(s, t, k, w) for s, t, k, w in sorted(edge_rows)],  # tuples sort faster
         stats=ResolutionStats(**resolution),
     )
     return graph, {row[1]: row[0] for row in node_rows}
@@ -187,10 +191,12 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
 
     Degrees, PageRank, coupling and cycles are computed every time; betweenness and communities
     only when ``full``, and by default when :func:`wants_full_metrics` says so (else they are
-    carried over from the stored metrics; see :func:`~mnemo_dagster.graph.metrics.compute_metrics`)."""
+    carried over from the stored metrics; see :func:`~mnemo_dagster.graph.metrics.compute_metrics`).
+    Carried metrics write only the rows that moved (:func:`metrics_moved`)."""
     graph, ids = load_graph(store, repository)
     stats = store.graph.summary(repository)
-    previous = store.graph.metric_values(repository)
+    stored = store.graph.metric_rows(repository)
+    previous = {name: (row["pagerank"], row["betweenness"], row["community"]) for name, row in stored.items()}
     now = datetime.now(UTC)
     if full is None:
         full = wants_full_metrics(stats, len(graph.edges), bool(previous), now)
@@ -224,8 +230,36 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
     kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
     if full:
         kept["metrics_full_at"] = now.isoformat()
-    store.graph.replace_metrics(repository, rows, kept, full=full)
+        store.graph.replace_metrics(repository, rows, kept, full=True)
+        summary["metrics_written"] = len(rows)
+        return summary
+    moved = [
+        row for name, row in zip(metrics.nodes, rows, strict=True) if metrics_moved(stored.get(name), row)
+    ]
+    store.graph.update_metrics(repository, moved, kept)
+    summary["metrics_written"] = len(moved)
     return summary
+
+
+METRIC_TOLERANCE = 1e-9
+"""A carried metric row is written again when a value moved by more than this. PageRank, warm-started,
+moves every value by less than its own convergence error (1e-10 per node on average) where the
+graph did not change; a cold start differs from a warm one by about as much."""
+
+
+def metrics_moved(stored: dict[str, Any] | None, row: dict[str, Any]) -> bool:
+    """Whether ``row`` (new metrics of a node) differs from its ``stored`` row: any count or community,
+    or a fraction by more than :data:`METRIC_TOLERANCE`."""
+    if stored is None:
+        return True
+    for name, value in row.items():
+        old = stored[name]
+        if isinstance(value, float) and isinstance(old, float):
+            if abs(value - old) > METRIC_TOLERANCE:
+                return True
+        elif value != old:
+            return True
+    return False
 
 
 GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")

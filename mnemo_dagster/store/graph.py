@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.graph.records import FileFacts
@@ -265,6 +266,47 @@ class GraphStore:
                 .values(graph_built_at=utc_now(), graph_stats=summary)
             )
 
+    def metric_rows(self, repository: str) -> dict[str, dict[str, Any]]:
+        """Qualified name -> its stored ``graph_metrics`` row (by column name, ``node_id`` included)."""
+        n = graph_nodes.c
+        query = (
+            sa.select(
+                n.qualified_name,
+                *(graph_metrics.c[name] for name, _ in METRIC_COLUMNS if name != "repository"),
+            )
+            .join(graph_nodes, n.id == graph_metrics.c.node_id)
+            .where(graph_metrics.c.repository == repository)
+        )
+        with self.db.begin() as conn:
+            result = conn.execute(query)
+            names = list(result.keys())
+            return {row[0]: dict(zip(names, row, strict=True)) for row in result.all()}
+
+    def update_metrics(
+        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]
+    ) -> None:
+        """Write ``rows`` (whole ``graph_metrics`` rows, by column name) over the stored ones of their
+        nodes, or add them; merge ``stats`` into the graph summary (the costly metrics were carried:
+        ``changes_since_full`` stays)."""
+        with self.db.begin() as conn:
+            if rows:
+                table = graph_metrics.c
+                statement = pg_insert(graph_metrics)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[table.node_id],
+                        set_={
+                            name: statement.excluded[name] for name, _ in METRIC_COLUMNS if name != "node_id"
+                        },
+                    ),
+                    [{**row, "repository": repository} for row in rows],
+                )
+            conn.execute(
+                repositories.update()
+                .where(repositories.c.name == repository)
+                .values(graph_built_at=utc_now(), graph_stats=repositories.c.graph_stats.concat(stats))
+            )
+
     def metric_values(self, repository: str) -> dict[str, tuple[float, float, int | None]]:
         """Qualified name -> (PageRank, betweenness, community) as stored, for the nodes that have them."""
         m, n = graph_metrics.c, graph_nodes.c
@@ -336,21 +378,21 @@ class GraphStore:
 
     def rows(self, repository: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
         """The stored nodes, edges (with qualified names) and graph summary of ``repository``."""
-        source, target = graph_nodes.alias("source"), graph_nodes.alias("target")
+        e = graph_edges.c
         with self.db.begin() as conn:
             nodes = conn.execute(
                 sa.select(*NODE_OUTLINE, graph_nodes.c.language)
                 .where(graph_nodes.c.repository == repository)
                 .order_by(graph_nodes.c.qualified_name)
             ).all()
-            edges = conn.execute(
-                sa.select(
-                    source.c.qualified_name, target.c.qualified_name, graph_edges.c.kind, graph_edges.c.weight
-                )
-                .join(source, source.c.id == graph_edges.c.source_id)
-                .join(target, target.c.id == graph_edges.c.target_id)
-                .where(graph_edges.c.repository == repository)
-            ).all()
+            # By id, named here: joining the names in twice costs PostgreSQL more than a dict lookup.
+            name = {row[0]: row[1] for row in nodes}
+            edges = [
+                (name[s], name[t], kind, weight)
+                for s, t, kind, weight in conn.execute(
+                    sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
+                ).all()
+            ]
             stats = conn.execute(
                 sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
             ).scalar_one_or_none()

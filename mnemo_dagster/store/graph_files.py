@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from mnemo_dagster.graph.facts import from_outline
 from mnemo_dagster.graph.incremental import RESOLVED_AGAIN, Previous, Refresh
-from mnemo_dagster.graph.records import OUTSIDE_KINDS, FileFacts, GraphNode
+from mnemo_dagster.graph.records import OUTSIDE_KINDS, FileFacts, FileSymbols, GraphNode
 from mnemo_dagster.store.copying import copy_rows
 from mnemo_dagster.store.schema import (
     code_chunks,
@@ -39,6 +40,7 @@ NODE_COLUMNS = copy_columns(graph_nodes)
 
 
 def encode_facts(facts: FileFacts) -> dict[str, Any]:
+    """The ``facts`` column of a file (its outline goes to the ``outline`` column)."""
     return {
         "language": facts.language,
         "counts": facts.counts,
@@ -50,6 +52,7 @@ def encode_facts(facts: FileFacts) -> dict[str, Any]:
 
 
 def decode_facts(row: Mapping[str, Any]) -> FileFacts:
+    """The facts of a file, as :func:`encode_facts` stored them (without the outline)."""
     return FileFacts(
         language=row["language"],
         counts=row["counts"],
@@ -57,6 +60,7 @@ def decode_facts(row: Mapping[str, Any]) -> FileFacts:
         mros=row["mros"],
         classes=frozenset(row["classes"]),
         packages=row["packages"],
+        outline={},
     )
 
 
@@ -65,7 +69,8 @@ def write_facts(conn: Connection, repository: str, files: Mapping[str, tuple[str
     leaves none, so that the next refresh builds the graph in full."""
     conn.execute(graph_files.delete().where(graph_files.c.repository == repository))
     rows = (
-        (repository, path, version, encode_facts(facts)) for path, (version, facts) in (files or {}).items()
+        (repository, path, version, encode_facts(facts), facts.outline)
+        for path, (version, facts) in (files or {}).items()
     )
     copy_rows(conn, graph_files, FILE_COLUMNS, rows)
 
@@ -121,6 +126,14 @@ class GraphFileStore:
         )
         return {path: version for path, version, _ in rows}, previous
 
+    def outlines(self, repository: str, paths: list[str]) -> dict[str, FileSymbols]:
+        """Path -> the record of each of ``paths`` as its outline keeps it (:func:`~mnemo_dagster.graph
+        .facts.from_outline`)."""
+        f = graph_files.c
+        query = sa.select(f.file_path, f.outline).where(f.repository == repository, f.file_path.in_(paths))
+        with self.db.begin() as conn:
+            return {path: from_outline(path, data) for path, data in conn.execute(query)}
+
     def apply(
         self, repository: str, refresh: Refresh, versions: Mapping[str, str], stats: dict[str, Any]
     ) -> dict[str, int]:
@@ -143,7 +156,7 @@ class GraphFileStore:
                 graph_files,
                 FILE_COLUMNS,
                 (
-                    (repository, p, versions[p], encode_facts(refresh.facts[p]))
+                    (repository, p, versions[p], encode_facts(refresh.facts[p]), refresh.facts[p].outline)
                     for p in sorted(refresh.affected)
                 ),
             )

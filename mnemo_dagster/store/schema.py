@@ -239,6 +239,7 @@ graph_files = Table(
     Column("file_path", Text, nullable=False),
     Column("version", Text, nullable=False, doc="the version of the file's chunks the graph holds"),
     Column("facts", JSONB, nullable=False, doc="what the next refresh needs of the file"),
+    Column("outline", JSONB, nullable=False, doc="what resolving other files needs of the file"),
     PrimaryKeyConstraint("repository", "file_path"),
 )
 """Per file of a repository's graph, what its edges were resolved from and what resolving them read

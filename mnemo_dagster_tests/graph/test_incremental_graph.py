@@ -47,6 +47,8 @@ REPOSITORY = "real"
 MOVES = ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
 """What counts as the graph moving (towards computing the costly metrics in full again)."""
 DEF = re.compile(r"^def ([a-z_][a-z0-9_]*)\(", re.MULTILINE)
+CLASS = re.compile(r"^class ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+METHOD = re.compile(r"^    def ([a-z_][a-z0-9_]*)\(self", re.MULTILINE)
 
 
 def _real_files() -> dict[str, str]:
@@ -63,27 +65,33 @@ def _write(
 ) -> None:
     """Record a pass over ``repository`` that changed ``changed`` (to their text in ``files``) and
     deleted ``deleted``."""
-    sources = [SourceFile(path, "python", len(files[path]), 1, f"h{hash(files[path])}") for path in changed]
+    sources = [
+        SourceFile(path, _language(path), len(files[path]), 1, f"h{hash(files[path])}") for path in changed
+    ]
     plan = {path: f"{repository}__0001" for path in files}
     store.files.apply_scan(repository, changed=sources, touched=[], deleted=deleted, plan=plan)
     for path in changed:
-        parsed = parse_file(path, files[path].encode(), "python")
+        parsed = parse_file(path, files[path].encode(), _language(path))
         rows = parsed_rows(parsed, f"{path}:{hash(files[path])}")
         store.chunks.write_file(
             repository,
             path,
-            language="python",
+            language=_language(path),
             content_hash=f"h{hash(files[path])}",
             chunks=rows,
             warning=None,
         )
 
 
+def _language(path: str) -> str:
+    return "typescript" if path.endswith(".ts") else "python"
+
+
 def _edit(rng: random.Random, files: dict[str, str], gone: dict[str, str]) -> tuple[list[str], list[str]]:
     """One random edit of ``files`` (in place; ``gone`` keeps deleted files): the changed and the
     deleted paths."""
     paths = sorted(files)
-    choice = rng.choice(("delete", "restore", "copy", "rename", "call"))
+    choice = rng.choice(("delete", "restore", "copy", "rename", "call", "subclass", "subclass"))
     if choice == "delete" and len(files) > 2:
         path = rng.choice(paths)
         gone[path] = files.pop(path)
@@ -99,6 +107,19 @@ def _edit(rng: random.Random, files: dict[str, str], gone: dict[str, str]) -> tu
         return [path], []
     path = rng.choice(paths)
     names = DEF.findall(files[path])
+    if choice == "subclass":
+        # A class of another file, subclassed here: its methods dispatch to the override.
+        other = rng.choice([p for p in paths if CLASS.search(files[p])] or paths)
+        classes, methods = CLASS.findall(files[other]), METHOD.findall(files[other]) or ["__repr__"]
+        if classes:
+            base, method = rng.choice(classes), rng.choice(methods)
+            module = other.removesuffix(".py").replace("/", ".")
+            files[path] += (
+                f"\n\nfrom {module} import {base} as _Base{len(files[path])}\n\n\n"
+                f"class Sub{len(files[path])}(_Base{len(files[path])}):\n"
+                f"    def {method}(self, *args, **kwargs):\n        return self.{rng.choice(methods)}()\n"
+            )
+            return [path], []
     if choice == "rename" and names:
         name = rng.choice(names)
         files[path] = files[path].replace(f"def {name}(", f"def {name}_renamed(", 1)
@@ -124,8 +145,8 @@ def _expected(files: dict[str, str]) -> tuple[set[tuple[object, ...]], set[tuple
     """The nodes and edges of a graph built from scratch from ``files`` (no store involved)."""
     records = []
     for path in sorted(files):
-        parsed = parse_file(path, files[path].encode(), "python")
-        records += [(path, "python", meta) for meta in chunk_metadata(parsed)]
+        parsed = parse_file(path, files[path].encode(), _language(path))
+        records += [(path, _language(path), meta) for meta in chunk_metadata(parsed)]
     graph = build_graph(files_from_chunks(records))
     nodes = {
         (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language)
@@ -134,7 +155,7 @@ def _expected(files: dict[str, str]) -> tuple[set[tuple[object, ...]], set[tuple
     return nodes, {(e.source, e.target, e.kind, e.weight) for e in graph.edges}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_refreshing_after_random_edits_gives_the_graph_a_full_rebuild_gives(
     seed: int, fresh_store: IndexStore
 ) -> None:
@@ -147,12 +168,18 @@ def test_refreshing_after_random_edits_gives_the_graph_a_full_rebuild_gives(
     ids = dict(load_graph(fresh_store, REPOSITORY)[1])
 
     moved = sum(first[key] for key in MOVES)
-    for _ in range(6):
+    refreshes = 0
+    for _ in range(8):
+        paths = set(files)
         changed, deleted = _edit(rng, files, gone)
         _write(fresh_store, files, changed, deleted)
         refreshed = store_graph(fresh_store, REPOSITORY)
 
         assert _stored(fresh_store) == _expected(files)
+        # An edit in place resolves again what it reaches; a file added or deleted, everything.
+        in_place = set(files) == paths
+        assert refreshed["graph_refresh"] == ("incremental" if in_place else "full")
+        refreshes += in_place
         # What stayed kept its id; what changed is what was written.
         now = load_graph(fresh_store, REPOSITORY)[1]
         assert all(now[name] == ids[name] for name in now.keys() & ids.keys())
@@ -163,6 +190,7 @@ def test_refreshing_after_random_edits_gives_the_graph_a_full_rebuild_gives(
         )
         ids = dict(now)
     assert fresh_store.graph.summary(REPOSITORY)["changes_since_full"] == moved
+    assert refreshes >= 3
 
 
 def test_carried_metrics_keep_the_costly_ones_and_compute_the_cheap_ones_again(
@@ -272,3 +300,51 @@ def test_only_the_repositories_behind_their_files_want_a_refresh(fresh_store: In
     assert b["metrics"] == "carried" and int(b["changes_since_full"]) > 0
     assert a["files_indexed"] == len(files) and b["files_indexed"] == len(files) + 1
     assert a["graph_built_at"] != "never" and a["files_pending"] == 0
+
+
+TYPESCRIPT = {
+    "src/base.ts": "export class Base {\n  run(): number {\n    return this.step();\n  }\n"
+    "  step(): number {\n    return 1;\n  }\n}\n",
+    "src/child.ts": "import { Base } from './base';\n\nexport class Child extends Base {\n"
+    "  step(): number {\n    return super.step() + this.extra();\n  }\n  extra(): number {\n"
+    "    return 2;\n  }\n}\n",
+    "src/main.ts": "import { Child } from './child';\n\nexport function main(): number {\n"
+    "  const child = new Child();\n  return child.run();\n}\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        # A method added to the base class: the subclass's ``super.extra()`` finds it through the bases.
+        (
+            "src/base.ts",
+            TYPESCRIPT["src/base.ts"].replace(
+                "  step(): number", "  extra(): number {\n    return 3;\n  }\n  step(): number", 1
+            ),
+        ),
+        # The subclass no longer extends the base: the ``inherits`` edge and what resolved through it go.
+        ("src/child.ts", TYPESCRIPT["src/child.ts"].replace(" extends Base", "")),
+        # A new caller of an imported class.
+        (
+            "src/main.ts",
+            TYPESCRIPT["src/main.ts"] + "\nexport function again(): number {\n"
+            "  return new Child().step();\n}\n",
+        ),
+    ],
+)
+def test_typescript_edits_refresh_to_the_graph_a_full_rebuild_gives(
+    path: str, text: str, fresh_store: IndexStore
+) -> None:
+    files = dict(TYPESCRIPT)
+    fresh_store.files.register(REPOSITORY, "/src/ts")
+    _write(fresh_store, files, sorted(files), [])
+    assert store_graph(fresh_store, REPOSITORY)["graph_refresh"] == "full"
+    before = _stored(fresh_store)
+
+    files[path] = text
+    _write(fresh_store, files, [path], [])
+    refreshed = store_graph(fresh_store, REPOSITORY)
+
+    assert refreshed["graph_refresh"] == "incremental"
+    assert _stored(fresh_store) == _expected(files) != before
