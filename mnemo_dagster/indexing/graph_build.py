@@ -18,6 +18,7 @@ from mnemo_dagster.graph import (
     build_graph,
     compute_metrics,
 )
+from mnemo_dagster.graph.carried import carried_metrics
 from mnemo_dagster.graph.facts import FLOW_KEY, has_python_summary
 from mnemo_dagster.graph.incremental import refresh_graph
 from mnemo_dagster.graph.jsconfig import CONFIG_NAME
@@ -191,16 +192,37 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
 
     Degrees, PageRank, coupling and cycles are computed every time; betweenness and communities
     only when ``full``, and by default when :func:`wants_full_metrics` says so (else they are
-    carried over from the stored metrics; see :func:`~mnemo_dagster.graph.metrics.compute_metrics`).
-    Carried metrics write only the rows that moved (:func:`metrics_moved`)."""
-    graph, ids = load_graph(store, repository)
+    carried over from the stored metrics, on arrays of node ids: :mod:`~mnemo_dagster.graph.carried`,
+    and only the rows that moved are written: :func:`metrics_moved`)."""
     stats = store.graph.summary(repository)
+    nodes, edges = store.graph.id_rows(repository)
     stored = store.graph.metric_rows(repository)
-    previous = {name: (row["pagerank"], row["betweenness"], row["community"]) for name, row in stored.items()}
     now = datetime.now(UTC)
     if full is None:
-        full = wants_full_metrics(stats, len(graph.edges), bool(previous), now)
-    metrics = compute_metrics(graph, previous=None if full else previous)
+        full = wants_full_metrics(stats, len(edges), bool(stored), now)
+    if full:
+        return _store_full_metrics(store, repository, now)
+    previous = {node: (row["pagerank"], row["betweenness"], row["community"]) for node, row in stored.items()}
+    metrics = carried_metrics(nodes, edges, previous, top=TOP_PAGERANK)
+    summary = {
+        "nodes": len(metrics.rows),
+        "import_cycles": len(metrics.import_cycles),
+        "communities": metrics.community_count,
+        "betweenness_sampled": stats.get("betweenness_sampled", False),
+        "metrics": "carried",
+        "top_pagerank": metrics.top,
+    }
+    kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
+    moved = [row for node, row in metrics.rows.items() if metrics_moved(stored.get(node), row)]
+    store.graph.update_metrics(repository, moved, kept)
+    summary["metrics_written"] = len(moved)
+    return summary
+
+
+def _store_full_metrics(store: IndexStore, repository: str, now: datetime) -> dict[str, Any]:
+    """Every metric computed anew (:func:`~mnemo_dagster.graph.metrics.compute_metrics`) and stored."""
+    graph, ids = load_graph(store, repository)
+    metrics = compute_metrics(graph)
     rows = [
         {
             "node_id": ids[qn],
@@ -224,20 +246,13 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
         "import_cycles": metrics.import_cycle_count,
         "communities": metrics.community_count,
         "betweenness_sampled": metrics.betweenness_sampled,
-        "metrics": "full" if full else "carried",
+        "metrics": "full",
         "top_pagerank": top,
     }
     kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
-    if full:
-        kept["metrics_full_at"] = now.isoformat()
-        store.graph.replace_metrics(repository, rows, kept, full=True)
-        summary["metrics_written"] = len(rows)
-        return summary
-    moved = [
-        row for name, row in zip(metrics.nodes, rows, strict=True) if metrics_moved(stored.get(name), row)
-    ]
-    store.graph.update_metrics(repository, moved, kept)
-    summary["metrics_written"] = len(moved)
+    kept["metrics_full_at"] = now.isoformat()
+    store.graph.replace_metrics(repository, rows, kept, full=True)
+    summary["metrics_written"] = len(rows)
     return summary
 
 

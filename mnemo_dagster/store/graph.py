@@ -266,21 +266,29 @@ class GraphStore:
                 .values(graph_built_at=utc_now(), graph_stats=summary)
             )
 
-    def metric_rows(self, repository: str) -> dict[str, dict[str, Any]]:
-        """Qualified name -> its stored ``graph_metrics`` row (by column name, ``node_id`` included)."""
-        n = graph_nodes.c
-        query = (
-            sa.select(
-                n.qualified_name,
-                *(graph_metrics.c[name] for name, _ in METRIC_COLUMNS if name != "repository"),
-            )
-            .join(graph_nodes, n.id == graph_metrics.c.node_id)
-            .where(graph_metrics.c.repository == repository)
-        )
+    def metric_rows(self, repository: str) -> dict[int, dict[str, Any]]:
+        """Node id -> its stored ``graph_metrics`` row (by column name, ``node_id`` included)."""
+        columns = [graph_metrics.c[name] for name, _ in METRIC_COLUMNS if name != "repository"]
+        query = sa.select(*columns).where(graph_metrics.c.repository == repository)
         with self.db.begin() as conn:
             result = conn.execute(query)
             names = list(result.keys())
             return {row[0]: dict(zip(names, row, strict=True)) for row in result.all()}
+
+    def id_rows(
+        self, repository: str
+    ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, int, str, int]]]:
+        """(id, qualified name, kind, file path) of every node and (source id, target id, kind, weight)
+        of every edge: what the carried metrics are computed from (:mod:`mnemo_dagster.graph.carried`)."""
+        n, e = graph_nodes.c, graph_edges.c
+        with self.db.begin() as conn:
+            nodes = conn.execute(
+                sa.select(n.id, n.qualified_name, n.kind, n.file_path).where(n.repository == repository)
+            ).all()
+            edges = conn.execute(
+                sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
+            ).all()
+        return [tuple(row) for row in nodes], [tuple(row) for row in edges]
 
     def update_metrics(
         self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]

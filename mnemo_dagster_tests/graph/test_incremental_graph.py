@@ -15,7 +15,7 @@ import pytest
 
 import mnemo_dagster.graph
 from mnemo_dagster.extract.file import parse_file
-from mnemo_dagster.graph import build_graph, compute_metrics
+from mnemo_dagster.graph import FileSymbols, build_graph, compute_metrics
 from mnemo_dagster.indexing.batch import chunk_metadata
 from mnemo_dagster.indexing.graph_build import (
     FULL_METRICS_SECONDS,
@@ -141,13 +141,18 @@ def _stored(store: IndexStore) -> tuple[set[tuple[object, ...]], set[tuple[objec
     return {tuple(row[1:]) for row in nodes}, {tuple(row) for row in edges}
 
 
-def _expected(files: dict[str, str]) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
-    """The nodes and edges of a graph built from scratch from ``files`` (no store involved)."""
+def _records(files: dict[str, str]) -> list[FileSymbols]:
+    """The records the graph is built from, as a pass stores them (no store involved)."""
     records = []
     for path in sorted(files):
         parsed = parse_file(path, files[path].encode(), _language(path))
         records += [(path, _language(path), meta) for meta in chunk_metadata(parsed)]
-    graph = build_graph(files_from_chunks(records))
+    return list(files_from_chunks(records))
+
+
+def _expected(files: dict[str, str]) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """The nodes and edges of a graph built from scratch from ``files`` (no store involved)."""
+    graph = build_graph(_records(files))
     nodes = {
         (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language)
         for n in graph.nodes
