@@ -52,15 +52,10 @@ def carried_metrics(
     PageRank, betweenness, community) carried as :func:`~.metrics.compute_metrics` carries them."""
     own = sorted((row for row in nodes if row[2] not in OUTSIDE_KINDS), key=lambda row: row[1])
     n = len(own)
-    position = {row[0]: i for i, row in enumerate(own)}
     names = [row[1] for row in own]
-    kept = [(position[s], position[t], kind, w) for s, t, kind, w in edges if s in position and t in position]
-    source = np.fromiter((e[0] for e in kept), dtype=np.int64, count=len(kept))
-    target = np.fromiter((e[1] for e in kept), dtype=np.int64, count=len(kept))
-    weight = np.fromiter((e[3] for e in kept), dtype=float, count=len(kept))
-    depends = np.fromiter((e[2] in DEPENDENCY_KINDS for e in kept), dtype=bool, count=len(kept))
-    depends &= source != target
-    imports = np.fromiter((e[2] == "imports" for e in kept), dtype=bool, count=len(kept)) & depends
+    source, target, kinds, weight = _edge_arrays(own, edges)
+    depends = np.isin(kinds, sorted(DEPENDENCY_KINDS)) & (source != target)
+    imports = (kinds == "imports") & depends
     ds, dt, dw = source[depends], target[depends], weight[depends]
     out_degree = np.bincount(ds, minlength=n)
     in_degree = np.bincount(dt, minlength=n)
@@ -107,6 +102,29 @@ def carried_metrics(
         community_count=len(set(community)) if n else 0,
         top=[(names[i], float(pagerank[i])) for i in ranked[:top]],
     )
+
+
+def _edge_arrays(
+    own: Sequence[NodeRow], edges: Sequence[EdgeRow]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(source position, target position, kind, weight) of the edges between ``own`` nodes, as arrays;
+    a node's position is its index in ``own``."""
+    if not edges or not own:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=object), np.zeros(0)
+    ids = np.array([row[0] for row in own], dtype=np.int64)
+    order = np.argsort(ids)
+    by_id = ids[order]
+    sources, targets, kinds, weights = (np.array(column) for column in zip(*edges, strict=True))
+
+    def positions(node_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = np.searchsorted(by_id, node_ids).clip(max=len(by_id) - 1)
+        return order[at], by_id[at] == node_ids
+
+    source, known_source = positions(sources.astype(np.int64))
+    target, known_target = positions(targets.astype(np.int64))
+    known = known_source & known_target
+    return source[known], target[known], kinds[known], weights[known].astype(float)
 
 
 def _pagerank(

@@ -146,11 +146,13 @@ class Resolver:
             self.node_kind[path] = "module"
             self.modules.add(path, language_family(languages[path]))
         self.modules.own_package = own_package
+        families: dict[str, str] = {}
         for qualified, name, kind, language in sorted(definitions, key=_place):
+            family = families.get(language) or families.setdefault(language, name_family(language))
             self.node_kind[qualified] = kind
-            self.global_by_name[(name_family(language), name)].append(qualified)
+            self.global_by_name[(family, name)].append(qualified)
             if kind in CLASS_LIKE_KINDS:
-                self.global_classes[(name_family(language), name)].append(qualified)
+                self.global_classes[(family, name)].append(qualified)
         self.memo = Memo()
         return self
 

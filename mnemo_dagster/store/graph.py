@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.graph.records import FileFacts
 from mnemo_dagster.models import Chunk
-from mnemo_dagster.store.copying import copy_rows
+from mnemo_dagster.store.copying import copy_rows, fetch_tuples
 from mnemo_dagster.store.graph_files import write_facts
 from mnemo_dagster.store.schema import (
     NODE_OUTLINE,
@@ -270,10 +270,9 @@ class GraphStore:
         """Node id -> its stored ``graph_metrics`` row (by column name, ``node_id`` included)."""
         columns = [graph_metrics.c[name] for name, _ in METRIC_COLUMNS if name != "repository"]
         query = sa.select(*columns).where(graph_metrics.c.repository == repository)
+        names = [column.name for column in columns]
         with self.db.begin() as conn:
-            result = conn.execute(query)
-            names = list(result.keys())
-            return {row[0]: dict(zip(names, row, strict=True)) for row in result.all()}
+            return {row[0]: dict(zip(names, row, strict=True)) for row in fetch_tuples(conn, query)}
 
     def id_rows(
         self, repository: str
@@ -282,13 +281,13 @@ class GraphStore:
         of every edge: what the carried metrics are computed from (:mod:`mnemo_dagster.graph.carried`)."""
         n, e = graph_nodes.c, graph_edges.c
         with self.db.begin() as conn:
-            nodes = conn.execute(
-                sa.select(n.id, n.qualified_name, n.kind, n.file_path).where(n.repository == repository)
-            ).all()
-            edges = conn.execute(
-                sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
-            ).all()
-        return [tuple(row) for row in nodes], [tuple(row) for row in edges]
+            nodes = fetch_tuples(
+                conn, sa.select(n.id, n.qualified_name, n.kind, n.file_path).where(n.repository == repository)
+            )
+            edges = fetch_tuples(
+                conn, sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
+            )
+        return nodes, edges
 
     def update_metrics(
         self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]

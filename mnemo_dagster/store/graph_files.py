@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from mnemo_dagster.graph.facts import from_outline
 from mnemo_dagster.graph.incremental import RESOLVED_AGAIN, Previous, Refresh
 from mnemo_dagster.graph.records import OUTSIDE_KINDS, FileFacts, FileSymbols, GraphNode
-from mnemo_dagster.store.copying import copy_rows
+from mnemo_dagster.store.copying import copy_rows, fetch_tuples
 from mnemo_dagster.store.schema import (
     code_chunks,
     copy_columns,
@@ -107,11 +107,12 @@ class GraphFileStore:
             stats = conn.execute(
                 sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
             ).scalar_one_or_none()
-            definitions = conn.execute(
+            definitions = fetch_tuples(
+                conn,
                 sa.select(n.qualified_name, n.name, n.kind, n.language).where(
                     n.repository == repository, n.kind.not_in(["module", *OUTSIDE_KINDS])
-                )
-            ).all()
+                ),
+            )
             inherits = conn.execute(
                 sa.select(source.c.qualified_name, target.c.qualified_name)
                 .join(source, source.c.id == graph_edges.c.source_id)
