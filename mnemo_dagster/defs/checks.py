@@ -1,7 +1,8 @@
 """Asset checks on the index: every file accounted for, embeddings of the right size, edges that join
-existing nodes, PageRank that sums to 1. Like the graph assets, each check is on the ``repositories``
-partitions: a run of ``graph_job`` checks its repository, and the UI shows each repository's results on
-its partition. The SQL lives in :mod:`mnemo_dagster.store.insights`.
+existing nodes, graph refreshes that equal a full build, PageRank that sums to 1. Like the graph
+assets, each check is on the ``repositories`` partitions: a run of ``graph_job`` checks its
+repository, and the UI shows each repository's results on its partition. The SQL lives in
+:mod:`mnemo_dagster.store.insights`.
 
 **Why the file and embedding checks hang off ``graph_nodes`` and not ``code_chunks``.** They are
 questions about a whole pass over a repository, and ``code_chunks`` is split into ``file_batches``
@@ -10,8 +11,8 @@ run. A repository's graph refreshes once after its batches have finished, so its
 as a whole, and ``graph_job`` evaluates them on every graph refresh.
 
 **Why one ``@multi_asset_check``.** Every step of the multiprocess executor is a process of its own
-that costs seconds to start on a small machine, so four ``@asset_check`` steps would more than double
-a ``graph_job`` run. One step runs all four checks on one connection pool after both graph assets;
+that costs seconds to start on a small machine, so five ``@asset_check`` steps would more than double
+a ``graph_job`` run. One step runs all five checks on one connection pool after both graph assets;
 ``can_subset`` still lets the UI run any one of them.
 
 Checks never raise on a bad index (a failed check does not fail the run); they fail with metadata
@@ -188,6 +189,24 @@ def pagerank_sums_to_one(store: IndexStore, repository: str) -> AssetCheckResult
     )
 
 
+def graph_refresh_matches_rebuild(store: IndexStore, repository: str) -> AssetCheckResult:
+    """The last full build of the graph (nightly, after a refresh) wrote nothing: the refreshes since
+    the one before had given the graph a full build gives."""
+    stats = store.graph.summary(repository)
+    drift = stats.get("rebuild_drift")
+    return AssetCheckResult(
+        asset_key=graph_nodes.key,
+        check_name="graph_refresh_matches_rebuild",
+        passed=not drift,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "rebuild_drift": MetadataValue.int(drift or 0),
+            "compared_at": MetadataValue.text(stats.get("rebuild_compared_at") or "not yet"),
+            "graph_full_at": MetadataValue.text(stats.get("graph_full_at") or "never"),
+        },
+    )
+
+
 def _spec(name: str, asset: AssetsDefinition, description: str) -> AssetCheckSpec:
     """A check of ``asset`` on the ``repositories`` partitions (a preview feature of Dagster 1.13 that
     says so with a warning on every definition: this one is known and wanted)."""
@@ -213,6 +232,12 @@ CHECKS: dict[str, tuple[AssetCheckSpec, Callable[[IndexStore, str], AssetCheckRe
             edges_join_existing_nodes,
             graph_nodes,
             "Every edge joins two nodes of its own repository (no edge points at a missing node).",
+        ),
+        (
+            graph_refresh_matches_rebuild,
+            graph_nodes,
+            "The graph's last full build (nightly, after refreshing it) found nothing to change: the "
+            "refreshes that follow changes give the graph a full build gives.",
         ),
         (
             pagerank_sums_to_one,

@@ -62,19 +62,34 @@ def store_graph(store: IndexStore, repository: str, *, full: bool = False) -> di
     full rebuild gives. A full build (``full``, or where no refresh can be made) resolves the whole
     graph again in memory and writes the nodes and edges that differ from the stored ones
     (:meth:`~mnemo_dagster.store.graph.GraphStore.update`), with every file's facts for the next
-    refresh."""
+    refresh.
+
+    The graph is also built in full when its last full build is older than :data:`FULL_GRAPH_SECONDS`
+    (the nightly pass): after refreshing it, so that what the full build still writes is what the
+    refreshes got wrong, kept as ``rebuild_drift`` (0 when they were exact; the
+    ``graph_refresh_matches_rebuild`` check reports it)."""
     versions = store.graph_files.versions(repository)
-    if not full:
-        refreshed = refresh_stored_graph(store, repository, versions)
-        if refreshed is not None:
-            return refreshed
+    now = datetime.now(UTC)
+    due = full or _old(store.graph.summary(repository).get("graph_full_at"), now, FULL_GRAPH_SECONDS)
+    refreshed = refresh_stored_graph(store, repository, versions)
+    if refreshed is not None and not due:
+        return refreshed
     graph = build_stored_graph(store, repository)
     nodes = [{field: getattr(n, field) for field in GraphNode.__slots__} for n in graph.nodes]
     edges = [(e.source, e.target, e.kind, e.weight) for e in graph.edges]
-    stats: dict[str, Any] = {"resolution": graph.stats.as_dict(), "own_package": graph.own_package}
+    stats: dict[str, Any] = {
+        "resolution": graph.stats.as_dict(),
+        "own_package": graph.own_package,
+        "graph_full_at": now.isoformat(),
+    }
+    if refreshed is not None:
+        stats["rebuild_compared_at"] = now.isoformat()
     # A file indexed again while the graph was read has no version here: the next refresh is full.
     files = {path: (versions[path], facts) for path, facts in graph.files.items() if path in versions}
     change = store.graph.update(repository, nodes, edges, stats, files)
+    if refreshed is not None:
+        drift = change.structural() + change.nodes_changed + change.edges_changed
+        store.graph.merge_summary(repository, {"rebuild_drift": drift})
     by_kind: dict[str, int] = {}
     for e in graph.edges:
         by_kind[e.kind] = by_kind.get(e.kind, 0) + 1
@@ -164,8 +179,16 @@ def wants_full_metrics(stats: dict[str, Any], edges: int, carried: bool, now: da
 
 
 def _full_metrics_are_old(stats: dict[str, Any], now: datetime) -> bool:
-    full_at = stats.get("metrics_full_at")
-    return full_at is None or (now - datetime.fromisoformat(full_at)).total_seconds() > FULL_METRICS_SECONDS
+    return _old(stats.get("metrics_full_at"), now, FULL_METRICS_SECONDS)
+
+
+def _old(at: str | None, now: datetime, seconds: float) -> bool:
+    """Whether ``at`` (an ISO time, None for never) is more than ``seconds`` before ``now``."""
+    return at is None or (now - datetime.fromisoformat(at)).total_seconds() > seconds
+
+
+FULL_GRAPH_SECONDS = FULL_METRICS_SECONDS
+"""The graph is built in full at least this often (:func:`store_graph`), on the nightly pass."""
 
 
 def needs_refresh(store: IndexStore, repository: str, now: datetime | None = None) -> bool:
@@ -182,8 +205,11 @@ def refresh_reason(store: IndexStore, repository: str, now: datetime | None = No
     if behind is not None:
         return behind
     stats = store.graph.summary(repository)
-    if stats.get("metrics") == "carried" and _full_metrics_are_old(stats, now or datetime.now(UTC)):
+    now = now or datetime.now(UTC)
+    if stats.get("metrics") == "carried" and _full_metrics_are_old(stats, now):
         return f"metrics carried since {stats.get('metrics_full_at')}"
+    if "graph_full_at" in stats and _old(stats["graph_full_at"], now, FULL_GRAPH_SECONDS):
+        return f"graph refreshed since its full build at {stats['graph_full_at']}"
     return None
 
 

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
     from mnemo_dagster.store.engine import Database
 
+CARRIED_STATS = ("metrics_full_at", "graph_full_at", "rebuild_drift", "rebuild_compared_at")
+"""Keys of a graph summary that a new graph carries over unless it sets them: when the metrics and
+the graph were last computed in full, and what the last full build found a refresh had got wrong
+(:func:`~mnemo_dagster.indexing.graph_build.store_graph`)."""
 NODE_COLUMNS = copy_columns(graph_nodes)
 EDGE_COLUMNS = copy_columns(graph_edges)
 METRIC_COLUMNS = copy_columns(graph_metrics)
@@ -243,8 +247,7 @@ class GraphStore:
             before = before or {}
             moved = before.get("changes_since_full", 0) + change.structural()
             summary = {**stats, "changes_since_full": moved}
-            if "metrics_full_at" in before:
-                summary["metrics_full_at"] = before["metrics_full_at"]
+            summary.update({key: before[key] for key in CARRIED_STATS if key in before and key not in stats})
             conn.execute(
                 repositories.update().where(repositories.c.name == repository).values(graph_stats=summary)
             )
@@ -363,6 +366,15 @@ class GraphStore:
                 sa.select(repositories.c.graph_stats).where(repositories.c.name == repository)
             ).scalar_one_or_none()
         return stats or {}
+
+    def merge_summary(self, repository: str, stats: dict[str, Any]) -> None:
+        """Merge ``stats`` into the graph summary of ``repository``."""
+        with self.db.begin() as conn:
+            conn.execute(
+                repositories.update()
+                .where(repositories.c.name == repository)
+                .values(graph_stats=repositories.c.graph_stats.concat(stats))
+            )
 
     def totals(self, repository: str) -> dict[str, int]:
         """How many nodes and edges the graph has, and edges of each kind."""

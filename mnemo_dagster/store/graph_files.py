@@ -141,7 +141,7 @@ class GraphFileStore:
         """Write ``refresh`` (files at ``versions``): the changed files' nodes, the affected files'
         edges of the kinds they got anew, the outside names no edge reaches any more removed, and
         the affected files' facts; ``stats`` becomes the graph summary, with ``changes_since_full``
-        and ``metrics_full_at`` carried as :meth:`~.graph.GraphStore.update` carries them. Returns
+        and :data:`~.graph.CARRIED_STATS` carried as :meth:`~.graph.GraphStore.update` carries them. Returns
         what was written, as :class:`~.graph.GraphChange` counts it."""
         with self.db.begin() as conn:
             nodes = _write_nodes(conn, repository, refresh.changed, refresh.nodes)
@@ -172,8 +172,9 @@ class GraphFileStore:
                 counts[k] for k in ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
             )
             summary = {**stats, "changes_since_full": before.get("changes_since_full", 0) + structural}
-            if "metrics_full_at" in before:
-                summary["metrics_full_at"] = before["metrics_full_at"]
+            from mnemo_dagster.store.graph import CARRIED_STATS  # graph.py imports this module
+
+            summary.update({key: before[key] for key in CARRIED_STATS if key in before})
             conn.execute(
                 repositories.update().where(repositories.c.name == repository).values(graph_stats=summary)
             )

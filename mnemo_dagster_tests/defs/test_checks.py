@@ -135,6 +135,7 @@ def test_every_check_passes_on_a_healthy_index(instance: DagsterInstance, index:
             "files_accounted_for": True,
             "embeddings_match_dimension": True,
             "edges_join_existing_nodes": True,
+            "graph_refresh_matches_rebuild": True,
             "pagerank_sums_to_one": True,
         }
     files = by_repository["tiny"]["files_accounted_for"]

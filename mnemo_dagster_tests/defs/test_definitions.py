@@ -25,7 +25,7 @@ def test_definitions_load_with_the_three_assets_and_the_jobs() -> None:
     assert {node.name for node in get_graph_job().nodes_in_topological_order} == {
         "graph_nodes",
         "graph_metrics",
-        "index_checks",  # the four asset checks, in one step
+        "index_checks",  # the five asset checks, in one step
     }
     scan = defs.resolve_job_def("scan_job")
     assert [node.name for node in scan.nodes_in_topological_order] == ["scan_repository"]
@@ -35,6 +35,7 @@ def test_definitions_load_with_the_three_assets_and_the_jobs() -> None:
         "files_accounted_for",
         "embeddings_match_dimension",
         "edges_join_existing_nodes",
+        "graph_refresh_matches_rebuild",
         "pagerank_sums_to_one",
     }
 

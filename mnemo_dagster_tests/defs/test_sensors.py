@@ -277,6 +277,7 @@ def test_a_repository_graph_is_refreshed_once_its_batches_are_done(
         ("files_accounted_for", "watched", True),
         ("embeddings_match_dimension", "watched", True),
         ("edges_join_existing_nodes", "watched", True),
+        ("graph_refresh_matches_rebuild", "watched", True),
         ("pagerank_sums_to_one", "watched", True),
     }
     assert _tick(instance, fresh_store).run_requests == []

@@ -12,12 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import mnemo_dagster.graph
+from mnemo_dagster.defs.checks import graph_refresh_matches_rebuild
 from mnemo_dagster.extract.file import parse_file
 from mnemo_dagster.graph import FileSymbols, build_graph, compute_metrics
 from mnemo_dagster.indexing.batch import chunk_metadata
 from mnemo_dagster.indexing.graph_build import (
+    FULL_GRAPH_SECONDS,
     FULL_METRICS_SECONDS,
     build_stored_graph,
     files_from_chunks,
@@ -353,3 +356,46 @@ def test_typescript_edits_refresh_to_the_graph_a_full_rebuild_gives(
 
     assert refreshed["graph_refresh"] == "incremental"
     assert _stored(fresh_store) == _expected(files) != before
+
+
+def test_the_nightly_full_build_after_refreshes_reports_what_they_got_wrong(fresh_store: IndexStore) -> None:
+    files = _real_files()
+    fresh_store.files.register(REPOSITORY, "/src/real")
+    _write(fresh_store, files, sorted(files), [])
+    assert store_graph(fresh_store, REPOSITORY)["graph_refresh"] == "full"
+    store_metrics(fresh_store, REPOSITORY)
+    path = f"{PACKAGE}/answers.py"
+    files[path] += "\n\ndef added():\n    return len([])\n"
+    _write(fresh_store, files, [path], [])
+    assert store_graph(fresh_store, REPOSITORY)["graph_refresh"] == "incremental"
+    store_metrics(fresh_store, REPOSITORY)
+    assert "rebuild_drift" not in fresh_store.graph.summary(REPOSITORY)  # not compared yet
+
+    # A day later the graph is due a full build: the refresh comes first, then the full build, which
+    # finds nothing to change.
+    day_old = (datetime.now(UTC) - timedelta(seconds=FULL_GRAPH_SECONDS + 60)).isoformat()
+    fresh_store.graph.merge_summary(REPOSITORY, {"graph_full_at": day_old})
+    assert refresh_reason(fresh_store, REPOSITORY).startswith("graph refreshed since its full build")
+    files[path] += "\n\ndef again():\n    return added()\n"
+    _write(fresh_store, files, [path], [])
+    assert store_graph(fresh_store, REPOSITORY)["graph_refresh"] == "full"
+    summary = fresh_store.graph.summary(REPOSITORY)
+    assert summary["rebuild_drift"] == 0 and summary["graph_full_at"] > day_old
+    assert _stored(fresh_store) == _expected(files)
+
+    assert graph_refresh_matches_rebuild(fresh_store, REPOSITORY).passed
+
+    # What a refresh got wrong (here: an edge lost behind its back) is what the next full build finds.
+    with fresh_store.begin() as conn:
+        conn.execute(
+            sa.text(
+                "DELETE FROM graph_edges WHERE ctid IN "
+                "(SELECT ctid FROM graph_edges WHERE kind = 'calls' ORDER BY source_id, target_id LIMIT 1)"
+            )
+        )
+    fresh_store.graph.merge_summary(REPOSITORY, {"graph_full_at": day_old})
+    assert store_graph(fresh_store, REPOSITORY)["graph_refresh"] == "full"
+    assert fresh_store.graph.summary(REPOSITORY)["rebuild_drift"] == 1
+    check = graph_refresh_matches_rebuild(fresh_store, REPOSITORY)
+    assert not check.passed and check.metadata["rebuild_drift"].value == 1
+    assert _stored(fresh_store) == _expected(files)  # and it wrote the edge back
