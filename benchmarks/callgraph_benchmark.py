@@ -64,7 +64,7 @@ from mnemo_dagster.graph.facts import FLOW_KEY
 from mnemo_dagster.graph.jsconfig import CONFIG_NAME
 from mnemo_dagster.graph.pyfacts import python_facts
 from mnemo_dagster.graph.pyflow import PythonFlow
-from mnemo_dagster.graph.pylink import is_external
+from mnemo_dagster.graph.pynames import is_external
 from mnemo_dagster.graph.pysummary import summary
 from mnemo_dagster.indexing.batch import chunk_metadata
 from mnemo_dagster.indexing.graph_build import files_from_chunks

@@ -122,7 +122,8 @@ def _same_as_rebuild(store: Any, name: str) -> bool:
     nodes, edges, _ = store.graph.rows(name)
     fresh = build_stored_graph(store, name)
     return {tuple(row[1:]) for row in nodes} == {
-        (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language) for n in fresh.nodes
+        (n.qualified_name, n.name, n.kind, n.file_path, n.start_line, n.end_line, n.language)
+        for n in fresh.nodes
     } and {tuple(row) for row in edges} == {(e.source, e.target, e.kind, e.weight) for e in fresh.edges}
 
 

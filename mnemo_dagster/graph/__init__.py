@@ -21,9 +21,15 @@ The modules of this package:
 - :mod:`.facts`, :mod:`.pyfacts`, :mod:`.pyflow`, :mod:`.pylink`, :mod:`.jsflow`: the flow analysis
   that resolves calls of files indexed with flow facts (what a name holds, the receiver of a call),
   never by a name match elsewhere in the repository;
+- :mod:`.pynames`: the external names and repository-wide tables of the Python linker;
+- :mod:`.memo`: memoized resolution whose answers do not depend on the order of questions, and that
+  records what each read;
 - :mod:`.building`: :func:`build_graph`, which collapses repeated references into weighted edges and
   keeps external imports out of the graph;
-- :mod:`.metrics`: :func:`compute_metrics` (PageRank, betweenness, coupling, cycles, communities).
+- :mod:`.incremental`: the graph refreshed by what changed (the files a change reaches), equal to a
+  full build;
+- :mod:`.metrics`: :func:`compute_metrics` (PageRank, betweenness, coupling, cycles, communities);
+  :mod:`.carried`: the same with the costly ones carried, on arrays of node ids.
 """
 
 from __future__ import annotations

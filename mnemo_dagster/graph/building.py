@@ -24,7 +24,8 @@ from mnemo_dagster.graph.facts import has_python_summary, outline, with_lambdas
 from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import JsCalls
 from mnemo_dagster.graph.modules import language_family
-from mnemo_dagster.graph.pylink import BUILTIN, PythonLinker, external_classes, is_external
+from mnemo_dagster.graph.pylink import PythonLinker
+from mnemo_dagster.graph.pynames import BUILTIN, external_classes, is_external
 from mnemo_dagster.graph.records import (
     CLASS_LIKE_KINDS,
     COUNTS,

@@ -31,14 +31,8 @@ from mnemo_dagster.graph.jsconfig import parse_js_configs
 from mnemo_dagster.graph.jsflow import BASES, JsCalls
 from mnemo_dagster.graph.modules import own_package
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
-from mnemo_dagster.graph.pylink import (
-    CLASSES,
-    SUBCLASSES,
-    PythonLinker,
-    external_classes,
-    members_token,
-    subclasses,
-)
+from mnemo_dagster.graph.pylink import PythonLinker
+from mnemo_dagster.graph.pynames import CLASSES, SUBCLASSES, external_classes, members_token, subclasses
 from mnemo_dagster.graph.records import COUNTS, FileFacts, FileSymbols, GraphEdge, GraphNode, ResolutionStats
 from mnemo_dagster.graph.resolution import Resolver, file_index, global_token, name_family
 from mnemo_dagster.models import qualified_name

@@ -24,124 +24,31 @@ reaches the ``__init__`` of its first base from another package.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from mnemo_dagster.graph.memo import Memo
 from mnemo_dagster.graph.pyflow import SUMMARY_VERSION, c3_merge
+from mnemo_dagster.graph.pynames import (
+    CLASSES,
+    EXTERNAL,
+    SUBCLASSES,
+    FileLinks,
+    callable_kind,
+    external_classes,
+    external_name,
+    external_step,
+    is_external,
+    marker_base,
+    members_token,
+    subclasses,
+    summary_classes,
+)
 from mnemo_dagster.graph.resolution import Resolver
 from mnemo_dagster.models import qualified_name
 
 Value = Any
 """A qualified name (definition or external name), ``("i", class)`` or ``("m", path)``."""
-
-EXTERNAL = "<external>::"
-"""Prefix of the names of what another package defines."""
-BUILTIN = "<builtin>::"
-"""Prefix of the names of Python's builtins."""
-SUBCLASSES = "<subclasses>"
-"""The token a lookup reads where it uses :attr:`PythonLinker.subclass_table` (:mod:`.memo`)."""
-CLASSES = "<external classes>"
-"""The token a lookup reads where it uses :attr:`PythonLinker.classes`."""
-
-
-@dataclass(frozen=True, slots=True)
-class FileLinks:
-    """The call edges of one Python file, and what their resolution read."""
-
-    total: int
-    """Call sites (and calls no syntax writes that resolved)."""
-    resolved: int
-    """Call sites that reach a definition of the repository."""
-    external: int
-    """Call sites that reach only external names."""
-    edges: list[tuple[str, str, int]]
-    """(source, target, line) per reached definition or external name."""
-    reads: frozenset[Hashable]
-    """Files (paths) and tables (:data:`SUBCLASSES`, :data:`CLASSES`) the resolution read."""
-
-
-def members_token(name: str) -> str:
-    """What a lookup of the classes that define ``name`` reads (:meth:`PythonLinker.definers`)."""
-    return f"<members>:{name}"
-
-
-def _callable(kind: str | None) -> bool:
-    return kind not in (None, "module")
-
-
-def _classes(path: str, summary: dict[str, Any]) -> list[str]:
-    return [qualified_name(path, dotted) for dotted in summary["bases"]]
-
-
-def external_classes(summaries: Iterable[dict[str, Any]]) -> frozenset[str]:
-    """The dotted names of other packages' classes that the bases in ``summaries`` name."""
-    found = set()
-    for summary in summaries:
-        for encoded in (e for values in summary["bases"].values() for e in values):
-            if isinstance(encoded, list) and encoded[0] == "x" and "()" not in encoded[3:]:
-                spec, name = encoded[1], encoded[2]
-                found.add(".".join([spec, *([name] if name else []), *encoded[3:]]))
-    return frozenset(found)
-
-
-def subclasses(mros: Mapping[str, Mapping[str, list[str]]]) -> dict[str, list[str]]:
-    """Class -> every class that has it in its MRO, from each file's :meth:`PythonLinker.class_mros`."""
-    table: dict[str, list[str]] = {}
-    for path in sorted(mros):
-        for cls, order in mros[path].items():
-            for base in order[1:]:
-                table.setdefault(base, []).append(cls)
-    return table
-
-
-def is_external(name: str) -> bool:
-    """Whether a graph name is an external or builtin name, not a definition of the repository."""
-    return name.startswith((EXTERNAL, BUILTIN))
-
-
-_MARKER_BASES = ("typing.", "typing_extensions.", "abc.ABC", "builtins.object")
-
-
-def _marker(name: str) -> bool:
-    """Whether an external base class only marks its subclasses (generic, abstract) and provides them
-    no methods to call."""
-    return name.removeprefix(EXTERNAL).startswith(_MARKER_BASES)
-
-
-def external_step(name: str, step: str, classes: frozenset[str] = frozenset()) -> str | None:
-    """One step from an external name: an attribute extends it; calling a class gives its instance,
-    named by the class (as :func:`external_name` names ``Session().get``); else None."""
-    dotted = name.partition("::")[2]
-    last = dotted.rsplit(".", 1)[-1]
-    if step == "()":
-        return name if last[:1].isupper() or dotted in classes else None
-    return None if last.startswith("__") else f"{name}.{step}"
-
-
-def external_name(
-    spec: str, name: str | None, steps: list[str], classes: frozenset[str] = frozenset()
-) -> str | None:
-    """The external name of an import of ``spec`` (``name`` from it) followed by ``steps``, or None
-    where the chain calls something not known to be a class: its name begins with a capital, or it is
-    in ``classes`` (another package's classes the repository subclasses)."""
-    if spec.startswith(".") or not spec:
-        return None  # a relative import that did not resolve: the repository's own, unknown
-    dotted = spec if name is None else f"{spec}.{name}"
-    for n, step in enumerate(steps):
-        if step != "()":
-            if dotted.rsplit(".", 1)[-1].startswith("__"):
-                return None  # an attribute of ``pkg.__version__``: a value's, not the package's
-            dotted = f"{dotted}.{step}"
-            continue
-        last = dotted.rsplit(".", 1)[-1]
-        if n == len(steps) - 1 or not (last[:1].isupper() or dotted in classes):
-            return None
-    if dotted.startswith("builtins."):
-        return BUILTIN + dotted.removeprefix("builtins.")
-    return EXTERNAL + dotted
-
 
 _ITERATION = frozenset({"__iter__", "__next__", "__aiter__", "__anext__"})
 
@@ -217,7 +124,9 @@ class PythonLinker:
             external += bool(targets) and not own
             total += bool(implicit and targets)  # a call no call syntax writes counts where it resolves
             source = index.enclosing(scope)
-            found += [(source, t, line) for t in sorted(targets) if is_external(t) or _callable(self.kind(t))]
+            found += [
+                (source, t, line) for t in sorted(targets) if is_external(t) or callable_kind(self.kind(t))
+            ]
         return total, resolved, external, found
 
     def targets(self, path: str, reached: list[Any], *, implicit: bool = False) -> set[str]:
@@ -261,7 +170,7 @@ class PythonLinker:
                 found |= {
                     value
                     for value in self.value(path, encoded)
-                    if isinstance(value, str) and value.startswith(EXTERNAL) and not _marker(value)
+                    if isinstance(value, str) and value.startswith(EXTERNAL) and not marker_base(value)
                 }
         return sorted(found) if len(found) == 1 else []
 
@@ -452,7 +361,7 @@ class PythonLinker:
         shared, table, self.memo, self.subclass_table = self.memo, self.subclass_table, self._mro_memo, {}
         try:
             summary = self.summaries[path]
-            return self.memo.query(lambda: {cls: self.mro(cls) for cls in _classes(path, summary)})
+            return self.memo.query(lambda: {cls: self.mro(cls) for cls in summary_classes(path, summary)})
         finally:
             self.memo, self.subclass_table = shared, table
 

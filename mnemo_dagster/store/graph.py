@@ -14,7 +14,7 @@ from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.graph.records import FileFacts
 from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows, fetch_tuples
-from mnemo_dagster.store.graph_files import write_facts
+from mnemo_dagster.store.graph_files import CARRIED_STATS, write_facts
 from mnemo_dagster.store.schema import (
     NODE_OUTLINE,
     code_chunks,
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 
     from mnemo_dagster.store.engine import Database
 
-CARRIED_STATS = ("metrics_full_at", "graph_full_at", "rebuild_drift", "rebuild_compared_at")
-"""Keys of a graph summary that a new graph carries over unless it sets them: when the metrics and
-the graph were last computed in full, and what the last full build found a refresh had got wrong
-(:func:`~mnemo_dagster.indexing.graph_build.store_graph`)."""
 NODE_COLUMNS = copy_columns(graph_nodes)
 EDGE_COLUMNS = copy_columns(graph_edges)
 METRIC_COLUMNS = copy_columns(graph_metrics)

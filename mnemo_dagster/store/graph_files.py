@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
     from mnemo_dagster.store.engine import Database
 
+CARRIED_STATS = ("metrics_full_at", "graph_full_at", "rebuild_drift", "rebuild_compared_at")
+"""Keys of a graph summary that a new graph carries over unless it sets them: when the metrics and
+the graph were last computed in full, and what the last full build found a refresh had got wrong
+(:func:`~mnemo_dagster.indexing.graph_build.store_graph`)."""
 FILE_COLUMNS = copy_columns(graph_files)
 NODE_FIELDS = ("name", "kind", "file_path", "start_line", "end_line", "language")
 EDGE_COLUMNS = copy_columns(graph_edges)
@@ -141,7 +145,7 @@ class GraphFileStore:
         """Write ``refresh`` (files at ``versions``): the changed files' nodes, the affected files'
         edges of the kinds they got anew, the outside names no edge reaches any more removed, and
         the affected files' facts; ``stats`` becomes the graph summary, with ``changes_since_full``
-        and :data:`~.graph.CARRIED_STATS` carried as :meth:`~.graph.GraphStore.update` carries them. Returns
+        and :data:`CARRIED_STATS` carried as :meth:`~.graph.GraphStore.update` carries them. Returns
         what was written, as :class:`~.graph.GraphChange` counts it."""
         with self.db.begin() as conn:
             nodes = _write_nodes(conn, repository, refresh.changed, refresh.nodes)
@@ -172,8 +176,6 @@ class GraphFileStore:
                 counts[k] for k in ("nodes_added", "nodes_removed", "edges_added", "edges_removed")
             )
             summary = {**stats, "changes_since_full": before.get("changes_since_full", 0) + structural}
-            from mnemo_dagster.store.graph import CARRIED_STATS  # graph.py imports this module
-
             summary.update({key: before[key] for key in CARRIED_STATS if key in before})
             conn.execute(
                 repositories.update().where(repositories.c.name == repository).values(graph_stats=summary)
