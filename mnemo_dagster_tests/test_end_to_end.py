@@ -15,6 +15,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.store.server import DatabaseUrls
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_repo"
@@ -188,7 +189,10 @@ def test_index_through_forked_steps_in_each_dtype(
         ).fetchall()
     assert len(rows) > 5
     stored = np.array([json.loads(vector) for _, _, vector in rows], dtype=np.float32)
-    reference = embedder.encode([f"{qualified}\n{content}" for qualified, content, _ in rows])  # float32
+    # The reference is float32 on every machine: the session's embedder picks bfloat16 (``auto``) where
+    # the CPU computes it natively, and would then agree with a bfloat16 step to the last bit.
+    float32 = SentenceTransformerEmbedder(embedder.model_name, dtype="float32")
+    reference = float32.encode([f"{qualified}\n{content}" for qualified, content, _ in rows])
     cosines = np.sum(stored * reference, axis=1)
     if dtype == "float32":
         assert cosines.min() > 0.9999
