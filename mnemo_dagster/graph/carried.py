@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from mnemo_dagster.graph.metrics import pagerank_arrays
 from mnemo_dagster.graph.records import DEPENDENCY_KINDS, OUTSIDE_KINDS
 
 NodeRow = tuple[int, str, str, str]
@@ -60,9 +61,8 @@ def carried_metrics(
     out_degree = np.bincount(ds, minlength=n)
     in_degree = np.bincount(dt, minlength=n)
 
-    pagerank = _pagerank(
-        n, ds, dt, dw, [previous.get(row[0], (None,))[0] for row in own], alpha, max_iter, tol
-    )
+    start = [previous.get(row[0], (None,))[0] for row in own]
+    pagerank = pagerank_arrays(n, ds, dt, dw, start, alpha, max_iter, tol) if n else np.zeros(0)
 
     files = {path: i for i, path in enumerate(sorted({row[3] for row in own}))}
     module_of = np.array([files[row[3]] for row in own], dtype=np.int64)
@@ -125,37 +125,6 @@ def _edge_arrays(
     target, known_target = positions(targets.astype(np.int64))
     known = known_source & known_target
     return source[known], target[known], kinds[known], weights[known].astype(float)
-
-
-def _pagerank(
-    n: int,
-    source: np.ndarray,
-    target: np.ndarray,
-    weight: np.ndarray,
-    start: list[float | None],
-    alpha: float,
-    max_iter: int,
-    tol: float,
-) -> np.ndarray:
-    """Weighted PageRank as :func:`~.metrics._pagerank` computes it, from ``start`` (None: 1/n)."""
-    if n == 0:
-        return np.zeros(0)
-    pairs, where = np.unique(source * n + target, return_inverse=True)
-    weights = np.bincount(where, weights=weight)
-    ps, pt = pairs // n, pairs % n
-    out = np.bincount(ps, weights=weights, minlength=n)
-    scale = np.divide(1.0, out, out=np.zeros(n), where=out != 0)
-    matrix = sparse.csr_array((weights * scale[ps], (ps, pt)), shape=(n, n))
-    uniform = np.full(n, 1.0 / n)
-    x = np.array([1.0 / n if value is None else value for value in start], dtype=float)
-    x /= x.sum()
-    dangling = np.flatnonzero(out == 0)
-    for _ in range(max_iter):
-        last = x
-        x = alpha * (x @ matrix + x[dangling].sum() * uniform) + (1 - alpha) * uniform
-        if np.abs(x - last).sum() < n * tol:
-            break
-    return x
 
 
 def _import_cycles(n: int, source: np.ndarray, target: np.ndarray, names: list[str]) -> list[list[str]]:

@@ -6,7 +6,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from mnemo_dagster.graph.records import (
     DEPENDENCY_KINDS,
@@ -269,7 +269,7 @@ def _pagerank(
     (earlier values) only shortens the iteration."""
     try:
         import numpy as np
-        from scipy import sparse
+        import scipy.sparse  # noqa: F401  (what pagerank_arrays computes with)
     except ModuleNotFoundError:
         return _pagerank_python(nodes, weighted, alpha, max_iter)
     index = {name: i for i, name in enumerate(nodes)}
@@ -285,21 +285,41 @@ def _pagerank(
     sources = np.fromiter((index[s] for s, _ in weighted), dtype=np.int64, count=len(weighted))
     targets = np.fromiter((index[t] for _, t in weighted), dtype=np.int64, count=len(weighted))
     weights = np.fromiter(weighted.values(), dtype=float, count=len(weighted))
-    out = np.bincount(sources, weights=weights, minlength=n)
+    initial = [start.get(name) for name in order] if start else [None] * n
+    x = pagerank_arrays(n, sources, targets, weights, initial, alpha, max_iter, tol)
+    return dict(zip(order, x.tolist(), strict=True))
+
+
+def pagerank_arrays(
+    n: int,
+    sources: Any,
+    targets: Any,
+    weights: Any,
+    start: list[float | None],
+    alpha: float = 0.85,
+    max_iter: int = 200,
+    tol: float = 1e-10,
+) -> Any:
+    """Weighted PageRank of ``n`` nodes by position, from edge arrays (a pair given twice adds up),
+    as :func:`_pagerank` defines it; ``start`` holds each node's earlier value or None (1/n)."""
+    import numpy as np
+    from scipy import sparse
+
+    matrix = sparse.csr_array((weights, (sources, targets)), shape=(n, n))
+    matrix.sum_duplicates()
+    out = np.asarray(matrix.sum(axis=1)).ravel()
     scale = np.divide(1.0, out, out=np.zeros(n), where=out != 0)
-    matrix = sparse.csr_array((weights * scale[sources], (sources, targets)), shape=(n, n))
+    matrix = sparse.csr_array(matrix.multiply(scale[:, None]))
     uniform = np.full(n, 1.0 / n)
-    x = uniform
-    if start:
-        x = np.array([start.get(name, 1.0 / n) for name in order], dtype=float)
-        x /= x.sum()
+    x = np.array([1.0 / n if value is None else value for value in start], dtype=float)
+    x /= x.sum()
     dangling = np.flatnonzero(out == 0)
     for _ in range(max_iter):
         last = x
         x = alpha * (x @ matrix + x[dangling].sum() * uniform) + (1 - alpha) * uniform
         if np.abs(x - last).sum() < n * tol:
             break
-    return dict(zip(order, x.tolist(), strict=True))
+    return x
 
 
 def _pagerank_python(

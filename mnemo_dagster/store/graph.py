@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mnemo_dagster.graph.facts import source_text
 from mnemo_dagster.graph.records import FileFacts
 from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows, fetch_tuples
-from mnemo_dagster.store.graph_files import CARRIED_STATS, write_facts
+from mnemo_dagster.store.graph_files import CARRIED_STATS, write_edge_difference, write_facts
 from mnemo_dagster.store.schema import (
     NODE_OUTLINE,
     code_chunks,
@@ -100,38 +99,8 @@ def _update_edges(
             sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
         )
     }
-    gone = [key for key in stored if key not in wanted]
-    for part in slices(gone):
-        sources, targets, kinds = (list(column) for column in zip(*part, strict=True))
-        doomed = sa.select(
-            sa.func.unnest(sa.cast(sources, ARRAY(sa.BigInteger))).label("s"),
-            sa.func.unnest(sa.cast(targets, ARRAY(sa.BigInteger))).label("t"),
-            sa.func.unnest(sa.cast(kinds, ARRAY(sa.Text))).label("k"),
-        ).subquery()
-        conn.execute(
-            graph_edges.delete().where(
-                sa.tuple_(e.source_id, e.target_id, e.kind).in_(sa.select(doomed.c.s, doomed.c.t, doomed.c.k))
-            )
-        )
-    reweighted = [
-        {"s": s, "t": t, "k": k, "w": weight}
-        for (s, t, k), weight in wanted.items()
-        if (s, t, k) in stored and stored[(s, t, k)] != weight
-    ]
-    if reweighted:
-        conn.execute(
-            graph_edges.update()
-            .where(
-                e.source_id == sa.bindparam("s"),
-                e.target_id == sa.bindparam("t"),
-                e.kind == sa.bindparam("k"),
-            )
-            .values(weight=sa.bindparam("w")),
-            reweighted,
-        )
-    added = [(repository, s, t, k, w) for (s, t, k), w in wanted.items() if (s, t, k) not in stored]
-    copy_rows(conn, graph_edges, EDGE_COLUMNS, added)
-    return len(added), len(gone), len(reweighted)
+    added, gone, reweighted = write_edge_difference(conn, repository, stored, wanted)
+    return added, len(gone), reweighted
 
 
 class GraphStore:

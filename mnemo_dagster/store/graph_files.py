@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from mnemo_dagster.graph.facts import from_outline
 from mnemo_dagster.graph.incremental import RESOLVED_AGAIN, Previous, Refresh
@@ -248,17 +249,43 @@ def _write_edges(conn: Connection, repository: str, refresh: Refresh) -> dict[st
     for source_id, target_id, kind, weight, path in conn.execute(query):
         if path in refresh.changed or kind in RESOLVED_AGAIN:
             stored[(source_id, target_id, kind)] = weight
+    added, gone, reweighted = write_edge_difference(conn, repository, stored, wanted)
+    # Outside names (``<external>::x``) are nodes only while an edge reaches them.
+    orphans = sorted({t for _, t, _ in gone})
+    n = graph_nodes.c
+    for part in slices(orphans):
+        reached = sa.exists().where(e.target_id == n.id)
+        conn.execute(graph_nodes.delete().where(n.id.in_(part), n.kind.in_(sorted(OUTSIDE_KINDS)), ~reached))
+    return {"edges_added": added, "edges_removed": len(gone), "edges_changed": reweighted}
+
+
+EdgeKey = tuple[int, int, str]
+"""(source id, target id, kind) of an edge."""
+
+
+def write_edge_difference(
+    conn: Connection, repository: str, stored: Mapping[EdgeKey, int], wanted: Mapping[EdgeKey, int]
+) -> tuple[int, list[EdgeKey], int]:
+    """Make the edges ``stored`` (key -> weight) the edges ``wanted``: delete, re-weight and add only
+    what differs. Returns how many were added, the keys removed, and how many were re-weighted."""
+    e = graph_edges.c
     gone = [key for key in stored if key not in wanted]
     for part in slices(gone):
+        sources, targets, kinds = (list(column) for column in zip(*part, strict=True))
+        doomed = sa.select(
+            sa.func.unnest(sa.cast(sources, ARRAY(sa.BigInteger))).label("s"),
+            sa.func.unnest(sa.cast(targets, ARRAY(sa.BigInteger))).label("t"),
+            sa.func.unnest(sa.cast(kinds, ARRAY(sa.Text))).label("k"),
+        ).subquery()
         conn.execute(
             graph_edges.delete().where(
-                sa.tuple_(e.source_id, e.target_id, e.kind).in_([tuple(key) for key in part])
+                sa.tuple_(e.source_id, e.target_id, e.kind).in_(sa.select(doomed.c.s, doomed.c.t, doomed.c.k))
             )
         )
     reweighted = [
-        {"s": s, "t": t, "k": k, "w": w}
-        for (s, t, k), w in wanted.items()
-        if (s, t, k) in stored and stored[(s, t, k)] != w
+        {"s": s, "t": t, "k": k, "w": weight}
+        for (s, t, k), weight in wanted.items()
+        if (s, t, k) in stored and stored[(s, t, k)] != weight
     ]
     if reweighted:
         conn.execute(
@@ -273,13 +300,7 @@ def _write_edges(conn: Connection, repository: str, refresh: Refresh) -> dict[st
         )
     added = [(repository, s, t, k, w) for (s, t, k), w in wanted.items() if (s, t, k) not in stored]
     copy_rows(conn, graph_edges, EDGE_COLUMNS, added)
-    # Outside names (``<external>::x``) are nodes only while an edge reaches them.
-    orphans = sorted({t for _, t, _ in gone})
-    n = graph_nodes.c
-    for part in slices(orphans):
-        reached = sa.exists().where(e.target_id == n.id)
-        conn.execute(graph_nodes.delete().where(n.id.in_(part), n.kind.in_(sorted(OUTSIDE_KINDS)), ~reached))
-    return {"edges_added": len(added), "edges_removed": len(gone), "edges_changed": len(reweighted)}
+    return len(added), gone, len(reweighted)
 
 
 def _ids(conn: Connection, repository: str, names: list[str]) -> dict[str, int]:
