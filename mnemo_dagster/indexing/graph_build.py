@@ -85,7 +85,12 @@ def store_graph(store: IndexStore, repository: str, *, full: bool = False) -> di
     if refreshed is not None:
         stats["rebuild_compared_at"] = now.isoformat()
     # A file indexed again while the graph was read has no version here: the next refresh is full.
-    files = {path: (versions[path], facts) for path, facts in graph.files.items() if path in versions}
+    digests = store.graph_files.digests(repository)
+    files = {
+        path: (f"{versions[path]}#{digests.get(path, '')}", facts)
+        for path, facts in graph.files.items()
+        if path in versions
+    }
     change = store.graph.update(repository, nodes, edges, stats, files)
     if refreshed is not None:
         drift = change.structural() + change.nodes_changed + change.edges_changed
@@ -117,9 +122,24 @@ def refresh_stored_graph(
     built, previous = found
     if built.keys() != versions.keys():
         return None
-    changed_paths = sorted(path for path, version in versions.items() if built[path] != version)
+    # A file written again has a new version; it changed only where its chunks' metadata did (a file
+    # indexed again unchanged, after a touch or a checkout, reaches nothing).
+    written = sorted(path for path, version in versions.items() if built[path].partition("#")[0] != version)
+    digests = store.graph_files.digests(repository, written)
+    stamped = {path: f"{versions[path]}#{digests.get(path, '')}" for path in written}
+    changed_paths = [path for path in written if built[path].partition("#")[2] != digests.get(path, "")]
     if any(CONFIG_NAME.search(path) for path in changed_paths):
         return None
+    if not changed_paths:
+        store.graph_files.restamp(repository, stamped)
+        stats = store.graph.summary(repository).get("resolution") or {}
+        return {
+            **store.graph.totals(repository),
+            **stats,
+            **dict.fromkeys(GRAPH_CHANGES, 0),
+            "files_resolved": 0,
+            "graph_refresh": "incremental",
+        }
 
     def load(paths: list[str]) -> dict[str, FileSymbols]:
         return {f.path: f for f in files_from_chunks(store.graph.chunk_symbols(repository, paths))}
@@ -133,7 +153,8 @@ def refresh_stored_graph(
     if refresh is None:
         return None
     stats = {"resolution": refresh.stats.as_dict(), "own_package": previous.own_package}
-    change = store.graph_files.apply(repository, refresh, versions, stats)
+    change = store.graph_files.apply(repository, refresh, {**built, **stamped}, stats)
+    store.graph_files.restamp(repository, {p: v for p, v in stamped.items() if p not in refresh.affected})
     return {
         **store.graph.totals(repository),
         **refresh.stats.as_dict(),
@@ -304,6 +325,15 @@ def metrics_moved(stored: dict[str, Any] | None, row: dict[str, Any]) -> bool:
 
 
 GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")
+GRAPH_CHANGES = (
+    "nodes_added",
+    "nodes_removed",
+    "nodes_changed",
+    "edges_added",
+    "edges_removed",
+    "edges_changed",
+)
+"""What a graph refresh reports it wrote (:class:`~mnemo_dagster.store.graph.GraphChange`)."""
 
 
 def rebuild_nodes(

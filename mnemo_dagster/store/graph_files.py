@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from mnemo_dagster.graph.facts import from_outline
 from mnemo_dagster.graph.incremental import RESOLVED_AGAIN, Previous, Refresh
@@ -97,6 +97,34 @@ class GraphFileStore:
             return {
                 path: f"{digest}@{at.isoformat() if at else ''}" for path, digest, at in conn.execute(query)
             }
+
+    def digests(self, repository: str, paths: list[str] | None = None) -> dict[str, str]:
+        """Path -> an MD5 of its chunks' metadata (what the graph is built from), for ``paths`` (every
+        file by default)."""
+        c = code_chunks.c
+        text = sa.cast(c.metadata, sa.Text)
+        ordered = aggregate_order_by(sa.literal("\n"), c.start_line, c.end_line, sa.func.md5(text))
+        digest = sa.func.md5(sa.func.string_agg(text, ordered))
+        query = sa.select(c.file_path, digest).where(c.repository == repository).group_by(c.file_path)
+        if paths is not None:
+            if not paths:
+                return {}
+            query = query.where(c.file_path.in_(paths))
+        with self.db.begin() as conn:
+            return dict(fetch_tuples(conn, query))
+
+    def restamp(self, repository: str, versions: Mapping[str, str]) -> None:
+        """Record that the files ``versions`` names are at these versions (their metadata unchanged)."""
+        if not versions:
+            return
+        f = graph_files.c
+        with self.db.begin() as conn:
+            conn.execute(
+                graph_files.update()
+                .where(f.repository == repository, f.file_path == sa.bindparam("path"))
+                .values(version=sa.bindparam("stamp")),
+                [{"path": path, "stamp": stamp} for path, stamp in versions.items()],
+            )
 
     def previous(self, repository: str) -> tuple[dict[str, str], Previous] | None:
         """The versions the stored graph was built from, and what a refresh needs of it; None when

@@ -399,3 +399,24 @@ def test_the_nightly_full_build_after_refreshes_reports_what_they_got_wrong(fres
     check = graph_refresh_matches_rebuild(fresh_store, REPOSITORY)
     assert not check.passed and check.metadata["rebuild_drift"].value == 1
     assert _stored(fresh_store) == _expected(files)  # and it wrote the edge back
+
+
+def test_a_file_indexed_again_unchanged_reaches_nothing(fresh_store: IndexStore) -> None:
+    files = _real_files()
+    fresh_store.files.register(REPOSITORY, "/src/real")
+    _write(fresh_store, files, sorted(files), [])
+    store_graph(fresh_store, REPOSITORY)
+
+    # Written again with the same content (a touch, a checkout back and forth): a new version of its
+    # chunks, the same metadata.
+    _write(fresh_store, files, [f"{PACKAGE}/resolution.py"], [])
+    again = store_graph(fresh_store, REPOSITORY)
+
+    assert (again["graph_refresh"], again["files_resolved"]) == ("incremental", 0)
+    assert _stored(fresh_store) == _expected(files)
+    # ...and its new version is recorded: the next refresh does not look at it again.
+    files[f"{PACKAGE}/answers.py"] += "\n\ndef added():\n    return 1\n"
+    _write(fresh_store, files, [f"{PACKAGE}/answers.py"], [])
+    refreshed = store_graph(fresh_store, REPOSITORY)
+    assert refreshed["graph_refresh"] == "incremental" and 1 <= refreshed["files_resolved"] < len(files)
+    assert _stored(fresh_store) == _expected(files)
