@@ -240,19 +240,18 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
     Degrees, PageRank, coupling and cycles are computed every time; betweenness and communities
     only when ``full``, and by default when :func:`wants_full_metrics` says so (else they are
     carried over from the stored metrics, on arrays of node ids: :mod:`~mnemo_dagster.graph.carried`,
-    and only the rows that moved are written: :func:`metrics_moved`)."""
+    and only the rows that moved are written: :data:`METRIC_TOLERANCE`)."""
     stats = store.graph.summary(repository)
     nodes, edges = store.graph.id_rows(repository)
-    stored = store.graph.metric_rows(repository)
+    stored = store.graph.metric_table(repository)
     now = datetime.now(UTC)
     if full is None:
-        full = wants_full_metrics(stats, len(edges), bool(stored), now)
+        full = wants_full_metrics(stats, len(edges.source), len(stored) > 0, now)
     if full:
         return _store_full_metrics(store, repository, now)
-    previous = {node: (row["pagerank"], row["betweenness"], row["community"]) for node, row in stored.items()}
-    metrics = carried_metrics(nodes, edges, previous, top=TOP_PAGERANK)
+    metrics = carried_metrics(nodes, edges, stored, top=TOP_PAGERANK)
     summary = {
-        "nodes": len(metrics.rows),
+        "nodes": len(metrics.ids),
         "import_cycles": len(metrics.import_cycles),
         "communities": metrics.community_count,
         "betweenness_sampled": stats.get("betweenness_sampled", False),
@@ -260,7 +259,7 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
         "top_pagerank": metrics.top,
     }
     kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
-    moved = [row for node, row in metrics.rows.items() if metrics_moved(stored.get(node), row)]
+    moved = metrics.moved(stored, METRIC_TOLERANCE)
     store.graph.update_metrics(repository, moved, kept)
     summary["metrics_written"] = len(moved)
     return summary
@@ -307,21 +306,6 @@ METRIC_TOLERANCE = 1e-9
 """A carried metric row is written again when a value moved by more than this. PageRank, warm-started,
 moves every value by less than its own convergence error (1e-10 per node on average) where the
 graph did not change; a cold start differs from a warm one by about as much."""
-
-
-def metrics_moved(stored: dict[str, Any] | None, row: dict[str, Any]) -> bool:
-    """Whether ``row`` (new metrics of a node) differs from its ``stored`` row: any count or community,
-    or a fraction by more than :data:`METRIC_TOLERANCE`."""
-    if stored is None:
-        return True
-    for name, value in row.items():
-        old = stored[name]
-        if isinstance(value, float) and isinstance(old, float):
-            if abs(value - old) > METRIC_TOLERANCE:
-                return True
-        elif value != old:
-            return True
-    return False
 
 
 GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")

@@ -6,11 +6,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from mnemo_dagster.graph.carried import METRICS, EdgeColumns, MetricTable
 from mnemo_dagster.graph.facts import source_text
-from mnemo_dagster.graph.records import FileFacts
+from mnemo_dagster.graph.records import DEPENDENCY_KINDS, FileFacts
 from mnemo_dagster.models import Chunk
 from mnemo_dagster.store.copying import copy_rows, fetch_tuples
 from mnemo_dagster.store.graph_files import CARRIED_STATS, write_edge_difference, write_facts
@@ -234,28 +236,38 @@ class GraphStore:
                 .values(graph_built_at=utc_now(), graph_stats=summary)
             )
 
-    def metric_rows(self, repository: str) -> dict[int, dict[str, Any]]:
-        """Node id -> its stored ``graph_metrics`` row (by column name, ``node_id`` included)."""
-        columns = [graph_metrics.c[name] for name, _ in METRIC_COLUMNS if name != "repository"]
-        query = sa.select(*columns).where(graph_metrics.c.repository == repository)
-        names = [column.name for column in columns]
+    def metric_table(self, repository: str) -> MetricTable:
+        """The stored ``graph_metrics`` rows of ``repository``, as columns
+        (:class:`~mnemo_dagster.graph.carried.MetricTable`)."""
+        m = graph_metrics.c
+        query = sa.select(m.node_id, *(m[name] for name in METRICS)).where(m.repository == repository)
         with self.db.begin() as conn:
-            return {row[0]: dict(zip(names, row, strict=True)) for row in fetch_tuples(conn, query)}
+            return MetricTable.from_rows(fetch_tuples(conn, query))
 
-    def id_rows(
-        self, repository: str
-    ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, int, str, int]]]:
-        """(id, qualified name, kind, file path) of every node and (source id, target id, kind, weight)
-        of every edge: what the carried metrics are computed from (:mod:`mnemo_dagster.graph.carried`)."""
+    def id_rows(self, repository: str) -> tuple[list[tuple[int, str, str, str]], EdgeColumns]:
+        """(id, qualified name, kind, file path) of every node, and every edge as columns: what the
+        carried metrics are computed from (:mod:`mnemo_dagster.graph.carried`). The edges come as one
+        row of arrays, aggregated in one scan (so in one order)."""
         n, e = graph_nodes.c, graph_edges.c
+        edges = sa.select(
+            sa.func.array_agg(e.source_id),
+            sa.func.array_agg(e.target_id),
+            sa.func.array_agg(e.kind.in_(sorted(DEPENDENCY_KINDS))),
+            sa.func.array_agg(e.kind == "imports"),
+            sa.func.array_agg(e.weight),
+        ).where(e.repository == repository)
         with self.db.begin() as conn:
             nodes = fetch_tuples(
                 conn, sa.select(n.id, n.qualified_name, n.kind, n.file_path).where(n.repository == repository)
             )
-            edges = fetch_tuples(
-                conn, sa.select(e.source_id, e.target_id, e.kind, e.weight).where(e.repository == repository)
-            )
-        return nodes, edges
+            source, target, depends, imports, weight = fetch_tuples(conn, edges)[0]
+        return nodes, EdgeColumns(
+            np.array(source or (), dtype=np.int64),
+            np.array(target or (), dtype=np.int64),
+            np.array(depends or (), dtype=bool),
+            np.array(imports or (), dtype=bool),
+            np.array(weight or (), dtype=float),
+        )
 
     def update_metrics(
         self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mnemo_dagster.graph import build_graph, compute_metrics
-from mnemo_dagster.graph.carried import carried_metrics
+from mnemo_dagster.graph.carried import METRICS, EdgeColumns, MetricTable, carried_metrics
 from mnemo_dagster.graph.records import CodeGraph
 from mnemo_dagster_tests.graph.test_incremental_graph import PACKAGE, _real_files, _records
 
@@ -31,10 +31,25 @@ def test_carried_metrics_on_arrays_equal_the_carried_metrics_of_compute_metrics(
     expected = compute_metrics(graph, previous=previous)
 
     ids = {node.qualified_name: i for i, node in enumerate(reversed(graph.nodes))}  # any ids, any order
+    stored = [
+        (
+            ids[name],
+            m.pagerank,
+            m.in_degree,
+            m.out_degree,
+            m.betweenness,
+            m.community,
+            m.afferent,
+            m.efferent,
+            m.instability,
+        )
+        for name, m in before.nodes.items()
+        if name in ids
+    ]
     got = carried_metrics(
         [(ids[n.qualified_name], n.qualified_name, n.kind, n.file_path) for n in graph.nodes],
-        [(ids[e.source], ids[e.target], e.kind, e.weight) for e in graph.edges],
-        {ids[name]: values for name, values in previous.items() if name in ids},
+        EdgeColumns.from_rows([(ids[e.source], ids[e.target], e.kind, e.weight) for e in graph.edges]),
+        MetricTable.from_rows(stored),
     )
 
     assert len(got.rows) == len(expected.nodes) > 100
@@ -58,3 +73,29 @@ def test_carried_metrics_on_arrays_equal_the_carried_metrics_of_compute_metrics(
         m.qualified_name for m in expected.top(10, kinds=("class", "function", "method"))
     ]
     assert got.rows[ids[f"{PACKAGE}/extra.py::lone"]]["community"] is not None
+
+
+def test_only_rows_that_moved_are_written_again() -> None:
+    graph = _graph(_real_files())
+    ids = {node.qualified_name: i for i, node in enumerate(graph.nodes)}
+    nodes = [(ids[n.qualified_name], n.qualified_name, n.kind, n.file_path) for n in graph.nodes]
+    edges = EdgeColumns.from_rows([(ids[e.source], ids[e.target], e.kind, e.weight) for e in graph.edges])
+    first = carried_metrics(nodes, edges, MetricTable.from_rows([]))
+    assert len(first.moved(MetricTable.from_rows([]), 1e-9)) == len(first.ids) > 100  # nothing stored yet
+
+    rows = [[row[name] for name in ("node_id", *METRICS)] for row in first.rows.values()]
+    stored = MetricTable.from_rows(rows)
+    again = carried_metrics(nodes, edges, stored)
+    assert again.moved(stored, 1e-9) == []  # PageRank warm-started from itself moves by less than 1e-9
+
+    col = {name: i + 1 for i, name in enumerate(METRICS)}
+    modules = [row for row in rows if row[col["afferent"]] is not None]
+    others = [row for row in rows if row[col["afferent"]] is None]
+    modules[0][col["afferent"]] += 1  # a count that differs at all
+    others[0][col["pagerank"]] += 1e-6  # a fraction beyond the tolerance
+    others[1][col["pagerank"]] += 1e-12  # one within it
+    gone = others[2][0]
+    stored = MetricTable.from_rows([row for row in rows if row[0] != gone])  # a node with no stored row
+    moved = {row["node_id"]: row for row in again.moved(stored, 1e-9)}
+    assert set(moved) == {modules[0][0], others[0][0], gone}
+    assert all(moved[node] == again.rows[node] for node in moved)  # the new values, whole
