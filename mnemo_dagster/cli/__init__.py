@@ -107,16 +107,21 @@ def index(
 ) -> None:
     """Index the directory PATH, or a git URL (or bare repository) at --ref: scan, plan batches, run
     them (through Dagster), build the graph."""
-    from mnemo_dagster.indexing.targets import check_index_target
+    import os
+
+    from mnemo_dagster.config.settings import Settings
+    from mnemo_dagster.indexing.targets import check_index_target, is_git_source
 
     check_index_target(target, ref=ref, name=name)  # before anything heavy starts
+    settings, started_in = Settings.from_env(), dict(os.environ)
+    resident = not in_process and not is_git_source(target, ref=ref)
+    if resident and _resident_pass(settings, Path(target), name, batch_size, json_output):
+        return
     if not in_process:  # first: the step server's imports then overlap with everything below
-        from mnemo_dagster.config.settings import Settings
         from mnemo_dagster.launch.step_server import warm_before_database
 
-        warm_before_database(Settings.from_env())
+        warm_before_database(settings)
     from mnemo_dagster.cli.progress import observer_for
-    from mnemo_dagster.cli.render import failures_text, summary_text
     from mnemo_dagster.defs.tags import source_tags
     from mnemo_dagster.indexing.passes import run_pass
     from mnemo_dagster.indexing.sources import checkout_source
@@ -142,11 +147,38 @@ def index(
                 )
             finally:
                 observer.close()  # the bar stops, whatever ended the pass
-    click.echo(json.dumps(summary.as_dict()) if json_output else summary_text(summary))
+    if resident and settings.search_service:  # the next small pass runs there (and searches)
+        from mnemo_dagster.retrieval.service import service_is_listening, start_service
+
+        if not service_is_listening(settings):
+            start_service(settings, passes=True, env=started_in)
+    _report_pass(summary.as_dict(), json_output)
+
+
+def _resident_pass(
+    settings: Any, root: Path, name: str | None, batch_size: int | None, json_output: bool
+) -> bool:
+    """Whether the resident service ran this pass (:mod:`mnemo_dagster.launch.resident_pass`); its
+    summary is then reported (and the command exits)."""
+    from mnemo_dagster.launch.resident_pass import pass_request
+    from mnemo_dagster.retrieval.service import pass_via_service
+
+    summary = pass_via_service(settings, pass_request(root, name, batch_size))
+    if summary is None:
+        return False
+    _report_pass(summary, json_output)
+    return True
+
+
+def _report_pass(summary: dict[str, Any], json_output: bool) -> None:
+    """Print a pass's summary (``mnemo index --json``'s object), its failures on stderr, and exit."""
+    from mnemo_dagster.cli.render import failures_text, summary_text
+
+    click.echo(json.dumps(summary) if json_output else summary_text(summary))
     failures = failures_text(summary)
     if failures:
         click.echo(failures, err=True)
-    sys.exit(0 if summary.ok else EXIT_FAILED)
+    sys.exit(0 if summary["ok"] else EXIT_FAILED)
 
 
 @cli.command()

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # kept out of the import path of `mnemo search`, which must start fast
-    from mnemo_dagster.indexing.passes import PassSummary
+from typing import Any
 
 
-def summary_text(summary: PassSummary) -> str:
-    data = summary.as_dict()
+def summary_text(data: dict[str, Any]) -> str:
+    """A pass's summary (``mnemo index --json``'s object:
+    :meth:`~mnemo_dagster.indexing.passes.PassSummary.as_dict`) for people."""
     files, chunks, graph = data["files"], data["chunks"], data["graph"]
     lines = [
-        f"Indexed {summary.repository} in {data['seconds']:.1f} s: {files['indexed']} files indexed, "
+        f"Indexed {data['repository']} in {data['seconds']:.1f} s: {files['indexed']} files indexed, "
         f"{files['failed']} failed, {files['skipped']} skipped, {files['deleted']} deleted; "
         f"{chunks['total']} chunks ({chunks['embedded']} embedded, {chunks['reused']} reused); "
         f"graph {graph['nodes']} nodes, {graph['edges']} edges."
     ]
     if files["failed"]:
-        lines.append(f"{files['failed']} file(s) failed; see `mnemo status {summary.repository}`.")
+        lines.append(f"{files['failed']} file(s) failed; see `mnemo status {data['repository']}`.")
     return "\n".join(lines)
 
 
@@ -32,9 +30,10 @@ def first_line(message: str) -> str:
     return next((line.strip() for line in message.splitlines() if line.strip()), message)[:300]
 
 
-def failures_text(summary: PassSummary) -> str | None:
-    """What failed, one line each, then how to retry, for stderr; None when nothing did."""
-    errors = summary.as_dict()["errors"]
+def failures_text(data: dict[str, Any]) -> str | None:
+    """What failed in a pass (its summary, as :func:`summary_text` takes it), one line each, then how
+    to retry, for stderr; None when nothing did."""
+    errors = data["errors"]
     if not errors:
         return None
     lines = [f"{key} failed: {first_line('; '.join(messages))}" for key, messages in errors.items()]

@@ -90,8 +90,11 @@ PARSE_AHEAD_GROUPS = 1
 """Encode groups the reader thread has ready ahead of the model (besides the one it is reading)."""
 
 DEFAULT_SEARCH_IDLE_SECONDS = 300.0
-"""Idle time after which the resident search service exits."""
+"""Idle time after which the resident service (searches, small passes) exits."""
 EXECUTORS = ("multiprocess", "celery")
+"""The engines that can run the steps (``MNEMO_EXECUTOR``); the first is the default."""
 QUERY_ENCODERS = ("auto", "onnx", "torch")
 """``MNEMO_QUERY_ENCODER``: what search embeds queries with (``auto``: ONNX Runtime where it can)."""
-"""The engines that can run the steps (``MNEMO_EXECUTOR``); the first is the default."""
+RESIDENT_PASS_FILES = 64
+"""The most files to index or delete that a pass of ``mnemo index`` leaves to the resident service
+(:mod:`mnemo_dagster.launch.resident_pass`); a larger one runs in the command, a process per step."""

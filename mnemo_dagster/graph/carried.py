@@ -114,14 +114,30 @@ class CarriedMetrics:
     def moved(self, stored: MetricTable, tolerance: float) -> list[dict[str, Any]]:
         """The rows that differ from their ``stored`` ones (or have none): any count or community,
         or a fraction by more than ``tolerance``."""
+        changed = self._changed(stored, tolerance)
+        return [_row(self.ids[i], self.values[i]) for i in np.flatnonzero(changed)]
+
+    def drifted_pagerank(
+        self, stored: MetricTable, tolerance: float, drift: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every node's PageRank (ids, values), where the rows :meth:`moved` leaves out moved by more
+        than ``drift`` in sum: a node added or removed shifts every value by about 1/n of itself, each
+        by less than ``tolerance``, and the stored values would no longer sum to 1. None otherwise."""
+        at, found = stored.find(self.ids)
+        if not found.any():
+            return None
+        left = found & ~self._changed(stored, tolerance)
+        moved = float(np.abs((self.values[left, PAGERANK] - stored.values[at[left], PAGERANK]).sum()))
+        return (self.ids, self.values[:, PAGERANK]) if moved > drift else None
+
+    def _changed(self, stored: MetricTable, tolerance: float) -> np.ndarray:
         at, found = stored.find(self.ids)
         old = stored.values[at] if len(stored) else np.full_like(self.values, np.nan)
         new = self.values
         same = (new == old) | (np.isnan(new) & np.isnan(old))
         with np.errstate(invalid="ignore"):
             same |= FRACTIONS & (np.abs(new - old) <= tolerance)
-        changed = ~found | ~same.all(axis=1)
-        return [_row(self.ids[i], new[i]) for i in np.flatnonzero(changed)]
+        return ~found | ~same.all(axis=1)  # type: ignore[no-any-return]
 
 
 def _row(node: Any, values: np.ndarray) -> dict[str, Any]:

@@ -260,8 +260,10 @@ def store_metrics(store: IndexStore, repository: str, *, full: bool | None = Non
     }
     kept = {"import_cycles": metrics.import_cycles[:20], **{k: v for k, v in summary.items() if k != "nodes"}}
     moved = metrics.moved(stored, METRIC_TOLERANCE)
-    store.graph.update_metrics(repository, moved, kept)
+    pagerank = metrics.drifted_pagerank(stored, METRIC_TOLERANCE, PAGERANK_DRIFT)
+    store.graph.update_metrics(repository, moved, kept, pagerank=pagerank)
     summary["metrics_written"] = len(moved)
+    summary["pagerank_rewritten"] = pagerank is not None
     return summary
 
 
@@ -306,6 +308,10 @@ METRIC_TOLERANCE = 1e-9
 """A carried metric row is written again when a value moved by more than this. PageRank, warm-started,
 moves every value by less than its own convergence error (1e-10 per node on average) where the
 graph did not change; a cold start differs from a warm one by about as much."""
+PAGERANK_DRIFT = 1e-8
+"""Where the PageRank of the rows left unwritten moved by more than this in sum (a node added or
+removed), every node's PageRank is written (one ``UPDATE`` from arrays): the stored values keep
+summing to 1 well within the ``pagerank_sums_to_one`` check's 1e-6."""
 
 
 GRAPH_TOTALS = ("nodes", "edges", "calls_resolved", "calls_total")

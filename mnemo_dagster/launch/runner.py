@@ -36,6 +36,7 @@ from mnemo_dagster.indexing.planning import PassPlan
 from mnemo_dagster.indexing.report import BatchReport
 from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.launch.interrupts import handled, interrupted
+from mnemo_dagster.launch.resident_pass import DeclinedError
 from mnemo_dagster.launch.step_server import prepare_dagster_home, warm_step_server
 from mnemo_dagster.launch.workers import RunWorkerPool
 from mnemo_dagster.store.server import embedded_server_watch
@@ -101,7 +102,11 @@ def _interrupted(result: JobExecutionResult) -> bool:
 
 class DagsterRunner:
     """Runs a pass's batches and graph as Dagster runs of the instance: here, one at a time, or with
-    ``max_workers`` > 1 that many at once, each in a run worker process (:mod:`.workers`)."""
+    ``max_workers`` > 1 that many at once, each in a run worker process (:mod:`.workers`).
+
+    ``in_process`` executes each run's steps in this process (``execute_in_process``) instead of a
+    process per step, and ``max_files`` refuses a plan with more files to index or delete (before any
+    batch runs): the resident service's small passes (:mod:`.resident_pass`)."""
 
     def __init__(
         self,
@@ -110,9 +115,13 @@ class DagsterRunner:
         max_workers: int = 1,
         *,
         heartbeat: bool = True,
+        in_process: bool = False,
+        max_files: int | None = None,
     ) -> None:
         self.instance = instance
+        self.max_files = max_files
         self.max_workers = max_workers
+        self.in_process = in_process
         self.extra_tags = dict(extra_tags or {})
         """Added to every run's tags (a git source's URL and commit)."""
         self.pass_id = uuid.uuid4().hex
@@ -150,6 +159,9 @@ class DagsterRunner:
         return cancel_runs(self.instance, [r.dagster_run.run_id for r in records], reason)
 
     def prepare(self, plan: PassPlan) -> None:
+        files = plan.files_to_index + plan.files_deleted
+        if self.max_files is not None and files > self.max_files:
+            raise DeclinedError(f"{files} files to index or delete, more than {self.max_files}")
         sync_partitions(self.instance, plan.batches, plan.removed)
         add_repositories(self.instance, [plan.repository])
 
@@ -170,6 +182,14 @@ class DagsterRunner:
         """Run ``job`` on ``partition`` in this process, tagged with ``repository`` and the pass; the
         pass stops here if it was interrupted meanwhile."""
         run_tags = {tags.PARTITION: partition, **_run_tags(repository, self.pass_id), **self.extra_tags}
+        if self.in_process:
+            return job().execute_in_process(  # type: ignore[return-value]  (the same events and metadata)
+                run_config=QUIET,
+                instance=self.instance,
+                partition_key=partition,
+                tags=run_tags,
+                raise_on_error=False,
+            )
         result = execute_job(reconstructable(job), self.instance, run_config=QUIET, tags=run_tags)
         self._stop_if_interrupted(result)
         return result

@@ -1,4 +1,5 @@
-"""A resident search service, so that ``mnemo search`` from a shell answers in well under a second.
+"""A resident service, so that ``mnemo search`` from a shell answers in well under a second, and a
+small ``mnemo index`` pass runs in seconds (:mod:`mnemo_dagster.launch.resident_pass`).
 
 A fresh process pays seconds to import torch and sentence-transformers before it can embed a query.
 The first ``mnemo search`` therefore starts this service in the background
@@ -42,6 +43,9 @@ REQUEST_TIMEOUT_SECONDS = 60.0
 """How long a client waits for one answer."""
 LOCK_ATTEMPTS = 20
 """Tries, 50 ms apart, before a starting service leaves the lock to the one that holds it."""
+MAX_SERVICE_RSS_BYTES = 3 * 1024**3
+"""A service that has grown past this after a pass exits (a pass's graph refresh of a large repository
+takes a gigabyte that Python keeps)."""
 MAX_SOCKET_PATH = 100
 """Unix socket paths are limited to about 108 bytes; a longer one moves to the temp directory."""
 
@@ -58,7 +62,13 @@ class ServicePaths:
 def service_paths(settings: Settings) -> ServicePaths:
     """The socket, lock and log paths of the service for ``settings``' index and model."""
     identity = "|".join(
-        [str(settings.home), settings.database_url or "embedded", settings.embedding_model, str(sys.prefix)]
+        [
+            str(settings.home),
+            settings.database_url or "embedded",
+            settings.embedding_model,
+            str(sys.prefix),
+            _code_stamp(),
+        ]
     )
     key = hashlib.sha256(identity.encode()).hexdigest()[:16]
     run = settings.home / "run"
@@ -68,12 +78,19 @@ def service_paths(settings: Settings) -> ServicePaths:
     return ServicePaths(sock, run / f"search-{key}.lock", run / f"search-{key}.log")
 
 
+def _code_stamp() -> str:
+    """When mnemo's code last changed (its newest module): an upgraded or edited install gets a
+    service of its own, and the old one idles out instead of answering with old code."""
+    package = Path(__file__).resolve().parent.parent
+    return str(max((path.stat().st_mtime_ns for path in package.rglob("*.py")), default=0))
+
+
 # -- the client -------------------------------------------------------------------------------------
 
 
-def _ask(path: Path, request: dict[str, Any]) -> dict[str, Any]:
+def _ask(path: Path, request: dict[str, Any], timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict[str, Any]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(REQUEST_TIMEOUT_SECONDS)
+        conn.settimeout(timeout)
         conn.connect(str(path))
         conn.sendall(json.dumps(request).encode() + b"\n")
         with conn.makefile("rb") as reply:
@@ -96,8 +113,12 @@ def _lock_is_free(path: Path) -> bool:
         return True
 
 
-def start_service(settings: Settings) -> subprocess.Popen[bytes] | None:
-    """Start the service for ``settings`` in the background; None if it cannot be started."""
+def start_service(
+    settings: Settings, *, passes: bool = False, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes] | None:
+    """Start the service for ``settings`` in the background, in ``env`` (default: this process's);
+    None if it cannot be started. With ``passes`` it readies itself for passes too before it listens
+    (started by ``mnemo index``)."""
     paths = service_paths(settings)
     try:
         paths.lock.parent.mkdir(parents=True, exist_ok=True)
@@ -106,11 +127,12 @@ def start_service(settings: Settings) -> subprocess.Popen[bytes] | None:
         return None
     with log:
         return subprocess.Popen(
-            [sys.executable, "-m", "mnemo_dagster.retrieval.service"],
+            [sys.executable, "-m", "mnemo_dagster.retrieval.service", *(["--passes"] if passes else [])],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
+            env=env,
         )
 
 
@@ -141,6 +163,26 @@ def search_via_service(settings: Settings, request: dict[str, Any]) -> dict[str,
         except OSError:
             return None
     return None
+
+
+def service_is_listening(settings: Settings) -> bool:
+    """Whether the service of ``settings``' index runs (or is starting: its lock is held)."""
+    return settings.search_service and not _lock_is_free(service_paths(settings).lock)
+
+
+def pass_via_service(settings: Settings, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary of the pass ``request`` asks for, run by the service if it is listening; None when
+    it is not, declines, or fails (the command then runs the pass itself)."""
+    from mnemo_dagster.launch.resident_pass import PASS_REQUEST_SECONDS
+
+    if not settings.search_service:
+        return None
+    try:
+        reply = _ask(service_paths(settings).socket, request, PASS_REQUEST_SECONDS)
+    except (OSError, ValueError):  # not listening, gone mid-pass, a timeout, a broken reply
+        return None
+    summary = reply.get("summary")
+    return summary if isinstance(summary, dict) else None
 
 
 def raise_error(answer: dict[str, Any]) -> None:
@@ -176,8 +218,23 @@ def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"search failed: {exc}", "type": "MnemoError"}
 
 
+def answer_pass(passes: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Run the pass ``request`` asks for (``passes``: a
+    :class:`~mnemo_dagster.launch.resident_pass.PassHost`); ``{"summary"}``, or ``{"declined"}`` with
+    why the command must run it itself."""
+    from mnemo_dagster.launch.resident_pass import DeclinedError
+
+    try:
+        return {"summary": passes.run(request)}
+    except DeclinedError as exc:
+        return {"declined": str(exc)}
+    except Exception as exc:  # the command runs the pass itself, and meets it there
+        return {"declined": f"the pass failed here ({type(exc).__name__}: {exc})"}
+
+
 class _Server(socketserver.UnixStreamServer):
     index: Any
+    passes: Any
     idle = False
 
     def handle_timeout(self) -> None:
@@ -190,7 +247,13 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         try:
             request = json.loads(self.rfile.readline() or b"{}")
-            reply = answer(self.server.index, request) if isinstance(request, dict) else {}
+            if not isinstance(request, dict):
+                reply = {}
+            elif request.get("op") == "index":
+                reply = answer_pass(self.server.passes, request)
+                self.server.idle = _too_big()
+            else:
+                reply = answer(self.server.index, request)
         except ValueError:
             reply = {"error": "the request is not JSON", "type": "MnemoError"}
         self.wfile.write(json.dumps(reply).encode() + b"\n")
@@ -208,9 +271,19 @@ def _take(lock: Any) -> bool:
     return False
 
 
-def serve(settings: Settings, idle: float) -> int:
-    """Serve searches for ``settings`` until idle for ``idle`` seconds; 0 also when another service
-    of the same index holds the lock (it serves instead)."""
+def _too_big() -> bool:
+    """Whether this process has grown past :data:`MAX_SERVICE_RSS_BYTES` (it then exits, and the next
+    command starts a fresh one)."""
+    import psutil
+
+    return bool(psutil.Process().memory_info().rss > MAX_SERVICE_RSS_BYTES)
+
+
+def serve(settings: Settings, idle: float, *, passes: bool = False) -> int:
+    """Serve searches and small passes for ``settings`` until idle for ``idle`` seconds; 0 also when
+    another service of the same index holds the lock (it serves instead). ``passes``: ready Dagster
+    for passes before listening (else on the first pass)."""
+    from mnemo_dagster.launch.resident_pass import PassHost
     from mnemo_dagster.retrieval.index import Index
 
     paths = service_paths(settings)
@@ -219,10 +292,11 @@ def serve(settings: Settings, idle: float) -> int:
         if not _take(lock):
             return 0
         index = Index(settings).warm()
+        host = PassHost(settings).warm() if passes else PassHost(settings)
         with contextlib.suppress(FileNotFoundError):
             paths.socket.unlink()  # left by a service that was killed; we hold the lock
         server = _Server(str(paths.socket), _Handler)
-        server.index, server.timeout = index, idle
+        server.index, server.passes, server.timeout = index, host, idle
         print(f"search service {os.getpid()} listening on {paths.socket}", flush=True)
         try:
             while not server.idle:
@@ -231,6 +305,7 @@ def serve(settings: Settings, idle: float) -> int:
             with contextlib.suppress(FileNotFoundError):
                 paths.socket.unlink()
             server.server_close()
+            host.close()
             index.close()
         print(f"search service {os.getpid()} idle for {idle:g} s: exiting", flush=True)
     return 0
@@ -238,4 +313,4 @@ def serve(settings: Settings, idle: float) -> int:
 
 if __name__ == "__main__":
     settings = Settings.from_env()
-    sys.exit(serve(settings, settings.search_idle_seconds))
+    sys.exit(serve(settings, settings.search_idle_seconds, passes="--passes" in sys.argv[1:]))

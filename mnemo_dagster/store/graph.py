@@ -270,12 +270,28 @@ class GraphStore:
         )
 
     def update_metrics(
-        self, repository: str, rows: Sequence[Mapping[str, Any]], stats: dict[str, Any]
+        self,
+        repository: str,
+        rows: Sequence[Mapping[str, Any]],
+        stats: dict[str, Any],
+        *,
+        pagerank: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Write ``rows`` (whole ``graph_metrics`` rows, by column name) over the stored ones of their
-        nodes, or add them; merge ``stats`` into the graph summary (the costly metrics were carried:
+        nodes, or add them, and ``pagerank`` (node ids, values) over the stored PageRank of those
+        nodes; merge ``stats`` into the graph summary (the costly metrics were carried:
         ``changes_since_full`` stays)."""
         with self.db.begin() as conn:
+            if pagerank is not None:
+                conn.execute(
+                    sa.text(
+                        "UPDATE graph_metrics AS m SET pagerank = v.pagerank "
+                        "FROM unnest(CAST(:ids AS bigint[]), CAST(:values AS float8[])) "
+                        "AS v(node_id, pagerank) "
+                        "WHERE m.node_id = v.node_id AND m.pagerank <> v.pagerank"
+                    ),
+                    {"ids": pagerank[0].tolist(), "values": pagerank[1].tolist()},
+                )
             if rows:
                 table = graph_metrics.c
                 statement = pg_insert(graph_metrics)

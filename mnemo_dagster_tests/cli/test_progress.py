@@ -99,11 +99,11 @@ def test_failures_are_one_line_each_then_how_to_retry() -> None:
         "edges": 0,
     }
     summary = PassSummary("shop", 1.0, PLAN, (FIRST, failed), GraphOutcome(True), report)
-    assert failures_text(summary) == (
+    assert failures_text(summary.as_dict()) == (
         "shop__0001 failed: (psycopg2.OperationalError) server closed the connection\n"
         "mnemo: run the same `mnemo index` again to retry what failed: finished files are kept"
     )
-    assert failures_text(PassSummary("shop", 1.0, PLAN, (FIRST,), None, report)) is None
+    assert failures_text(PassSummary("shop", 1.0, PLAN, (FIRST,), None, report).as_dict()) is None
 
 
 def _beat(beats: int, files_done: int, chunks: int, stage: str = "encoding", file: str = "shop/a.py") -> Beat:

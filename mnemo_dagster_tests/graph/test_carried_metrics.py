@@ -99,3 +99,34 @@ def test_only_rows_that_moved_are_written_again() -> None:
     moved = {row["node_id"]: row for row in again.moved(stored, 1e-9)}
     assert set(moved) == {modules[0][0], others[0][0], gone}
     assert all(moved[node] == again.rows[node] for node in moved)  # the new values, whole
+
+
+def test_a_node_added_rewrites_every_pagerank_so_they_still_sum_to_one() -> None:
+    files = _real_files()
+    graph = _graph(files)
+    ids = {node.qualified_name: i for i, node in enumerate(graph.nodes)}
+    nodes = [(ids[n.qualified_name], n.qualified_name, n.kind, n.file_path) for n in graph.nodes]
+    edges = EdgeColumns.from_rows([(ids[e.source], ids[e.target], e.kind, e.weight) for e in graph.edges])
+    first = carried_metrics(nodes, edges, MetricTable.from_rows([]))
+    stored = MetricTable.from_rows(
+        [[row[name] for name in ("node_id", *METRICS)] for row in first.rows.values()]
+    )
+    assert carried_metrics(nodes, edges, stored).drifted_pagerank(stored, 1e-9, 1e-8) is None  # nothing moved
+
+    # A new node with no edges: every other value shrinks by about 1/n of itself, each by less than the
+    # tolerance (on this small graph 1e-4 stands for what 1e-9 is on Django's 45k nodes).
+    lone = len(ids)
+    grown = carried_metrics(
+        [*nodes, (lone, f"{PACKAGE}/records.py::lone", "function", nodes[0][3])], edges, stored
+    )
+    moved = {row["node_id"]: row["pagerank"] for row in grown.moved(stored, 1e-4)}
+    kept = {int(i): v for i, v in zip(stored.ids, stored.values[:, 0], strict=True) if int(i) not in moved}
+    assert abs(sum(moved.values()) + sum(kept.values()) - 1.0) > 1e-8  # the moved rows alone leave it off
+
+    assert lone in moved and len(moved) < len(nodes) // 2
+    rewritten = grown.drifted_pagerank(stored, 1e-4, 1e-8)
+    assert rewritten is not None
+    assert rewritten[1].sum() == pytest.approx(1.0, abs=1e-12)
+    assert dict(zip(rewritten[0].tolist(), rewritten[1].tolist(), strict=True)) == {
+        int(i): row["pagerank"] for i, row in grown.rows.items()
+    }
