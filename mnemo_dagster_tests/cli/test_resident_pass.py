@@ -1,0 +1,160 @@
+"""``mnemo index`` hands a small pass to the resident service (:mod:`mnemo_dagster.launch.resident_pass`):
+a real service process with the real model and Dagster, a real ``mnemo`` command, the sample
+repository in a database of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from dagster import DagsterInstance, RunsFilter
+
+from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.defs import tags
+from mnemo_dagster.embedding import SentenceTransformerEmbedder
+from mnemo_dagster.indexing.passes import run_pass
+from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.runners import InProcessRunner
+from mnemo_dagster.launch.resident_pass import DeclinedError, pass_request
+from mnemo_dagster.launch.runner import DagsterRunner
+from mnemo_dagster.launch.step_server import prepare_dagster_home
+from mnemo_dagster.retrieval.service import pass_via_service, search_via_service, service_paths, start_service
+from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
+from mnemo_dagster.wiring import Wiring
+from mnemo_dagster_tests.databases import new_database
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "sample_repo"
+ADDED = (
+    '\n\ndef fold_tildes(value):\n    """Collapse doubled tildes in a resident probe string."""\n'
+    '    return value.replace("~~", "~")\n'
+)
+
+
+@pytest.fixture
+def service(
+    urls: DatabaseUrls,
+    embedder: SentenceTransformerEmbedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """The sample repository indexed as ``shop``, and a resident service of its index started as
+    ``mnemo index`` starts it; the command's environment and the repository."""
+    with new_database(urls) as shop:
+        env = {
+            **{key: value for key, value in os.environ.items() if key not in ("DAGSTER_HOME",)},
+            "MNEMO_DATABASE_URL": shop.libpq,
+            "MNEMO_HOME": str(tmp_path / "home"),
+            "MNEMO_SEARCH_SERVICE": "1",
+            "MNEMO_SEARCH_IDLE_SECONDS": "120",
+        }
+        monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        for key in ("MNEMO_DATABASE_URL", "MNEMO_HOME", "MNEMO_SEARCH_SERVICE", "MNEMO_SEARCH_IDLE_SECONDS"):
+            monkeypatch.setenv(key, env[key])
+        settings = Settings.from_env()
+        wiring = Wiring(settings, resolve_urls(settings))
+        wiring.embedder = embedder
+        repo = tmp_path / "shop"
+        shutil.copytree(SAMPLE, repo)
+        assert run_pass(wiring, repo, InProcessRunner(wiring), name="shop").ok
+        wiring.close()
+        start_service(settings, passes=True, env=env)
+        paths = service_paths(settings)
+        try:
+            deadline = time.monotonic() + 240
+            while "listening on" not in (paths.log.read_text() if paths.log.exists() else ""):
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+            yield env, repo
+        finally:
+            for pid in re.findall(r"search service (\d+) listening", paths.log.read_text()):
+                try:
+                    psutil.Process(int(pid)).terminate()
+                    psutil.Process(int(pid)).wait(30)
+                except psutil.Error:
+                    pass
+
+
+def _service_pid(settings: Settings) -> int:
+    return int(re.findall(r"search service (\d+) listening", service_paths(settings).log.read_text())[-1])
+
+
+@pytest.mark.slow
+def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_once(
+    service: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, repo = service
+    for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL"):  # set below, to read the run history
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    settings = Settings.from_env()
+    with (repo / "shop" / "retry.py").open("a") as handle:
+        handle.write(ADDED)
+
+    command = [str(Path(sys.executable).parent / "mnemo"), "index", str(repo), "--name", "shop", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["ok"] and summary["batches"]["run"] == 1 and summary["graph"]["rebuilt"]
+    assert summary["files"]["unchanged"] > 0 and summary["chunks"]["embedded"] >= 1
+    hits = search_via_service(settings, {"query": "collapse doubled tildes", "limit": 1})
+    assert hits is not None and hits["hits"][0]["qualified_name"] == "shop/retry.py::fold_tildes"
+
+    # The pass is in Dagster's run history as any pass is: a batch run and a graph run, tagged with
+    # the repository, their steps executed by the service's process.
+    prepare_dagster_home(Path(env["MNEMO_HOME"]), resolve_urls(settings).dagster)
+    with DagsterInstance.get() as instance:
+        records = instance.get_run_records(RunsFilter(tags={tags.REPOSITORY: "shop"}), limit=2)
+        runs = {r.dagster_run.job_name: r.dagster_run for r in records}
+    assert set(runs) == {"index_batches_job", "graph_job"}
+    assert all(run.status.value == "SUCCESS" for run in runs.values())
+    assert {run.tags[tags.PID] for run in runs.values()} == {str(_service_pid(settings))}
+    assert runs["graph_job"].tags[tags.PARTITION] == "shop"
+
+
+@pytest.mark.slow
+def test_the_service_declines_another_environment_and_a_pass_too_large(
+    service: tuple[dict[str, str], Path],
+) -> None:
+    _, repo = service
+    settings = Settings.from_env()
+    (repo / "shop" / "retry.py").write_text((repo / "shop" / "retry.py").read_text() + ADDED)
+
+    other = pass_request(repo, "shop", None)
+    other["environment"] = {**other["environment"], "MNEMO_MAX_FILE_BYTES": "1000"}
+    assert pass_via_service(settings, other) is None  # the command runs it itself, with its settings
+    assert (
+        search_via_service(settings, {"query": "collapse doubled tildes", "limit": 1})["hits"][0][
+            "qualified_name"
+        ]
+        != "shop/retry.py::fold_tildes"
+    )  # nothing was indexed
+
+    assert pass_via_service(settings, pass_request(repo, "shop", None)) is not None  # the same, from here
+
+
+def test_a_runner_with_a_file_limit_declines_a_larger_plan_before_any_batch() -> None:
+    plan = PassPlan(
+        "shop",
+        batches=(),
+        to_run=(),
+        removed=(),
+        files_new_or_changed=3,
+        files_unchanged=0,
+        files_deleted=2,
+        files_skipped=0,
+        files_to_index=3,
+    )
+    with DagsterInstance.ephemeral() as instance:
+        runner = DagsterRunner(instance, heartbeat=False, in_process=True, max_files=4)
+        with pytest.raises(DeclinedError, match="5 files to index or delete, more than 4"):
+            runner.prepare(plan)
+        DagsterRunner(instance, heartbeat=False, in_process=True, max_files=5).prepare(plan)
