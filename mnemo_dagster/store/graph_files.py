@@ -39,6 +39,9 @@ CARRIED_STATS = ("metrics_full_at", "graph_full_at", "rebuild_drift", "rebuild_c
 the graph were last computed in full, and what the last full build found a refresh had got wrong
 (:func:`~mnemo_dagster.indexing.graph_build.store_graph`)."""
 FILE_COLUMNS = copy_columns(graph_files)
+OUTLINES_KEPT = 200_000
+"""The most outlines a process keeps (:meth:`GraphFileStore.outlines`); beyond, it starts afresh."""
+_OUTLINES: dict[tuple[str, str, str, str], FileSymbols] = {}
 NODE_FIELDS = ("name", "kind", "file_path", "start_line", "end_line", "language")
 EDGE_COLUMNS = copy_columns(graph_edges)
 NODE_COLUMNS = copy_columns(graph_nodes)
@@ -162,11 +165,25 @@ class GraphFileStore:
 
     def outlines(self, repository: str, paths: list[str]) -> dict[str, FileSymbols]:
         """Path -> the record of each of ``paths`` as its outline keeps it (:func:`~mnemo_dagster.graph
-        .facts.from_outline`)."""
+        .facts.from_outline`). An outline is a function of its file's version, so this process keeps
+        the outlines it read by version (:data:`OUTLINES_KEPT`): a process that refreshes the graph
+        again, the resident service, reads only the versions of the files it has seen."""
         f = graph_files.c
-        query = sa.select(f.file_path, f.outline).where(f.repository == repository, f.file_path.in_(paths))
+        where = (f.repository == repository, f.file_path.in_(paths))
         with self.db.begin() as conn:
-            return {path: from_outline(path, data) for path, data in conn.execute(query)}
+            versions = dict(fetch_tuples(conn, sa.select(f.file_path, f.version).where(*where)))
+            keys = {path: (self.db.url, repository, path, version) for path, version in versions.items()}
+            found = {path: _OUTLINES[key] for path, key in keys.items() if key in _OUTLINES}
+            missing = [path for path in keys if path not in found]
+            if missing:
+                if len(_OUTLINES) + len(missing) > OUTLINES_KEPT:
+                    _OUTLINES.clear()
+                query = sa.select(f.file_path, f.outline).where(
+                    f.repository == repository, f.file_path.in_(missing)
+                )
+                for path, data in fetch_tuples(conn, query):
+                    _OUTLINES[keys[path]] = found[path] = from_outline(path, data)
+        return found
 
     def apply(
         self, repository: str, refresh: Refresh, versions: Mapping[str, str], stats: dict[str, Any]
