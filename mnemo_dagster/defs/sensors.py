@@ -68,6 +68,7 @@ from mnemo_dagster.defs.partitions import file_batches, repositories
 from mnemo_dagster.defs.scans import ScanConfig
 from mnemo_dagster.indexing.change_signals import Change, Sweep, find_change, share_budget
 from mnemo_dagster.indexing.graph_build import refresh_reason
+from mnemo_dagster.retrieval.service import keep_service_warm
 from mnemo_dagster.store.database import IndexStore
 from mnemo_dagster.wiring import wire
 
@@ -118,16 +119,19 @@ def scan_request(
     """The ``scan_job`` run for a sign of ``change`` (None: no sign), or for a last scan (started at
     ``scanned_at``) :data:`FULL_SCAN_SECONDS` old or more; None when neither.
 
-    Its run key names the last scan and the period of :data:`FULL_SCAN_SECONDS` since it: a scan
-    that fails is asked for again one period later (or once a new scan has started)."""
+    Its run key names the last scan, the period of :data:`FULL_SCAN_SECONDS` since it, and the sign
+    (its path and mtime): a scan that fails is asked for again one period later, once a new scan has
+    started, or at a new sign (a scan that found the lock taken, and so recorded nothing, does not
+    keep the next change from its own scan)."""
     if scanned_at is None:
         since, period = "never", int(now.timestamp() // FULL_SCAN_SECONDS)
     else:
         since, period = scanned_at.isoformat(), int((now - scanned_at).total_seconds() // FULL_SCAN_SECONDS)
         if change is None and period == 0:
             return None
+    sign = f":{change.path}@{change.mtime_ns}" if change is not None else ""
     return RunRequest(
-        run_key=f"{repository}:scan:{since}:{period}",
+        run_key=f"{repository}:scan:{since}:{period}{sign}",
         job_name=scan_job.name,
         run_config=RunConfig(ops={"scan_repository": ScanConfig(repository=repository)}),
         tags={
@@ -286,6 +290,7 @@ def directory_change_sensor(context: SensorEvaluationContext) -> SensorResult | 
     with wire() as wiring:
         if not wiring.store.has_schema():
             return SkipReason("no repository registered yet (run `mnemo index PATH`)")
+        keep_service_warm(wiring.settings)  # scans hand it their small passes (defs/scans.py)
         return evaluate_directory_changes(context, wiring.store)
 
 

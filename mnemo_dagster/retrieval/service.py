@@ -185,6 +185,20 @@ def pass_via_service(settings: Settings, request: dict[str, Any]) -> dict[str, A
     return summary if isinstance(summary, dict) else None
 
 
+def keep_service_warm(settings: Settings) -> bool:
+    """Keep the service of ``settings``' index ready for passes: ping it if it runs (its idle clock
+    starts again), else start it (with this process's environment). The directory sensor calls this
+    every tick, so the scans it requests can hand small passes to a warm service. False where the
+    service is off (``MNEMO_SEARCH_SERVICE=0``) or cannot start."""
+    if not settings.search_service:
+        return False
+    if service_is_listening(settings):
+        with contextlib.suppress(OSError, ValueError):  # still starting, or busy with a pass: it is there
+            _ask(service_paths(settings).socket, {"op": "ping"}, timeout=1.0)
+        return True
+    return start_service(settings, passes=True) is not None
+
+
 def raise_error(answer: dict[str, Any]) -> None:
     """Raise the error the service reported, as the same mnemo error type."""
     kind = getattr(errors, str(answer.get("type")), None)
@@ -249,6 +263,8 @@ class _Handler(socketserver.StreamRequestHandler):
             request = json.loads(self.rfile.readline() or b"{}")
             if not isinstance(request, dict):
                 reply = {}
+            elif request.get("op") == "ping":
+                reply = {"ok": True}
             elif request.get("op") == "index":
                 reply = answer_pass(self.server.passes, request)
                 self.server.idle = _too_big()

@@ -286,3 +286,14 @@ def test_a_repository_graph_is_refreshed_once_its_batches_are_done(
     (tmp_path / "m3.py").unlink()
     _scan(instance, fresh_urls, _scan_asked(_tick(instance, fresh_store)))
     assert _graph_asked(_tick(instance, fresh_store)) == [("graph_job", "watched")]
+
+
+def test_a_new_sign_of_change_gets_a_scan_of_its_own_though_no_scan_recorded_since() -> None:
+    # A scan that found the pass lock taken records nothing (the pass scans for itself): the next edit
+    # must still get its scan, and the same sign only one.
+    at = datetime.now(UTC)
+    first = sensors.scan_request("watched", at, at, change_signals.Change("a.py", 1))
+    again = sensors.scan_request("watched", at, at, change_signals.Change("a.py", 1))
+    edited = sensors.scan_request("watched", at, at, change_signals.Change("a.py", 2))
+    assert first is not None and again is not None and edited is not None
+    assert first.run_key == again.run_key != edited.run_key
