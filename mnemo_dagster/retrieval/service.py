@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import socketserver
 import subprocess
@@ -328,5 +329,9 @@ def serve(settings: Settings, idle: float, *, passes: bool = False) -> int:
 
 
 if __name__ == "__main__":
+    # A starter that ignores SIGINT and SIGTERM (Dagster's code server, whose sensor starts this) passes
+    # that on through exec: the service must stop when told to.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = Settings.from_env()
     sys.exit(serve(settings, settings.search_idle_seconds, passes="--passes" in sys.argv[1:]))

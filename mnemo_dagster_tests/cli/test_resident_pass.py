@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,7 +67,14 @@ def service(
         shutil.copytree(SAMPLE, repo)
         assert run_pass(wiring, repo, InProcessRunner(wiring), name="shop").ok
         wiring.close()
-        start_service(settings, passes=True, env=env)
+        # Started as the directory sensor starts it: from a process that ignores SIGINT and SIGTERM
+        # (Dagster's code server), which the service must not inherit (the teardown stops it).
+        ignored = signal.signal(signal.SIGTERM, signal.SIG_IGN), signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            start_service(settings, passes=True, env=env)
+        finally:
+            signal.signal(signal.SIGTERM, ignored[0])
+            signal.signal(signal.SIGINT, ignored[1])
         paths = service_paths(settings)
         try:
             deadline = time.monotonic() + 240
@@ -78,8 +86,8 @@ def service(
             for pid in re.findall(r"search service (\d+) listening", paths.log.read_text()):
                 try:
                     psutil.Process(int(pid)).terminate()
-                    psutil.Process(int(pid)).wait(30)
-                except psutil.Error:
+                    psutil.Process(int(pid)).wait(30)  # psutil.TimeoutExpired: SIGTERM was ignored
+                except psutil.NoSuchProcess:
                     pass
 
 
@@ -158,3 +166,12 @@ def test_a_runner_with_a_file_limit_declines_a_larger_plan_before_any_batch() ->
         with pytest.raises(DeclinedError, match="5 files to index or delete, more than 4"):
             runner.prepare(plan)
         DagsterRunner(instance, heartbeat=False, in_process=True, max_files=5).prepare(plan)
+
+
+@pytest.mark.slow
+def test_the_service_stops_when_told_though_its_starter_ignored_sigterm(
+    service: tuple[dict[str, str], Path],
+) -> None:
+    process = psutil.Process(_service_pid(Settings.from_env()))
+    process.terminate()
+    assert process.wait(30) is not None or not process.is_running()  # psutil.TimeoutExpired: ignored
