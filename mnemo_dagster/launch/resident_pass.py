@@ -15,7 +15,8 @@ those costs already, so a pass that has little to do runs there:
   larger plan is declined before any batch runs (the lock is released), and the command runs the pass
   itself, with its progress bar and a process per step;
 - only in the environment the service started in (every ``MNEMO_*`` variable and ``DAGSTER_HOME``):
-  a command run with other settings runs its pass itself, as does a git source or ``--in-process``.
+  a command run with other settings runs its pass itself, as does a git source or ``--in-process``;
+- only with the multiprocess executor: under Celery, steps run on the workers.
 
 The command runs the pass itself whenever the service is not there, declines, fails or dies (a
 stalled batch's watchdog kills the process the step runs in, here the service): a pass never depends
@@ -29,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mnemo_dagster.config.defaults import RESIDENT_PASS_FILES
+from mnemo_dagster.config.defaults import EXECUTORS, RESIDENT_PASS_FILES
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.errors import MnemoError
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from mnemo_dagster.wiring import Wiring
 
+MULTIPROCESS = EXECUTORS[0]
 PASS_REQUEST_SECONDS = 600.0
 """The longest ``mnemo index`` waits for the service's answer to a pass (then it runs it itself)."""
 
@@ -96,6 +98,8 @@ class PassHost:
 
         if request.get("environment") != self.environment:
             raise DeclinedError("the command's MNEMO_* settings are not the service's")
+        if self.settings.executor != MULTIPROCESS:  # steps belong on the configured engine's workers
+            raise DeclinedError(f"steps run on the {self.settings.executor} executor")
         self.warm()
         assert self._wiring is not None and self._instance is not None
         runner = DagsterRunner(self._instance, in_process=True, max_files=self.limit)

@@ -25,7 +25,7 @@ from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.passes import run_pass
 from mnemo_dagster.indexing.planning import PassPlan
 from mnemo_dagster.indexing.runners import InProcessRunner
-from mnemo_dagster.launch.resident_pass import DeclinedError, pass_request
+from mnemo_dagster.launch.resident_pass import DeclinedError, PassHost, pass_request
 from mnemo_dagster.launch.runner import DagsterRunner
 from mnemo_dagster.launch.step_server import prepare_dagster_home
 from mnemo_dagster.retrieval.service import pass_via_service, search_via_service, service_paths, start_service
@@ -175,3 +175,15 @@ def test_the_service_stops_when_told_though_its_starter_ignored_sigterm(
     process = psutil.Process(_service_pid(Settings.from_env()))
     process.terminate()
     assert process.wait(30) is not None or not process.is_running()  # psutil.TimeoutExpired: ignored
+
+
+def test_a_service_under_celery_leaves_the_pass_to_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MNEMO_EXECUTOR", "celery")
+    host = PassHost(Settings.from_env())
+    with pytest.raises(DeclinedError, match="celery executor"):
+        host.run(pass_request(tmp_path, "shop", None))
+    monkeypatch.setenv("MNEMO_EXECUTOR", "multiprocess")  # and a request from other settings
+    with pytest.raises(DeclinedError, match="settings are not the service's"):
+        host.run(pass_request(tmp_path, "shop", None))
