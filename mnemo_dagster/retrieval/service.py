@@ -47,6 +47,9 @@ LOCK_ATTEMPTS = 20
 MAX_SERVICE_RSS_BYTES = 3 * 1024**3
 """A service that has grown past this after a pass exits (a pass's graph refresh of a large repository
 takes a gigabyte that Python keeps)."""
+RESTART_SECONDS = 300.0
+"""How long :func:`keep_service_warm` waits before it starts a service again in the same process."""
+_last_start = -RESTART_SECONDS
 MAX_SOCKET_PATH = 100
 """Unix socket paths are limited to about 108 bytes; a longer one moves to the temp directory."""
 
@@ -191,12 +194,16 @@ def keep_service_warm(settings: Settings) -> bool:
     starts again), else start it (with this process's environment). The directory sensor calls this
     every tick, so the scans it requests can hand small passes to a warm service. False where the
     service is off (``MNEMO_SEARCH_SERVICE=0``) or cannot start."""
+    global _last_start
     if not settings.search_service:
         return False
     if service_is_listening(settings):
         with contextlib.suppress(OSError, ValueError):  # still starting, or busy with a pass: it is there
             _ask(service_paths(settings).socket, {"op": "ping"}, timeout=1.0)
         return True
+    if time.monotonic() - _last_start < RESTART_SECONDS:
+        return False  # one that will not start (a broken model) is not retried at every tick
+    _last_start = time.monotonic()
     return start_service(settings, passes=True) is not None
 
 
