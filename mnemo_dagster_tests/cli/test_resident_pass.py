@@ -187,3 +187,25 @@ def test_a_service_under_celery_leaves_the_pass_to_the_workers(
     monkeypatch.setenv("MNEMO_EXECUTOR", "multiprocess")  # and a request from other settings
     with pytest.raises(DeclinedError, match="settings are not the service's"):
         host.run(pass_request(tmp_path, "shop", None))
+
+
+def test_the_sensor_starts_a_missing_service_at_most_every_few_minutes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnemo_dagster.retrieval import service as resident
+
+    monkeypatch.setenv("MNEMO_HOME", str(tmp_path))
+    monkeypatch.setenv("MNEMO_SEARCH_SERVICE", "1")
+    started: list[bool] = []
+    monkeypatch.setattr(
+        resident, "start_service", lambda settings, passes: started.append(passes)
+    )  # dies at once
+    monkeypatch.setattr(resident, "_last_start", -resident.RESTART_SECONDS)
+    settings = Settings.from_env()
+    for _ in range(3):  # three ticks: the one that started it, then two that leave it alone
+        resident.keep_service_warm(settings)
+    assert started == [True]
+    monkeypatch.setattr(resident, "_last_start", time.monotonic() - resident.RESTART_SECONDS)
+    resident.keep_service_warm(settings)
+    assert started == [True, True]
+    assert not resident.keep_service_warm(settings.replace(search_service=False))
