@@ -160,7 +160,7 @@ def _resident_pass(
 ) -> bool:
     """Whether the resident service ran this pass (:mod:`mnemo_dagster.launch.resident_pass`); its
     summary is then reported (and the command exits)."""
-    from mnemo_dagster.launch.resident_pass import pass_request
+    from mnemo_dagster.indexing.resident import pass_request
     from mnemo_dagster.retrieval.service import pass_via_service
 
     summary = pass_via_service(settings, pass_request(root, name, batch_size))

@@ -100,7 +100,7 @@ def hand_to_service(settings: Settings, plan: PassPlan, root: Path) -> dict[str,
     listens (the directory sensor keeps it warm); None otherwise: the sensor's next tick then requests
     the batch runs, as after any scan. The service plans again under the pass lock, which this run no
     longer holds: a pass that took the lock meanwhile has done the work."""
-    from mnemo_dagster.launch.resident_pass import pass_request
+    from mnemo_dagster.indexing.resident import pass_request
     from mnemo_dagster.retrieval.service import pass_via_service
 
     files = plan.files_to_index + plan.files_deleted

@@ -4,7 +4,7 @@ A fresh ``mnemo index`` pays to start before it indexes anything: Dagster and th
 (1.6 s of imports), and the step server's torch, sentence-transformers and model (7 s of CPU), which a
 batch step must wait for. On Django a one-function edit took 17 s that way, of which the work
 (planning, one batch, the graph refresh) is 2.5 s. The resident service of the index
-(:mod:`mnemo_dagster.retrieval.service`, started by ``mnemo search`` and at the end of a pass) has paid
+(:mod:`mnemo_dagster.launch.resident`, started by ``mnemo search`` and at the end of a pass) has paid
 those costs already, so a pass that has little to do runs there:
 
 - the same plan under the same lock (:func:`~mnemo_dagster.indexing.passes.run_pass`), and the same
@@ -20,12 +20,12 @@ those costs already, so a pass that has little to do runs there:
 
 The command runs the pass itself whenever the service is not there, declines, fails or dies (a
 stalled batch's watchdog kills the process the step runs in, here the service): a pass never depends
-on the service, and it never waits for it longer than :data:`PASS_REQUEST_SECONDS`.
+on the service, and it never waits for it longer than
+:data:`~mnemo_dagster.indexing.resident.PASS_REQUEST_SECONDS`.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from mnemo_dagster.config.defaults import EXECUTORS, RESIDENT_PASS_FILES
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.errors import MnemoError
+from mnemo_dagster.indexing.resident import DeclinedError, environment
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -40,30 +41,6 @@ if TYPE_CHECKING:
     from mnemo_dagster.wiring import Wiring
 
 MULTIPROCESS = EXECUTORS[0]
-PASS_REQUEST_SECONDS = 600.0
-"""The longest ``mnemo index`` waits for the service's answer to a pass (then it runs it itself)."""
-
-
-def environment() -> dict[str, str]:
-    """What a pass's settings come from: every ``MNEMO_*`` variable, and ``DAGSTER_HOME``."""
-    return {
-        key: value for key, value in os.environ.items() if key.startswith("MNEMO_") or key == "DAGSTER_HOME"
-    }
-
-
-def pass_request(root: Path, name: str | None, batch_size: int | None) -> dict[str, Any]:
-    """The request of a pass over ``root`` (``mnemo index PATH --name --batch-size``)."""
-    return {
-        "op": "index",
-        "root": str(root.expanduser().resolve()),
-        "name": name,
-        "batch_size": batch_size,
-        "environment": environment(),
-    }
-
-
-class DeclinedError(MnemoError):
-    """The service will not run this pass (the command runs it itself); the message says why."""
 
 
 class PassHost:

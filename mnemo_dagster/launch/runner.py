@@ -34,9 +34,9 @@ from mnemo_dagster.defs.watchdog import STALLED
 from mnemo_dagster.indexing.passes import BatchRunner, GraphOutcome
 from mnemo_dagster.indexing.planning import PassPlan
 from mnemo_dagster.indexing.report import BatchReport
+from mnemo_dagster.indexing.resident import DeclinedError
 from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.launch.interrupts import handled, interrupted
-from mnemo_dagster.launch.resident_pass import DeclinedError
 from mnemo_dagster.launch.step_server import prepare_dagster_home, warm_step_server
 from mnemo_dagster.launch.workers import RunWorkerPool
 from mnemo_dagster.store.server import embedded_server_watch

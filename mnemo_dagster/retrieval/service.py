@@ -3,12 +3,13 @@ small ``mnemo index`` pass runs in seconds (:mod:`mnemo_dagster.launch.resident_
 
 A fresh process pays seconds to import torch and sentence-transformers before it can embed a query.
 The first ``mnemo search`` therefore starts this service in the background
-(``python -m mnemo_dagster.retrieval.service``); it loads the model once, listens on a Unix socket
+(``python -m mnemo_dagster.launch.resident``, which also serves passes); it loads the model once,
+listens on a Unix socket
 under ``MNEMO_HOME/run/``, answers one JSON request per connection, and exits after
 ``MNEMO_SEARCH_IDLE_SECONDS`` (default 300) without a request. Later searches connect and ask it.
 
-- **One per index**: the socket and lock file are named by a hash of MNEMO_HOME, the database URL
-  and the model, and the service holds an exclusive ``flock`` on the lock file for its whole life,
+- **One per index**: the socket and lock file are named by a hash of MNEMO_HOME, the database URL,
+  the model, the Python environment and when mnemo's code last changed, and the service holds an exclusive ``flock`` on the lock file for its whole life,
   so when two CLIs start it at once, one wins and the other exits; both clients then use the winner.
 - **Fallback**: when the service cannot start (no Unix sockets, a read-only home, it died), or
   ``MNEMO_SEARCH_SERVICE=0``, :func:`search_via_service` returns None and the caller searches in
@@ -24,19 +25,20 @@ import fcntl
 import hashlib
 import json
 import os
-import signal
 import socket
 import socketserver
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnemo_dagster import errors
 from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.indexing.resident import PASS_REQUEST_SECONDS
 
 START_TIMEOUT_SECONDS = 120.0
 """How long a client waits for a service it started to listen (loading the model takes seconds)."""
@@ -44,6 +46,9 @@ REQUEST_TIMEOUT_SECONDS = 60.0
 """How long a client waits for one answer."""
 LOCK_ATTEMPTS = 20
 """Tries, 50 ms apart, before a starting service leaves the lock to the one that holds it."""
+RESIDENT_MODULE = "mnemo_dagster.launch.resident"
+"""What the service process runs: the place where what it serves (searches from here, passes from
+:mod:`mnemo_dagster.launch`) is put together, above every layer it uses; clients only name it."""
 MAX_SERVICE_RSS_BYTES = 3 * 1024**3
 """A service that has grown past this after a pass exits (a pass's graph refresh of a large repository
 takes a gigabyte that Python keeps)."""
@@ -131,7 +136,7 @@ def start_service(
         return None
     with log:
         return subprocess.Popen(
-            [sys.executable, "-m", "mnemo_dagster.retrieval.service", *(["--passes"] if passes else [])],
+            [sys.executable, "-m", RESIDENT_MODULE, *(["--passes"] if passes else [])],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -177,8 +182,6 @@ def service_is_listening(settings: Settings) -> bool:
 def pass_via_service(settings: Settings, request: dict[str, Any]) -> dict[str, Any] | None:
     """The summary of the pass ``request`` asks for, run by the service if it is listening; None when
     it is not, declines, or fails (the command then runs the pass itself)."""
-    from mnemo_dagster.launch.resident_pass import PASS_REQUEST_SECONDS
-
     if not settings.search_service:
         return None
     try:
@@ -240,23 +243,14 @@ def answer(index: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"search failed: {exc}", "type": "MnemoError"}
 
 
-def answer_pass(passes: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """Run the pass ``request`` asks for (``passes``: a
-    :class:`~mnemo_dagster.launch.resident_pass.PassHost`); ``{"summary"}``, or ``{"declined"}`` with
-    why the command must run it itself."""
-    from mnemo_dagster.launch.resident_pass import DeclinedError
-
-    try:
-        return {"summary": passes.run(request)}
-    except DeclinedError as exc:
-        return {"declined": str(exc)}
-    except Exception as exc:  # the command runs the pass itself, and meets it there
-        return {"declined": f"the pass failed here ({type(exc).__name__}: {exc})"}
+Op = Callable[[dict[str, Any]], dict[str, Any]]
+"""A request of another kind than a search (its ``op``), answered by the process that serves
+(:mod:`mnemo_dagster.launch.resident`: ``index``, a pass)."""
 
 
 class _Server(socketserver.UnixStreamServer):
     index: Any
-    passes: Any
+    ops: Mapping[str, Op]
     idle = False
 
     def handle_timeout(self) -> None:
@@ -273,8 +267,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 reply = {}
             elif request.get("op") == "ping":
                 reply = {"ok": True}
-            elif request.get("op") == "index":
-                reply = answer_pass(self.server.passes, request)
+            elif request.get("op") in self.server.ops:
+                reply = self.server.ops[request["op"]](request)
                 self.server.idle = _too_big()
             else:
                 reply = answer(self.server.index, request)
@@ -303,11 +297,16 @@ def _too_big() -> bool:
     return bool(psutil.Process().memory_info().rss > MAX_SERVICE_RSS_BYTES)
 
 
-def serve(settings: Settings, idle: float, *, passes: bool = False) -> int:
-    """Serve searches and small passes for ``settings`` until idle for ``idle`` seconds; 0 also when
-    another service of the same index holds the lock (it serves instead). ``passes``: ready Dagster
-    for passes before listening (else on the first pass)."""
-    from mnemo_dagster.launch.resident_pass import PassHost
+def serve(
+    settings: Settings,
+    idle: float,
+    ops: Mapping[str, Op] | None = None,
+    *,
+    ready: Callable[[], object] = lambda: None,
+) -> int:
+    """Serve searches for ``settings``, and requests of the ``ops``, until idle for ``idle`` seconds;
+    0 also when another service of the same index holds the lock (it serves instead). ``ready`` runs
+    once the lock is held, before the service listens (what the ops need loaded)."""
     from mnemo_dagster.retrieval.index import Index
 
     paths = service_paths(settings)
@@ -316,11 +315,11 @@ def serve(settings: Settings, idle: float, *, passes: bool = False) -> int:
         if not _take(lock):
             return 0
         index = Index(settings).warm()
-        host = PassHost(settings).warm() if passes else PassHost(settings)
+        ready()
         with contextlib.suppress(FileNotFoundError):
             paths.socket.unlink()  # left by a service that was killed; we hold the lock
         server = _Server(str(paths.socket), _Handler)
-        server.index, server.passes, server.timeout = index, host, idle
+        server.index, server.ops, server.timeout = index, dict(ops or {}), idle
         print(f"search service {os.getpid()} listening on {paths.socket}", flush=True)
         try:
             while not server.idle:
@@ -329,16 +328,6 @@ def serve(settings: Settings, idle: float, *, passes: bool = False) -> int:
             with contextlib.suppress(FileNotFoundError):
                 paths.socket.unlink()
             server.server_close()
-            host.close()
             index.close()
         print(f"search service {os.getpid()} idle for {idle:g} s: exiting", flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    # A starter that ignores SIGINT and SIGTERM (Dagster's code server, whose sensor starts this) passes
-    # that on through exec: the service must stop when told to.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    settings = Settings.from_env()
-    sys.exit(serve(settings, settings.search_idle_seconds, passes="--passes" in sys.argv[1:]))

@@ -24,8 +24,9 @@ from mnemo_dagster.defs import tags
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
 from mnemo_dagster.indexing.passes import run_pass
 from mnemo_dagster.indexing.planning import PassPlan
+from mnemo_dagster.indexing.resident import DeclinedError, pass_request
 from mnemo_dagster.indexing.runners import InProcessRunner
-from mnemo_dagster.launch.resident_pass import DeclinedError, PassHost, pass_request
+from mnemo_dagster.launch.resident_pass import PassHost
 from mnemo_dagster.launch.runner import DagsterRunner
 from mnemo_dagster.launch.step_server import prepare_dagster_home
 from mnemo_dagster.retrieval.service import pass_via_service, search_via_service, service_paths, start_service
@@ -100,8 +101,15 @@ def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_o
     service: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env, repo = service
+    saved = {
+        key: os.environ[key] for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL") if key in os.environ
+    }
     for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL"):  # set below, to read the run history
-        monkeypatch.setenv(key, os.environ.get(key, ""))
+        monkeypatch.setenv(key, "")  # recorded as it was (set or not), and restored so after the test
+        if key in saved:
+            monkeypatch.setenv(key, saved[key])
+        else:
+            monkeypatch.delenv(key)
     settings = Settings.from_env()
     with (repo / "shop" / "retry.py").open("a") as handle:
         handle.write(ADDED)
