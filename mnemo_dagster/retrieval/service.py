@@ -9,8 +9,9 @@ under ``MNEMO_HOME/run/``, answers one JSON request per connection, and exits af
 ``MNEMO_SEARCH_IDLE_SECONDS`` (default 300) without a request. Later searches connect and ask it.
 
 - **One per index**: the socket and lock file are named by a hash of MNEMO_HOME, the database URL,
-  the model, the Python environment and when mnemo's code last changed, and the service holds an exclusive ``flock`` on the lock file for its whole life,
-  so when two CLIs start it at once, one wins and the other exits; both clients then use the winner.
+  the model, the Python environment and when mnemo's code last changed, and the service holds an
+  exclusive ``flock`` on the lock file for its whole life, so when two CLIs start it at once, one
+  wins and the other exits; both clients then use the winner.
 - **Fallback**: when the service cannot start (no Unix sockets, a read-only home, it died), or
   ``MNEMO_SEARCH_SERVICE=0``, :func:`search_via_service` returns None and the caller searches in
   its own process.
