@@ -237,12 +237,14 @@ def embedding_tallies(store: IndexStore, dimension: int, only: str | None = None
     label = code_chunks.c.file_path + ":" + sa.cast(code_chunks.c.start_line, sa.Text)
     with store.begin() as conn:
         names = _names(conn, only)
+        enforced = _column_enforces(conn, dimension)  # PostgreSQL refuses any other: count, not read
+        found = sa.literal(dimension) if enforced else dims
         counts = conn.execute(
-            sa.select(code_chunks.c.repository, dims, sa.func.count())
+            sa.select(code_chunks.c.repository, found, sa.func.count())
             .where(scope)
-            .group_by(code_chunks.c.repository, dims)
+            .group_by(code_chunks.c.repository, found)
         ).all()
-        examples = _examples(conn, label, code_chunks.c.repository, wrong)
+        examples = {} if enforced else _examples(conn, label, code_chunks.c.repository, wrong)
     by_dimension: dict[str, dict[int | None, int]] = defaultdict(dict)
     for name, dims_found, count in counts:
         by_dimension[name][dims_found] = count
@@ -256,6 +258,19 @@ def embedding_tallies(store: IndexStore, dimension: int, only: str | None = None
         )
         for name in names
     ]
+
+
+def _column_enforces(conn: Connection, dimension: int) -> bool:
+    """Whether ``code_chunks.embedding`` is declared ``vector(dimension) NOT NULL``, as the schema
+    creates it: then every stored chunk has a vector of that dimension, and a tally need not read the
+    vectors (0.2 s for Django's 42k chunks). A column altered by hand is read chunk by chunk."""
+    declared = conn.execute(
+        sa.text(
+            "SELECT format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+            "WHERE attrelid = 'code_chunks'::regclass AND attname = 'embedding'"
+        )
+    ).one_or_none()
+    return declared is not None and tuple(declared) == (f"vector({dimension})", True)
 
 
 def edge_tallies(store: IndexStore, only: str | None = None) -> list[EdgeTally]:

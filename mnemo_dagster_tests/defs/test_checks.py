@@ -224,6 +224,30 @@ def test_embeddings_of_another_dimension_fail_the_embedding_check(
     }
 
 
+def test_a_vector_column_altered_by_hand_is_read_chunk_by_chunk(
+    instance: DagsterInstance, index: IndexStore
+) -> None:
+    # The schema declares vector(384) NOT NULL, which the check trusts instead of reading 42k vectors
+    # on a large index; a column whose dimension was dropped by hand is read again, vector by vector.
+    with index.begin() as conn:
+        conn.execute(sa.text("DROP INDEX IF EXISTS code_chunks_embedding_hnsw"))
+        conn.execute(sa.text("ALTER TABLE code_chunks ALTER COLUMN embedding TYPE vector"))
+        first = conn.execute(
+            sa.select(code_chunks.c.id, code_chunks.c.file_path, code_chunks.c.start_line)
+            .where(code_chunks.c.repository == "tiny")
+            .order_by(code_chunks.c.file_path, code_chunks.c.start_line)
+            .limit(1)
+        ).one()
+        conn.execute(sa.text("UPDATE code_chunks SET embedding = '[1,2,3]' WHERE id = :id"), {"id": first.id})
+    chunks = per_repository(index, code_chunks)
+
+    embeddings = run_checks(instance, index)["tiny"]["embeddings_match_dimension"]
+
+    assert not embeddings.passed and value(embeddings, "wrong") == 1
+    assert table(embeddings)["tiny"]["dimensions"] == f"3: 1, 384: {chunks['tiny'] - 1}"
+    assert value(embeddings, "wrong_examples") == f"tiny: {first.file_path}:{first.start_line}"
+
+
 def test_edges_to_a_missing_node_or_another_repository_fail_the_edge_check(
     instance: DagsterInstance, index: IndexStore
 ) -> None:
