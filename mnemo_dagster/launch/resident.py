@@ -25,9 +25,11 @@ def answer_pass(host: PassHost, request: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"summary": host.run(request)}
     except DeclinedError as exc:
-        return {"declined": str(exc)}
+        reason = str(exc)
     except Exception as exc:  # the command runs the pass itself, and meets it there
-        return {"declined": f"the pass failed here ({type(exc).__name__}: {exc})"}
+        reason = f"the pass failed here ({type(exc).__name__}: {exc})"
+    print(f"declined a pass over {request.get('root')}: {reason}", flush=True)  # the service's log
+    return {"declined": reason}
 
 
 def main(argv: list[str]) -> int:

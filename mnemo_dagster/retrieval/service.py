@@ -53,6 +53,8 @@ RESIDENT_MODULE = "mnemo_dagster.launch.resident"
 MAX_SERVICE_RSS_BYTES = 3 * 1024**3
 """A service that has grown past this after a pass exits (a pass's graph refresh of a large repository
 takes a gigabyte that Python keeps)."""
+STAMP_CHECK_SECONDS = 10.0
+"""How often an idle service looks whether mnemo's code changed (then it exits)."""
 RESTART_SECONDS = 300.0
 """How long :func:`keep_service_warm` waits before it starts a service again in the same process."""
 _last_start = -RESTART_SECONDS
@@ -252,10 +254,9 @@ Op = Callable[[dict[str, Any]], dict[str, Any]]
 class _Server(socketserver.UnixStreamServer):
     index: Any
     ops: Mapping[str, Op]
-    idle = False
-
-    def handle_timeout(self) -> None:
-        self.idle = True
+    done = ""
+    """Why the service stops (empty while it serves)."""
+    served = False
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -270,12 +271,14 @@ class _Handler(socketserver.StreamRequestHandler):
                 reply = {"ok": True}
             elif request.get("op") in self.server.ops:
                 reply = self.server.ops[request["op"]](request)
-                self.server.idle = _too_big()
+                if _too_big():
+                    self.server.done = f"grown past {MAX_SERVICE_RSS_BYTES >> 30} GB"
             else:
                 reply = answer(self.server.index, request)
         except ValueError:
             reply = {"error": "the request is not JSON", "type": "MnemoError"}
         self.wfile.write(json.dumps(reply).encode() + b"\n")
+        self.server.served = True
 
 
 def _take(lock: Any) -> bool:
@@ -320,15 +323,24 @@ def serve(
         with contextlib.suppress(FileNotFoundError):
             paths.socket.unlink()  # left by a service that was killed; we hold the lock
         server = _Server(str(paths.socket), _Handler)
-        server.index, server.ops, server.timeout = index, dict(ops or {}), idle
+        server.index, server.ops = index, dict(ops or {})
+        server.timeout = min(idle, STAMP_CHECK_SECONDS)
+        stamp, last = _code_stamp(), time.monotonic()
         print(f"search service {os.getpid()} listening on {paths.socket}", flush=True)
         try:
-            while not server.idle:
+            while not server.done:
+                server.served = False
                 server.handle_request()
+                now = time.monotonic()
+                last = now if server.served else last
+                if now - last >= idle:
+                    server.done = f"idle for {idle:g} s"
+                elif _code_stamp() != stamp:  # an edited or upgraded install: its own service answers
+                    server.done = "mnemo's code changed"
         finally:
             with contextlib.suppress(FileNotFoundError):
                 paths.socket.unlink()
             server.server_close()
             index.close()
-        print(f"search service {os.getpid()} idle for {idle:g} s: exiting", flush=True)
+        print(f"search service {os.getpid()} {server.done}: exiting", flush=True)
     return 0

@@ -19,6 +19,7 @@ import psutil
 import pytest
 from dagster import DagsterInstance, RunsFilter
 
+from mnemo_dagster import models
 from mnemo_dagster.config.settings import Settings
 from mnemo_dagster.defs import tags
 from mnemo_dagster.embedding import SentenceTransformerEmbedder
@@ -217,3 +218,19 @@ def test_the_sensor_starts_a_missing_service_at_most_every_few_minutes(
     resident.keep_service_warm(settings)
     assert started == [True, True]
     assert not resident.keep_service_warm(settings.replace(search_service=False))
+
+
+@pytest.mark.slow
+def test_the_service_exits_once_mnemos_code_changes(service: tuple[dict[str, str], Path]) -> None:
+    # An upgraded or edited install gets a service of its own (its socket is named by the code's
+    # stamp); the old one must not linger with its model loaded until it is idle.
+    settings = Settings.from_env()
+    log, process = service_paths(settings).log, psutil.Process(_service_pid(settings))
+    module = Path(models.__file__)
+    before = module.stat()
+    os.utime(module, ns=(before.st_atime_ns, time.time_ns() + 3600 * 10**9))  # the newest module
+    try:
+        process.wait(60)  # psutil.TimeoutExpired: it kept serving old code
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "mnemo's code changed: exiting" in log.read_text()
