@@ -28,7 +28,8 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from mnemo_dagster.graph.memo import Memo
-from mnemo_dagster.graph.pyflow import SUMMARY_VERSION, c3_merge
+from mnemo_dagster.graph.pyflow import SUMMARY_VERSION
+from mnemo_dagster.graph.pyflow_classes import c3_merge
 from mnemo_dagster.graph.pynames import (
     CLASSES,
     EXTERNAL,

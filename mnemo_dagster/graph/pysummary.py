@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mnemo_dagster.graph.pyflow import HERE, SUMMARY_VERSION, PythonFlow, flatten
+from mnemo_dagster.graph.pyflow import SUMMARY_VERSION, PythonFlow, flatten
+from mnemo_dagster.graph.pyflow_state import HERE
 
 
 def summarize(facts: dict[str, Any]) -> dict[str, Any]:
