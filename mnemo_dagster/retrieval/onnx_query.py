@@ -22,6 +22,7 @@ makes a failure an error, ``torch`` keeps PyTorch. Indexing always embeds with P
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -114,7 +115,9 @@ def onnx_encoder(embedder: SentenceTransformerEmbedder, cache: Path, threads: in
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ConfigError(f"ONNX Runtime cannot load {path.name} ({exc})") from exc
-    encoder = OnnxQueryEncoder(session, transformer.tokenizer, int(model.max_seq_length))
+    # A tokenizer of its own: the resident service's passes tokenize with the model's on another thread.
+    tokenizer = copy.deepcopy(transformer.tokenizer)
+    encoder = OnnxQueryEncoder(session, tokenizer, int(model.max_seq_length))
     off = float(np.abs(encoder.encode(PROBES) - embedder.encode(PROBES)).max())
     if off > TOLERANCE:
         raise ConfigError(

@@ -12,6 +12,10 @@ under ``MNEMO_HOME/run/``, answers one JSON request per connection, and exits af
   the model, the Python environment and when mnemo's code last changed, and the service holds an
   exclusive ``flock`` on the lock file for its whole life, so when two CLIs start it at once, one
   wins and the other exits; both clients then use the winner.
+- **Searches do not wait for a pass**: each connection is answered on a thread of its own. Passes
+  run one at a time, and searches one at a time, but a search runs while a pass does: on a small
+  pass's few seconds of work, an agent's question would otherwise wait them out. The query encoder
+  has a tokenizer of its own (:func:`~mnemo_dagster.retrieval.onnx_query.onnx_encoder`).
 - **Fallback**: when the service cannot start (no Unix sockets, a read-only home, it died), or
   ``MNEMO_SEARCH_SERVICE=0``, :func:`search_via_service` returns None and the caller searches in
   its own process.
@@ -31,6 +35,7 @@ import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -251,34 +256,64 @@ Op = Callable[[dict[str, Any]], dict[str, Any]]
 (:mod:`mnemo_dagster.launch.resident`: ``index``, a pass)."""
 
 
-class _Server(socketserver.UnixStreamServer):
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Answers each connection on a thread; closing it waits for those threads (a pass ends whole)."""
+
+    daemon_threads = False
     index: Any
     ops: Mapping[str, Op]
     done = ""
     """Why the service stops (empty while it serves)."""
-    served = False
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _Handler)
+        self.searching = threading.Lock()
+        """Searches run one at a time (the index's query encoder and statistics are one)."""
+        self.passing = threading.Lock()
+        """Passes run one at a time, as they would under the pass lock."""
+        self._busy = threading.Lock()
+        self._active = 0
+        self._last = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the last request ended; 0 while one is being answered."""
+        with self._busy:
+            return 0.0 if self._active else time.monotonic() - self._last
+
+    @contextlib.contextmanager
+    def answering(self) -> Any:
+        with self._busy:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._busy:
+                self._active -= 1
+                self._last = time.monotonic()
 
 
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        try:
-            request = json.loads(self.rfile.readline() or b"{}")
-            if not isinstance(request, dict):
-                reply = {}
-            elif request.get("op") == "ping":
-                reply = {"ok": True}
-            elif request.get("op") in self.server.ops:
-                reply = self.server.ops[request["op"]](request)
-                if _too_big():
-                    self.server.done = f"grown past {MAX_SERVICE_RSS_BYTES >> 30} GB"
-            else:
-                reply = answer(self.server.index, request)
-        except ValueError:
-            reply = {"error": "the request is not JSON", "type": "MnemoError"}
-        self.wfile.write(json.dumps(reply).encode() + b"\n")
-        self.server.served = True
+        with self.server.answering():
+            try:
+                request = json.loads(self.rfile.readline() or b"{}")
+                if not isinstance(request, dict):
+                    reply = {}
+                elif request.get("op") == "ping":
+                    reply = {"ok": True}
+                elif request.get("op") in self.server.ops:
+                    with self.server.passing:
+                        reply = self.server.ops[request["op"]](request)
+                    if _too_big():
+                        self.server.done = f"grown past {MAX_SERVICE_RSS_BYTES >> 30} GB"
+                else:
+                    with self.server.searching:
+                        reply = answer(self.server.index, request)
+            except ValueError:
+                reply = {"error": "the request is not JSON", "type": "MnemoError"}
+            self.wfile.write(json.dumps(reply).encode() + b"\n")
 
 
 def _take(lock: Any) -> bool:
@@ -322,18 +357,15 @@ def serve(
         ready()
         with contextlib.suppress(FileNotFoundError):
             paths.socket.unlink()  # left by a service that was killed; we hold the lock
-        server = _Server(str(paths.socket), _Handler)
+        server = _Server(str(paths.socket))
         server.index, server.ops = index, dict(ops or {})
         server.timeout = min(idle, STAMP_CHECK_SECONDS)
-        stamp, last = _code_stamp(), time.monotonic()
+        stamp = _code_stamp()
         print(f"search service {os.getpid()} listening on {paths.socket}", flush=True)
         try:
             while not server.done:
-                server.served = False
                 server.handle_request()
-                now = time.monotonic()
-                last = now if server.served else last
-                if now - last >= idle:
+                if server.idle_for() >= idle:
                     server.done = f"idle for {idle:g} s"
                 elif _code_stamp() != stamp:  # an edited or upgraded install: its own service answers
                     server.done = "mnemo's code changed"

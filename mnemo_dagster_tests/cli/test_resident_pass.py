@@ -11,13 +11,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import pytest
-from dagster import DagsterInstance, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from mnemo_dagster import models
 from mnemo_dagster.config.settings import Settings
@@ -93,6 +95,24 @@ def service(
                     pass
 
 
+@contextmanager
+def _run_history(
+    env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DagsterInstance]:
+    """The Dagster instance whose run history the service's passes write to (``DAGSTER_HOME`` and the
+    storage URL are set for it here, and restored after the test)."""
+    for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL"):
+        current = os.environ.get(key)
+        monkeypatch.setenv(key, "")  # recorded as it was (set or not), and restored so after the test
+        if current is None:
+            monkeypatch.delenv(key)
+        else:
+            monkeypatch.setenv(key, current)
+    prepare_dagster_home(Path(env["MNEMO_HOME"]), resolve_urls(settings).dagster)
+    with DagsterInstance.get() as instance:
+        yield instance
+
+
 def _service_pid(settings: Settings) -> int:
     return int(re.findall(r"search service (\d+) listening", service_paths(settings).log.read_text())[-1])
 
@@ -102,15 +122,6 @@ def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_o
     service: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env, repo = service
-    saved = {
-        key: os.environ[key] for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL") if key in os.environ
-    }
-    for key in ("DAGSTER_HOME", "MNEMO_DAGSTER_STORAGE_URL"):  # set below, to read the run history
-        monkeypatch.setenv(key, "")  # recorded as it was (set or not), and restored so after the test
-        if key in saved:
-            monkeypatch.setenv(key, saved[key])
-        else:
-            monkeypatch.delenv(key)
     settings = Settings.from_env()
     with (repo / "shop" / "retry.py").open("a") as handle:
         handle.write(ADDED)
@@ -127,14 +138,49 @@ def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_o
 
     # The pass is in Dagster's run history as any pass is: a batch run and a graph run, tagged with
     # the repository, their steps executed by the service's process.
-    prepare_dagster_home(Path(env["MNEMO_HOME"]), resolve_urls(settings).dagster)
-    with DagsterInstance.get() as instance:
+    with _run_history(env, settings, monkeypatch) as instance:
         records = instance.get_run_records(RunsFilter(tags={tags.REPOSITORY: "shop"}), limit=2)
         runs = {r.dagster_run.job_name: r.dagster_run for r in records}
     assert set(runs) == {"index_batches_job", "graph_job"}
     assert all(run.status.value == "SUCCESS" for run in runs.values())
     assert {run.tags[tags.PID] for run in runs.values()} == {str(_service_pid(settings))}
     assert runs["graph_job"].tags[tags.PARTITION] == "shop"
+
+
+@pytest.mark.slow
+def test_a_search_is_answered_while_the_service_runs_a_pass(
+    service: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, repo = service
+    settings = Settings.from_env()
+    for n in range(40):  # a pass with seconds of work: 40 new files to parse, embed and write
+        functions = (
+            f'def probe_{n}_{k}(value):\n    """Scale a probe reading by {k}."""\n    return value * {k}\n'
+            for k in range(6)
+        )
+        (repo / "shop" / f"probe_{n}.py").write_text("\n\n".join(functions))
+    answers: dict[str, object] = {}
+    running = threading.Thread(
+        target=lambda: answers.update(summary=pass_via_service(settings, pass_request(repo, "shop", None)))
+    )
+    running.start()
+    try:
+        with _run_history(env, settings, monkeypatch) as instance:
+            started = RunsFilter(tags={tags.REPOSITORY: "shop"}, statuses=[DagsterRunStatus.STARTED])
+            deadline = time.monotonic() + 120
+            while not instance.get_run_records(started, limit=1):
+                assert running.is_alive() and time.monotonic() < deadline, "the pass never started a run"
+                time.sleep(0.05)
+        asked = time.monotonic()
+        hits = search_via_service(settings, {"query": "retry with exponential backoff", "limit": 1})
+        waited, passing = time.monotonic() - asked, running.is_alive()
+    finally:
+        running.join(300)
+
+    assert hits is not None and hits["hits"][0]["qualified_name"].startswith("shop/retry.py::")
+    assert passing, f"the search waited {waited:.1f} s, until the pass had ended"
+    summary = answers["summary"]
+    assert isinstance(summary, dict) and summary["ok"] and summary["chunks"]["embedded"] >= 40 * 6
 
 
 @pytest.mark.slow
