@@ -123,6 +123,20 @@ _LOADED: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
 Embedder.preload`) finds it here and skips the load; the weights stay shared with the server."""
 
 
+_DEFAULT_THREADS: list[int] = []
+"""torch's CPU thread count in this process before an embedder set one (captured at the first load)."""
+
+
+def default_torch_threads() -> int:
+    """The CPU threads an embedder without ``threads`` runs on: torch's own count for this process
+    (every core, or ``OMP_NUM_THREADS``), as it was before any embedder changed it."""
+    import torch
+
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(torch.get_num_threads())
+    return _DEFAULT_THREADS[0]
+
+
 @contextmanager
 def one_torch_thread() -> Iterator[None]:
     """Run torch's CPU operations inside the block on the calling thread alone.
@@ -213,10 +227,16 @@ class SentenceTransformerEmbedder:
         return resolve_device(self.device, torch.cuda.is_available())
 
     def _apply_threads(self) -> None:
-        if self.threads is not None and self.device == "cpu":
-            import torch
+        """Run on :attr:`threads` (None: :func:`default_torch_threads`). torch's count belongs to the
+        process, and another embedder in it may have set its own: the resident service's query model
+        runs on one thread, and its passes must not embed on that one too. So every encode applies it."""
+        if self.device != "cpu":
+            return
+        import torch
 
-            torch.set_num_threads(self.threads)
+        wanted = self.threads or default_torch_threads()
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
 
     def preload(self) -> bool:
         """Load the model into this process's cache if that is safe before forking, for the processes
@@ -242,6 +262,7 @@ class SentenceTransformerEmbedder:
 
         self.device = resolve_device(self.device, torch.cuda.is_available())
         self.dtype = resolve_dtype(self.dtype, self.device, cpu_has_native_bf16())
+        default_torch_threads()  # before this process's first embedder sets a count of its own
         with one_torch_thread():
             try:
                 model = SentenceTransformer(
@@ -294,6 +315,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.model
+        self._apply_threads()
         batch = self.batch_size or EMBEDDING_BATCH_SIZE
         step = batch * max(1, ENCODE_SLICE_CHUNKS // batch)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

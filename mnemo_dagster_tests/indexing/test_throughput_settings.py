@@ -22,6 +22,7 @@ from mnemo_dagster.config.settings import (
 from mnemo_dagster.embedding import (
     SentenceTransformerEmbedder,
     cpu_has_native_bf16,
+    default_torch_threads,
     resolve_device,
     resolve_dtype,
 )
@@ -101,6 +102,27 @@ def test_embedders_of_one_model_share_its_load_and_each_applies_its_threads() ->
     half = SentenceTransformerEmbedder(device="cpu", dtype="bfloat16")
     assert half.model is not first.model  # another dtype is another model
     torch.set_num_threads(os.cpu_count() or 1)
+
+
+def test_each_embedder_encodes_on_its_own_threads_whatever_another_set() -> None:
+    # torch's thread count belongs to the process: the resident service's query model sets one thread,
+    # and a pass in the same process must still embed on its own count.
+    import torch
+
+    query = SentenceTransformerEmbedder(device="cpu", dtype="float32", threads=1)
+    two = SentenceTransformerEmbedder(device="cpu", dtype="float32", threads=2)
+    default = SentenceTransformerEmbedder(device="cpu", dtype="float32")
+    try:
+        two.load()
+        query.encode(["retry with backoff"])
+        assert torch.get_num_threads() == 1
+        two.encode(["def retry(): ..."])
+        assert torch.get_num_threads() == 2
+        query.encode(["retry with backoff"])
+        default.encode(["def retry(): ..."])
+        assert torch.get_num_threads() == default_torch_threads()
+    finally:
+        torch.set_num_threads(os.cpu_count() or 1)
 
 
 def test_only_a_local_model_on_the_cpu_is_loaded_before_forking() -> None:
