@@ -42,12 +42,14 @@ def process_alive(pid: int, started_at: float | None) -> bool:
 def orphaned_runs(
     instance: DagsterInstance, host: str | None = None, now: float | None = None
 ) -> list[DagsterRun]:
-    """Unfinished runs started in-process by ``mnemo index`` whose process is gone: on ``host`` (this
-    one by default) the process no longer exists; on any host its heartbeat stopped :data:`STALE_SECONDS`
-    ago."""
+    """Unfinished runs executed by ``mnemo index`` or the resident service whose process is gone: on
+    ``host`` (this one by default) the process no longer exists; on any host its heartbeat stopped
+    :data:`STALE_SECONDS` ago."""
     host = host or socket.gethostname()
     now = time.time() if now is None else now
-    records = instance.get_run_records(RunsFilter(statuses=UNFINISHED, tags={tags.LAUNCHED_BY: tags.CLI}))
+    records = instance.get_run_records(
+        RunsFilter(statuses=UNFINISHED, tags={tags.LAUNCHED_BY: list(tags.SELF_EXECUTED)})
+    )
     orphans = []
     for record in records:
         run_tags = record.dagster_run.tags
@@ -69,9 +71,10 @@ def end_orphaned_runs(
     """Mark every orphaned run (:func:`orphaned_runs`) failed, with the reason; returns their run ids."""
     ended = []
     for run in orphaned_runs(instance, host, now):
+        owner = "the resident service" if run.tags.get(tags.LAUNCHED_BY) == tags.SERVICE else "mnemo index"
         instance.report_run_failed(
             run,
-            f"mnemo index (pid {run.tags.get(tags.PID)} on {run.tags.get(tags.HOST)}) that executed this run "
+            f"{owner} (pid {run.tags.get(tags.PID)} on {run.tags.get(tags.HOST)}) that executed this run "
             "is gone; marked failed so the queue moves on. The next pass resumes its batch.",
         )
         ended.append(run.run_id)

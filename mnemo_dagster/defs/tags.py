@@ -11,7 +11,8 @@ PRIORITY = "dagster/priority"
 REPOSITORY = "mnemo/repository"
 """The repository (or comma-separated repositories) a run works on."""
 LAUNCHED_BY = "mnemo/launched_by"
-"""Who started the run: ``mnemo-cli``, ``directory_change_sensor``..."""
+"""Who started the run: ``mnemo-cli``, ``mnemo-service`` (a small pass the resident service ran for
+``mnemo index`` or a scan), ``directory_change_sensor``..."""
 HOST = "mnemo/host"
 """Host name of the process that executes a run in-process (``mnemo index``)."""
 PASS = "mnemo/pass"
@@ -24,6 +25,10 @@ HEARTBEAT = "mnemo/heartbeat"
 orphaned."""
 
 CLI = "mnemo-cli"
+SERVICE = "mnemo-service"
+SELF_EXECUTED = (CLI, SERVICE)
+"""Who executes the runs they start themselves, and beats them: a run of theirs whose process is gone
+is orphaned (:mod:`~mnemo_dagster.defs.orphans`)."""
 DIRECTORY_SENSOR = "directory_change_sensor"
 SOURCE_URL = "mnemo/source_url"
 """The git URL (or path) a git-sourced repository is fetched from."""

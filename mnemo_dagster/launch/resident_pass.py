@@ -8,9 +8,10 @@ batch step must wait for. On Django a one-function edit took 17 s that way, of w
 those costs already, so a pass that has little to do runs there:
 
 - the same plan under the same lock (:func:`~mnemo_dagster.indexing.passes.run_pass`), and the same
-  ``index_batches_job`` and ``graph_job`` runs, with the same tags, in the instance's run history;
-  only their steps run in the service's process (``execute_in_process``): a batch of a few files
-  needs no process of its own to hand its memory back;
+  ``index_batches_job`` and ``graph_job`` runs in the instance's run history (tagged
+  ``mnemo/launched_by=mnemo-service``); only their steps run in the service's process
+  (``execute_in_process``): a batch of a few files needs no process of its own to hand its memory
+  back;
 - at most :data:`~mnemo_dagster.config.defaults.RESIDENT_PASS_FILES` files to index or delete: a
   larger plan is declined before any batch runs (the lock is released), and the command runs the pass
   itself, with its progress bar and a process per step;
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnemo_dagster.config.defaults import EXECUTORS, RESIDENT_PASS_FILES
 from mnemo_dagster.config.settings import Settings
+from mnemo_dagster.defs import tags
 from mnemo_dagster.errors import MnemoError
 from mnemo_dagster.indexing.resident import DeclinedError, environment
 
@@ -79,7 +81,9 @@ class PassHost:
             raise DeclinedError(f"steps run on the {self.settings.executor} executor")
         self.warm()
         assert self._wiring is not None and self._instance is not None
-        runner = DagsterRunner(self._instance, in_process=True, max_files=self.limit)
+        runner = DagsterRunner(
+            self._instance, in_process=True, max_files=self.limit, launched_by=tags.SERVICE
+        )
         try:
             summary = run_pass(
                 self._wiring,

@@ -55,11 +55,11 @@ def dagster_instance(wiring: Wiring) -> Iterator[DagsterInstance]:
         yield instance
 
 
-def _run_tags(repository: str, pass_id: str) -> dict[str, str]:
+def _run_tags(repository: str, pass_id: str, launched_by: str) -> dict[str, str]:
     return {
         tags.PASS: pass_id,
         tags.REPOSITORY: repository,
-        tags.LAUNCHED_BY: tags.CLI,
+        tags.LAUNCHED_BY: launched_by,
         tags.HOST: socket.gethostname(),
         tags.PID: str(os.getpid()),
         tags.HEARTBEAT: f"{time.time():.0f}",
@@ -106,7 +106,8 @@ class DagsterRunner:
 
     ``in_process`` executes each run's steps in this process (``execute_in_process``) instead of a
     process per step, and ``max_files`` refuses a plan with more files to index or delete (before any
-    batch runs): the resident service's small passes (:mod:`.resident_pass`)."""
+    batch runs): the resident service's small passes (:mod:`.resident_pass`), whose runs are
+    ``launched_by`` :data:`~mnemo_dagster.defs.tags.SERVICE`."""
 
     def __init__(
         self,
@@ -117,8 +118,10 @@ class DagsterRunner:
         heartbeat: bool = True,
         in_process: bool = False,
         max_files: int | None = None,
+        launched_by: str = tags.CLI,
     ) -> None:
         self.instance = instance
+        self.launched_by = launched_by
         self.max_files = max_files
         self.max_workers = max_workers
         self.in_process = in_process
@@ -181,7 +184,11 @@ class DagsterRunner:
     ) -> JobExecutionResult:
         """Run ``job`` on ``partition`` in this process, tagged with ``repository`` and the pass; the
         pass stops here if it was interrupted meanwhile."""
-        run_tags = {tags.PARTITION: partition, **_run_tags(repository, self.pass_id), **self.extra_tags}
+        run_tags = {
+            tags.PARTITION: partition,
+            **_run_tags(repository, self.pass_id, self.launched_by),
+            **self.extra_tags,
+        }
         if self.in_process:
             return job().execute_in_process(  # type: ignore[return-value]  (the same events and metadata)
                 run_config=QUIET,

@@ -144,6 +144,7 @@ def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_o
     assert set(runs) == {"index_batches_job", "graph_job"}
     assert all(run.status.value == "SUCCESS" for run in runs.values())
     assert {run.tags[tags.PID] for run in runs.values()} == {str(_service_pid(settings))}
+    assert {run.tags[tags.LAUNCHED_BY] for run in runs.values()} == {tags.SERVICE}
     assert runs["graph_job"].tags[tags.PARTITION] == "shop"
 
 

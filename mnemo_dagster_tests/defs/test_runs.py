@@ -160,9 +160,9 @@ def test_a_run_whose_process_stopped_beating_on_another_host_is_ended_from_any_h
 ) -> None:
     now = time.time()
 
-    def started(host: str, beat: float, pass_id: str = "") -> str:
+    def started(host: str, beat: float, pass_id: str = "", launched_by: str = tags.CLI) -> str:
         run_tags = {
-            tags.LAUNCHED_BY: tags.CLI,
+            tags.LAUNCHED_BY: launched_by,
             tags.HOST: host,
             tags.PID: "4242",
             tags.HEARTBEAT: f"{beat:.0f}",
@@ -176,20 +176,29 @@ def test_a_run_whose_process_stopped_beating_on_another_host_is_ended_from_any_h
         return instance.add_run(run).run_id
 
     silent = started("host-a.example", now - STALE_SECONDS - 60)
+    served = started("host-d.example", now - STALE_SECONDS - 60, launched_by=tags.SERVICE)  # a resident pass
     alive = started("host-b.example", now - 100)
     beaten = started("host-c.example", now - STALE_SECONDS - 60, pass_id="pass-c")
     # The pass on host-c still runs: its heartbeat tags its runs with the time now.
     assert RunHeartbeat(instance, "pass-c").beat() == [beaten]
     try:
-        assert end_orphaned_runs(instance, now=now + 1) == [silent]
-        statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in (silent, alive, beaten)}  # type: ignore[union-attr]
+        assert sorted(end_orphaned_runs(instance, now=now + 1)) == sorted([silent, served])
+        statuses = {
+            run_id: instance.get_run_by_id(run_id).status  # type: ignore[union-attr]
+            for run_id in (silent, served, alive, beaten)
+        }
         assert statuses == {
             silent: DagsterRunStatus.FAILURE,
+            served: DagsterRunStatus.FAILURE,
             alive: DagsterRunStatus.STARTED,
             beaten: DagsterRunStatus.STARTED,
         }
         failure = instance.all_logs(silent, of_type=DagsterEventType.RUN_FAILURE)[-1]
         assert "mnemo index (pid 4242 on host-a.example) that executed this run is gone" in (
+            failure.dagster_event.message or ""  # type: ignore[union-attr]
+        )
+        failure = instance.all_logs(served, of_type=DagsterEventType.RUN_FAILURE)[-1]
+        assert "the resident service (pid 4242 on host-d.example) that executed this run is gone" in (
             failure.dagster_event.message or ""  # type: ignore[union-attr]
         )
         # Once its beats stop too, the other run is ended as well.
