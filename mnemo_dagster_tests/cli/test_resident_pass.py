@@ -50,9 +50,11 @@ def service(
     embedder: SentenceTransformerEmbedder,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[tuple[dict[str, str], Path]]:
     """The sample repository indexed as ``shop``, and a resident service of its index started as
-    ``mnemo index`` starts it; the command's environment and the repository."""
+    ``mnemo index`` starts it; the command's environment and the repository. Parametrized indirectly,
+    the embedding dtype its passes are forced to."""
     with new_database(urls) as shop:
         env = {
             **{key: value for key, value in os.environ.items() if key not in ("DAGSTER_HOME",)},
@@ -60,10 +62,13 @@ def service(
             "MNEMO_HOME": str(tmp_path / "home"),
             "MNEMO_SEARCH_SERVICE": "1",
             "MNEMO_SEARCH_IDLE_SECONDS": "120",
+            "MNEMO_EMBEDDING_DTYPE": getattr(request, "param", None)
+            or os.environ.get("MNEMO_EMBEDDING_DTYPE", "auto"),
         }
         monkeypatch.delenv("DAGSTER_HOME", raising=False)
         for key in ("MNEMO_DATABASE_URL", "MNEMO_HOME", "MNEMO_SEARCH_SERVICE", "MNEMO_SEARCH_IDLE_SECONDS"):
             monkeypatch.setenv(key, env[key])
+        monkeypatch.setenv("MNEMO_EMBEDDING_DTYPE", env["MNEMO_EMBEDDING_DTYPE"])
         settings = Settings.from_env()
         wiring = Wiring(settings, resolve_urls(settings))
         wiring.embedder = embedder
@@ -149,6 +154,13 @@ def test_a_small_pass_runs_in_the_service_as_dagster_runs_and_is_searchable_at_o
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "service",
+    # float32: the pass's model is the query model's own object (on a CPU without native bfloat16 too);
+    # bfloat16: a second model beside it (where the CPU has it natively, as most servers do).
+    ["float32", "bfloat16"],
+    indirect=True,
+)
 def test_a_search_is_answered_while_the_service_runs_a_pass(
     service: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
