@@ -50,6 +50,8 @@ START_TIMEOUT_SECONDS = 120.0
 """How long a client waits for a service it started to listen (loading the model takes seconds)."""
 REQUEST_TIMEOUT_SECONDS = 60.0
 """How long a client waits for one answer."""
+REQUEST_READ_SECONDS = 30.0
+"""How long the service waits for a client that connected to send its request."""
 LOCK_ATTEMPTS = 20
 """Tries, 50 ms apart, before a starting service leaves the lock to the one that holds it."""
 RESIDENT_MODULE = "mnemo_dagster.launch.resident"
@@ -294,11 +296,18 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 class _Handler(socketserver.StreamRequestHandler):
     server: _Server
+    timeout = REQUEST_READ_SECONDS
+    """Of the connection's reads and writes, not of the work between them."""
 
     def handle(self) -> None:
         with self.server.answering():
             try:
-                request = json.loads(self.rfile.readline() or b"{}")
+                line = self.rfile.readline()
+            except OSError:  # a client that connected and sent nothing: its thread must not stay
+                print(f"a client sent no request in {REQUEST_READ_SECONDS:g} s", flush=True)
+                return
+            try:
+                request = json.loads(line or b"{}")
                 if not isinstance(request, dict):
                     reply = {}
                 elif request.get("op") == "ping":

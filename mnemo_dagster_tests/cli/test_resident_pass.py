@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +33,13 @@ from mnemo_dagster.indexing.runners import InProcessRunner
 from mnemo_dagster.launch.resident_pass import PassHost
 from mnemo_dagster.launch.runner import DagsterRunner
 from mnemo_dagster.launch.step_server import prepare_dagster_home
-from mnemo_dagster.retrieval.service import pass_via_service, search_via_service, service_paths, start_service
+from mnemo_dagster.retrieval.service import (
+    REQUEST_READ_SECONDS,
+    pass_via_service,
+    search_via_service,
+    service_paths,
+    start_service,
+)
 from mnemo_dagster.store.server import DatabaseUrls, resolve_urls
 from mnemo_dagster.wiring import Wiring
 from mnemo_dagster_tests.databases import new_database
@@ -194,6 +201,21 @@ def test_a_search_is_answered_while_the_service_runs_a_pass(
     assert passing, f"the search waited {waited:.1f} s, until the pass had ended"
     summary = answers["summary"]
     assert isinstance(summary, dict) and summary["ok"] and summary["chunks"]["embedded"] >= 40 * 6
+
+
+@pytest.mark.slow
+def test_a_client_that_sends_nothing_neither_blocks_the_service_nor_holds_it_for_long(
+    service: tuple[dict[str, str], Path],
+) -> None:
+    settings = Settings.from_env()
+    paths = service_paths(settings)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(paths.socket))
+        hits = search_via_service(settings, {"query": "retry with exponential backoff", "limit": 1})
+        assert hits is not None and hits["hits"][0]["qualified_name"].startswith("shop/retry.py::")
+        silent.settimeout(REQUEST_READ_SECONDS + 30)
+        assert silent.recv(1) == b""  # closed by the service, which waits no longer for it
+    assert f"a client sent no request in {REQUEST_READ_SECONDS:g} s" in paths.log.read_text()
 
 
 @pytest.mark.slow
