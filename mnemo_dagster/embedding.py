@@ -6,6 +6,7 @@ process), drops it when pickled, and imports ``sentence_transformers`` only wher
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -123,18 +124,14 @@ _LOADED: dict[tuple[Any, ...], tuple[Any, str, str]] = {}
 Embedder.preload`) finds it here and skips the load; the weights stay shared with the server."""
 
 
-_DEFAULT_THREADS: list[int] = []
-"""torch's CPU thread count in this process before an embedder set one (captured at the first load)."""
-
-
+@functools.cache
 def default_torch_threads() -> int:
     """The CPU threads an embedder without ``threads`` runs on: torch's own count for this process
-    (every core, or ``OMP_NUM_THREADS``), as it was before any embedder changed it."""
+    (every core, or ``OMP_NUM_THREADS``), as it was before any embedder changed it (first asked at the
+    first load)."""
     import torch
 
-    if not _DEFAULT_THREADS:
-        _DEFAULT_THREADS.append(torch.get_num_threads())
-    return _DEFAULT_THREADS[0]
+    return int(torch.get_num_threads())
 
 
 @contextmanager

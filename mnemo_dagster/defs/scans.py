@@ -103,8 +103,7 @@ def hand_to_service(settings: Settings, plan: PassPlan, root: Path) -> dict[str,
     from mnemo_dagster.indexing.resident import pass_request
     from mnemo_dagster.retrieval.service import pass_via_service
 
-    files = plan.files_to_index + plan.files_deleted
-    if not settings.search_service or not 0 < files <= RESIDENT_PASS_FILES:
+    if not settings.search_service or not 0 < plan.files_to_write <= RESIDENT_PASS_FILES:
         return None
     return pass_via_service(settings, pass_request(root, plan.repository, None))
 

@@ -114,7 +114,7 @@ class CarriedMetrics:
     def moved(self, stored: MetricTable, tolerance: float) -> list[dict[str, Any]]:
         """The rows that differ from their ``stored`` ones (or have none): any count or community,
         or a fraction by more than ``tolerance``."""
-        changed = self._changed(stored, tolerance)
+        _, _, changed = self._changed(stored, tolerance)
         return [_row(self.ids[i], self.values[i]) for i in np.flatnonzero(changed)]
 
     def drifted_pagerank(
@@ -123,21 +123,22 @@ class CarriedMetrics:
         """Every node's PageRank (ids, values), where the rows :meth:`moved` leaves out moved by more
         than ``drift`` in sum: a node added or removed shifts every value by about 1/n of itself, each
         by less than ``tolerance``, and the stored values would no longer sum to 1. None otherwise."""
-        at, found = stored.find(self.ids)
+        at, found, changed = self._changed(stored, tolerance)
         if not found.any():
             return None
-        left = found & ~self._changed(stored, tolerance)
+        left = found & ~changed
         moved = float(np.abs((self.values[left, PAGERANK] - stored.values[at[left], PAGERANK]).sum()))
         return (self.ids, self.values[:, PAGERANK]) if moved > drift else None
 
-    def _changed(self, stored: MetricTable, tolerance: float) -> np.ndarray:
+    def _changed(self, stored: MetricTable, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each node's stored row is (``at``, where ``found``), and whether its row ``changed``."""
         at, found = stored.find(self.ids)
         old = stored.values[at] if len(stored) else np.full_like(self.values, np.nan)
         new = self.values
         same = (new == old) | (np.isnan(new) & np.isnan(old))
         with np.errstate(invalid="ignore"):
             same |= FRACTIONS & (np.abs(new - old) <= tolerance)
-        return ~found | ~same.all(axis=1)  # type: ignore[no-any-return]
+        return at, found, ~found | ~same.all(axis=1)
 
 
 def _row(node: Any, values: np.ndarray) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class PassPlan:
     """Of ``files_to_index``, those unchanged on disk but left pending by an earlier pass (not counted
     in ``files_unchanged``)."""
 
+    @property
+    def files_to_write(self) -> int:
+        """Files whose rows the pass writes: those to index, and those deleted."""
+        return self.files_to_index + self.files_deleted
+
 
 def plan_pass(
     store: IndexStore,

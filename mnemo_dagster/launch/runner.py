@@ -162,9 +162,8 @@ class DagsterRunner:
         return cancel_runs(self.instance, [r.dagster_run.run_id for r in records], reason)
 
     def prepare(self, plan: PassPlan) -> None:
-        files = plan.files_to_index + plan.files_deleted
-        if self.max_files is not None and files > self.max_files:
-            raise DeclinedError(f"{files} files to index or delete, more than {self.max_files}")
+        if self.max_files is not None and plan.files_to_write > self.max_files:
+            raise DeclinedError(f"{plan.files_to_write} files to index or delete, more than {self.max_files}")
         sync_partitions(self.instance, plan.batches, plan.removed)
         add_repositories(self.instance, [plan.repository])
 
