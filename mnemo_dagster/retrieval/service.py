@@ -313,16 +313,27 @@ class _Handler(socketserver.StreamRequestHandler):
                 elif request.get("op") == "ping":
                     reply = {"ok": True}
                 elif request.get("op") in self.server.ops:
-                    with self.server.passing:
-                        reply = self.server.ops[request["op"]](request)
-                    if _too_big():
-                        self.server.done = f"grown past {MAX_SERVICE_RSS_BYTES >> 30} GB"
+                    reply = self._op(request)
                 else:
                     with self.server.searching:
                         reply = answer(self.server.index, request)
             except ValueError:
                 reply = {"error": "the request is not JSON", "type": "MnemoError"}
             self.wfile.write(json.dumps(reply).encode() + b"\n")
+
+    def _op(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer an op (a pass) once the one in progress has ended, or give up after as long as its
+        client waits (the client then runs it itself)."""
+        if not self.server.passing.acquire(timeout=PASS_REQUEST_SECONDS):
+            print(f"an {request['op']!r} request waited {PASS_REQUEST_SECONDS:g} s for another", flush=True)
+            return {"error": "the service was busy with another pass", "type": "MnemoError"}
+        try:
+            reply = self.server.ops[request["op"]](request)
+        finally:
+            self.server.passing.release()
+        if _too_big():
+            self.server.done = f"grown past {MAX_SERVICE_RSS_BYTES >> 30} GB"
+        return reply
 
 
 def _take(lock: Any) -> bool:
